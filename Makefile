@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VAR := var
+
+.PHONY: run test lint format install install-dev e2e-deps clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when the requirement files change.
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	@mkdir -p $(VAR)
+	$(PY) -m config.devrun
+
+# Node packages for the browser tests (the OpenID provider, SAML IdP, axe-core).
+e2e-deps:
+	@if command -v npm >/dev/null; then cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error; fi
+
+# Tests use their own embedded Redis socket so they never touch a running `make run`.
+test: $(VENV)/.installed-dev e2e-deps
+	@mkdir -p $(VAR)
+	EMBEDDED_REDIS_SOCKET=$(VAR)/test-redis.sock TESTING=true $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VAR) .pytest_cache .mypy_cache .ruff_cache

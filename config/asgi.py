@@ -1,0 +1,12 @@
+"""ASGI entry point (uvicorn). Streaming responses need ASGI; see prompting/views/stream.py."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+from config.startup import exit_on_config_error
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+with exit_on_config_error():
+    application = get_asgi_application()

