@@ -43,6 +43,6 @@ def dev_login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_sign_out(user=request.user)  # type: ignore[arg-type]
+        services.user_sign_out(user=request.user)
     logout(request)
     return redirect("accounts:login")

@@ -28,3 +28,6 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.outcome}"

@@ -9,6 +9,7 @@ reverse order; PR_SET_PDEATHSIG makes them exit even if the supervisor is killed
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -27,10 +28,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    try:
+    # Not Linux: no libc.so.6; Ctrl-C handling below still stops everything.
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass  # not Linux: Ctrl-C handling below still stops everything
 
 
 def say(message: str) -> None:

@@ -105,7 +105,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: Celery broker and the token relay ---------------------------------
 EMBEDDED_REDIS_SOCKET = Path(env_str("EMBEDDED_REDIS_SOCKET", str(VAR_DIR / "redis.sock")))
 REDIS_URL = env_str("REDIS_URL", "") or f"unix://{EMBEDDED_REDIS_SOCKET}"
-USES_EMBEDDED_REDIS = REDIS_URL == f"unix://{EMBEDDED_REDIS_SOCKET}"
+USES_EMBEDDED_REDIS = f"unix://{EMBEDDED_REDIS_SOCKET}" == REDIS_URL
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ConfigError("REDIS_URL is malformed: expected redis://, rediss:// or unix://")
 

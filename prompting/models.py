@@ -75,6 +75,9 @@ class Message(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
 
 class Run(models.Model):
     """One generation: a call (or a refusal to call) to Bedrock."""
@@ -134,6 +137,9 @@ class Run(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
@@ -149,6 +155,9 @@ class Feedback(models.Model):
     rating = models.SmallIntegerField(choices=Rating.choices)
     comment = models.TextField(blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on message {self.message_id}"
 
 
 class PromptTemplate(models.Model):

@@ -10,6 +10,8 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+pytest_plugins = ["tests.support.live"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Tests start their own embedded Redis when REDIS_URL is not set, before any
@@ -22,6 +24,12 @@ def pytest_configure(config: pytest.Config) -> None:
         socket_path = settings.EMBEDDED_REDIS_SOCKET
         if not embedded_redis.is_up(socket_path):
             config._embedded_redis = embedded_redis.start(socket_path)  # type: ignore[attr-defined]
+    if settings.TESTING:
+        # `make test` owns this Redis database: stale Celery messages or streams
+        # from an earlier, killed run must not leak into this one.
+        from config.redis_client import redis_client
+
+        redis_client().flushdb()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
