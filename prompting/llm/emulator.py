@@ -58,10 +58,6 @@ class ReceivedRequest:
     max_tokens: int | None
 
 
-class _ClientGone(Exception):
-    """The client closed the connection: stop quietly."""
-
-
 class EmulatorServer(ThreadingHTTPServer):
     # Threads die with the process; the emulator has no state worth finishing.
     daemon_threads = True
@@ -90,7 +86,7 @@ class EmulatorServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer is normal (cancel, read timeout): no traceback.
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, _ClientGone)):
+        if isinstance(exc, (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
 
@@ -156,7 +152,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         else:
             try:
                 self._converse_stream(body, scenario)
-            except (ConnectionError, _ClientGone):
+            except ConnectionError:
                 self.close_connection = True
 
     def do_GET(self) -> None:

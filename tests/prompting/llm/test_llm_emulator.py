@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -162,16 +165,16 @@ def test_small_answers_are_not_delayed_by_nagle(client: Any) -> None:
     assert statistics.median(timings) < 0.030
 
 
-def test_command_line_prints_the_ready_line_and_serves() -> None:
-    """`python -m prompting.llm.emulator --port N` announces itself when ready."""
-    import socket
-
+def test_command_line_prints_the_ready_line_serves_and_ignores_hang_ups() -> None:
+    """`python -m prompting.llm.emulator --port N` announces itself when ready, serves, and a
+    client hanging up mid-stream leaves no traceback on stderr."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "prompting.llm.emulator", "--port", str(port), "--ttft-ms", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -179,10 +182,18 @@ def test_command_line_prints_the_ready_line_and_serves() -> None:
         assert process.stdout.readline().strip() == (
             f"Bedrock emulator listening on http://127.0.0.1:{port}"
         )
-        import urllib.request
-
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as answer:
             assert answer.status == 200
+        body = json.dumps({"messages": user("w " * 200)}).encode()
+        for _ in range(3):  # hang up after the first bytes of a 200-token stream
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                conn.sendall(
+                    b"POST /model/m/converse-stream HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+                )
+                assert conn.recv(100).startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)  # the emulator's next writes hit the closed sockets
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        _, stderr = process.communicate(timeout=10)
+    assert "Traceback" not in stderr
