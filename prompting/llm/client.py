@@ -39,6 +39,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import ReadTimeoutError as BotoReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import ReadTimeoutError
 
@@ -285,8 +286,10 @@ def translate_error(
         if code in _UNAVAILABLE_CODES:
             return BedrockUnavailable(detail=detail)
         return BedrockError(detail=detail)
-    # botocore's ReadTimeoutError subclasses urllib3's, which is what a stalled stream raises.
-    if isinstance(exc, ReadTimeoutError):
+    # A stalled stream raises urllib3's ReadTimeoutError from the iterator; a timeout while
+    # waiting for the response headers raises botocore's, which is NOT a subclass of it
+    # (botocore's derives from its vendored urllib3).
+    if isinstance(exc, (ReadTimeoutError, BotoReadTimeoutError)):
         return StreamStalled(read_timeout_s=read_timeout_s, detail=type(exc).__name__)
     if isinstance(exc, EndpointConnectionError):
         return BedrockUnavailable(detail=str(exc))
