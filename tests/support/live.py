@@ -15,7 +15,6 @@ from django.conf import settings
 from tests.support.processes import (
     OUTPUT,
     ServiceProcess,
-    start_emulator,
     start_web,
     start_worker,
 )
@@ -65,16 +64,21 @@ def live_env(django_db_setup: None, django_db_blocker: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def bedrock_emulator(live_env: dict[str, str]) -> Iterator[str]:
-    """The project's Bedrock emulator over HTTP; this process and children point at it."""
-    service, url = start_emulator(live_env)
-    live_env["BEDROCK_ENDPOINT_URL"] = url
+def bedrock_emulator(live_env: dict[str, str]) -> Iterator[Any]:
+    """The project's Bedrock emulator, in this process (so tests can read `.received`),
+    reached over HTTP by the worker subprocesses and by this process."""
+    from prompting.llm.emulator import EmulatorDefaults, start_emulator
+
+    server, _thread = start_emulator(defaults=EmulatorDefaults(ttft_ms=30, token_delay_ms=5))
+    live_env["BEDROCK_ENDPOINT_URL"] = server.url
     live_env["BEDROCK_EMULATOR"] = "true"
+    live_env["BEDROCK_READ_TIMEOUT"] = "4"  # stalled-stream tests finish quickly
     previous = (settings.BEDROCK_ENDPOINT_URL, settings.BEDROCK_EMULATOR)
-    settings.BEDROCK_ENDPOINT_URL, settings.BEDROCK_EMULATOR = url, True
-    yield url
+    settings.BEDROCK_ENDPOINT_URL, settings.BEDROCK_EMULATOR = server.url, True
+    yield server
     settings.BEDROCK_ENDPOINT_URL, settings.BEDROCK_EMULATOR = previous
-    service.stop()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +93,7 @@ def celery_worker_process(
 
 @pytest.fixture(scope="session")
 def live_site(
-    live_env: dict[str, str], bedrock_emulator: str, celery_worker_process: ServiceProcess
+    live_env: dict[str, str], bedrock_emulator: Any, celery_worker_process: ServiceProcess
 ) -> Iterator[str]:
     """The site under uvicorn (ASGI, like production), with a worker and the emulator."""
     web, url = start_web(live_env)

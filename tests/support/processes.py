@@ -114,7 +114,8 @@ def start_worker(
         python_command(
             "-m", "celery", "-A", "config", "worker", "-Q", queues, "--pool", "threads",
             "--concurrency", "8", "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h",
-            "--without-mingle", "--without-gossip",
+            "--without-mingle", "--without-gossip", "--beat",
+            "--schedule", str(OUTPUT / f"celerybeat-{name}-{os.getpid()}"),
         ),
         env,
     )  # fmt: skip

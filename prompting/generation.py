@@ -1,0 +1,300 @@
+"""Generating an answer: the interactive worker's side of a run.
+
+Reads the judged run, sends the sanitized history to Bedrock (ConverseStream),
+restores placeholders in each delta for display, relays it through Redis, and
+stores the outcome with its audit event. A process-wide heartbeat thread marks
+the runs this worker is streaming, so the reaper can tell a dead worker from a
+slow model.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from prompting import relay
+from prompting.crypto import decrypt_mapping
+from prompting.llm.client import STATUS_BUSY_RETRYING, bedrock_client, stream_converse
+from prompting.llm.errors import LLMError
+from prompting.llm.events import STOP_REASON_CANCELLED, Finished, TextDelta, Usage
+from prompting.llm.models import cost_usd
+from prompting.models import Message, Run
+from prompting.policy.pseudonymizer import StreamRestorer
+from prompting.rendering import render_markdown
+from prompting.selectors import model_allowlist
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = (Run.Status.QUEUED, Run.Status.RUNNING, Run.Status.STREAMING)
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+def bedrock() -> Any:
+    return bedrock_client(
+        region=settings.BEDROCK_REGION,
+        endpoint_url=settings.BEDROCK_ENDPOINT_URL,
+        connect_timeout=settings.BEDROCK_CONNECT_TIMEOUT,
+        read_timeout=settings.BEDROCK_READ_TIMEOUT,
+        max_attempts=settings.BEDROCK_MAX_ATTEMPTS,
+        use_dummy_credentials=settings.BEDROCK_EMULATOR,
+    )
+
+
+class _Heartbeats:
+    """One thread per worker process refreshes heartbeat_at of every run it streams."""
+
+    def __init__(self) -> None:
+        self._runs: set[Any] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: Any) -> None:
+        with self._lock:
+            self._runs.add(run_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, run_id: Any) -> None:
+        with self._lock:
+            self._runs.discard(run_id)
+
+    def _beat(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(HEARTBEAT_INTERVAL_S):
+            with self._lock:
+                ids = list(self._runs)
+            if not ids:
+                continue
+            try:
+                Run.objects.filter(pk__in=ids, status__in=ACTIVE).update(
+                    heartbeat_at=timezone.now()
+                )
+            except Exception:
+                logger.warning("heartbeat update failed", exc_info=True)
+            finally:
+                connection.close()
+
+
+heartbeats = _Heartbeats()
+
+
+def conversation_history(run: Run) -> list[dict[str, Any]]:
+    """The sanitized turns Bedrock sees: finished exchanges, then the new message.
+
+    Blocked, failed and cancelled turns are left out, which also keeps the user /
+    assistant alternation Converse requires.
+    """
+    done = (
+        Run.objects.filter(conversation_id=run.conversation_id, status=Run.Status.DONE)
+        .exclude(pk=run.pk)
+        .filter(created_at__lt=run.created_at)
+        .select_related("user_message", "assistant_message")
+        .order_by("created_at")
+    )
+    messages: list[dict[str, Any]] = []
+    for turn in done:
+        if turn.user_message is None or turn.assistant_message is None:
+            continue
+        messages.append({"role": "user", "content": [{"text": turn.user_message.sanitized_content}]})
+        messages.append(
+            {"role": "assistant", "content": [{"text": turn.assistant_message.sanitized_content}]}
+        )
+    assert run.user_message is not None
+    messages.append({"role": "user", "content": [{"text": run.user_message.sanitized_content}]})
+    return messages
+
+
+@functools.cache
+def _specs_by_id() -> dict[str, Any]:
+    return {spec.id: spec for spec in model_allowlist()}
+
+
+def run_generate(*, run_id: Any) -> None:
+    """Stream one answer. Never raises: every outcome ends in run_finish."""
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).exclude(
+        decision__in=("", "block")
+    )
+    if not claimed.update(status=Run.Status.RUNNING, started_at=now, heartbeat_at=now):
+        return  # not judged, blocked, already running (duplicate) or reaped
+    run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
+    if run.cancel_requested or relay.cancel_requested(run_id):
+        run_finish(run_id=run_id, status=Run.Status.CANCELLED, sanitized_text="")
+        return
+    model = _specs_by_id().get(run.model_id)
+    if model is None:
+        run_finish(
+            run_id=run_id,
+            status=Run.Status.FAILED,
+            sanitized_text="",
+            error_code="model_not_allowed",
+            error_message="That model is no longer available in this tool. Choose another one.",
+        )
+        return
+    restorer = StreamRestorer(decrypt_mapping(run.conversation.pseudonym_map_encrypted))
+    raw_parts: list[str] = []
+    usage: Usage | None = None
+    finished: Finished | None = None
+    heartbeats.add(run_id)
+    try:
+        stream = stream_converse(
+            bedrock(),
+            model=model,
+            messages=conversation_history(run),
+            system=run.system_prompt or None,
+            on_status=lambda status: _relay_status(run_id, status),
+            should_stop=lambda: relay.cancel_requested(run_id),
+        )
+        for event in stream:
+            if isinstance(event, TextDelta):
+                if not raw_parts:
+                    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+                        status=Run.Status.STREAMING
+                    )
+                raw_parts.append(event.text)
+                relay.relay_append(run_id, "delta", {"text": restorer.feed(event.text)}, raw=event.text)
+            elif isinstance(event, Usage):
+                usage = event
+            elif isinstance(event, Finished):
+                finished = event
+        _flush(run_id, restorer)
+        assert finished is not None
+        cancelled = finished.stop_reason == STOP_REASON_CANCELLED
+        run_finish(
+            run_id=run_id,
+            status=Run.Status.CANCELLED if cancelled else Run.Status.DONE,
+            sanitized_text="".join(raw_parts),
+            usage=usage,
+            ttft_ms=finished.time_to_first_token_ms,
+            latency_ms=finished.latency_ms,
+            stop_reason=finished.stop_reason,
+        )
+    except LLMError as exc:
+        _flush(run_id, restorer)
+        run_finish(
+            run_id=run_id,
+            status=Run.Status.FAILED,
+            sanitized_text="".join(raw_parts) or exc.partial_text,
+            error_code=exc.code,
+            error_message=exc.user_message,
+            retryable=exc.retryable,
+        )
+    except Exception:
+        logger.exception("generation of run %s failed", run_id)
+        run_finish(
+            run_id=run_id,
+            status=Run.Status.FAILED,
+            sanitized_text="".join(raw_parts),
+            error_code="internal_error",
+            error_message="Something went wrong on our side. It has been recorded; please retry.",
+            retryable=True,
+        )
+    finally:
+        heartbeats.discard(run_id)
+        close_old_connections()
+
+
+def _flush(run_id: Any, restorer: StreamRestorer) -> None:
+    tail = restorer.flush()
+    if tail:
+        relay.relay_append(run_id, "delta", {"text": tail}, raw="")
+
+
+def _relay_status(run_id: Any, status: str) -> None:
+    if status == STATUS_BUSY_RETRYING:
+        relay.relay_append(
+            run_id,
+            "status",
+            {"status": status, "message": "The model is busy; retrying…"},
+        )
+
+
+def run_finish(
+    *,
+    run_id: Any,
+    status: str,
+    sanitized_text: str,
+    usage: Usage | None = None,
+    ttft_ms: int | None = None,
+    latency_ms: int | None = None,
+    error_code: str = "",
+    error_message: str = "",
+    retryable: bool = False,
+    stop_reason: str = "",
+) -> bool:
+    """Store the outcome of an active run once (worker or reaper, whoever is first)."""
+    with transaction.atomic():
+        run = (
+            Run.objects.select_for_update()
+            .select_related("conversation", "owner")
+            .filter(pk=run_id, status__in=ACTIVE)
+            .first()
+        )
+        if run is None:
+            return False
+        mapping = decrypt_mapping(run.conversation.pseudonym_map_encrypted)
+        shown = mapping.restore(sanitized_text)
+        if sanitized_text or status == Run.Status.DONE:
+            run.assistant_message = Message.objects.create(
+                conversation=run.conversation,
+                role=Message.Role.ASSISTANT,
+                content=shown,
+                sanitized_content=sanitized_text,
+            )
+        run.status = status
+        run.finished_at = timezone.now()
+        run.error_code = error_code
+        run.error_message = error_message
+        run.time_to_first_token_ms = ttft_ms
+        run.latency_ms = latency_ms
+        spec = _specs_by_id().get(run.model_id)
+        if usage is not None:
+            run.input_tokens, run.output_tokens = usage.input_tokens, usage.output_tokens
+            if spec is not None:
+                run.cost_usd = cost_usd(spec, usage.input_tokens, usage.output_tokens)
+        run.save()
+        audit_record(
+            actor=run.owner,
+            action="generation.finished",
+            target=run,
+            outcome=status,
+            details={
+                "tool": run.tool,
+                "model": run.model_id,
+                "input_tokens": run.input_tokens,
+                "output_tokens": run.output_tokens,
+                "cost_usd": str(run.cost_usd) if run.cost_usd is not None else None,
+                "ttft_ms": ttft_ms,
+                "latency_ms": latency_ms,
+                "error_code": error_code,
+                "stop_reason": stop_reason,
+            },
+        )
+    final = {
+        "status": status,
+        "text": shown,
+        "html": render_markdown(shown),
+        "message_id": run.assistant_message_id,
+    }
+    if status == Run.Status.DONE:
+        relay.relay_append(run_id, "done", final)
+    else:
+        relay.relay_append(
+            run_id,
+            "error",
+            {
+                **final,
+                "code": error_code or status,
+                "message": error_message or "The answer was stopped. What arrived is kept.",
+                "retryable": retryable or status in (Run.Status.INTERRUPTED, Run.Status.CANCELLED),
+            },
+        )
+    return True

@@ -1,0 +1,126 @@
+"""The token relay: one Redis Stream per run, written by the worker, read by the SSE view.
+
+Streams (not pub/sub) because entries persist: the entry id is the SSE `id`, so a
+browser that reconnects with `Last-Event-ID` continues exactly where it stopped. Each
+entry has `type` (status | delta | done | error) and `data` (JSON). The stream expires
+RETENTION_AFTER_END_S after the run ends; the final state lives in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from config.redis_client import async_redis_client, redis_client
+
+logger = logging.getLogger(__name__)
+
+TERMINAL_TYPES = frozenset({"done", "error"})
+RETENTION_AFTER_END_S = 3600
+# While a run streams the key lives this long past the last entry, so an abandoned
+# run's stream cannot stay in Redis forever.
+RETENTION_WHILE_ACTIVE_S = 6 * 3600
+# A worker keeps retrying an entry this long while Redis restarts, so the browser gets
+# every token in order once Redis is back.
+APPEND_RETRY_S = 15.0
+
+
+def stream_key(run_id: object) -> str:
+    return f"relay:run:{run_id}"
+
+
+def cancel_key(run_id: object) -> str:
+    return f"relay:cancel:{run_id}"
+
+
+def relay_append(
+    run_id: object, event_type: str, data: dict[str, Any], *, raw: str | None = None
+) -> str:
+    """Append one event; retried while Redis is briefly unavailable. Returns the entry id.
+
+    `data` goes to the browser as is. `raw` (deltas: the model's text with placeholders)
+    stays server-side; the reaper rebuilds an interrupted answer from it.
+    """
+    key = stream_key(run_id)
+    fields = {"type": event_type, "data": json.dumps(data, ensure_ascii=False)}
+    if raw is not None:
+        fields["raw"] = raw
+    deadline = time.monotonic() + APPEND_RETRY_S
+    delay = 0.05
+    while True:
+        try:
+            client = redis_client()
+            pipe = client.pipeline(transaction=False)
+            pipe.xadd(key, fields)  # type: ignore[arg-type]
+            ttl = RETENTION_AFTER_END_S if event_type in TERMINAL_TYPES else RETENTION_WHILE_ACTIVE_S
+            pipe.expire(key, ttl)
+            entry_id, _ = pipe.execute()
+            return str(entry_id)
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("relay: Redis unavailable, retrying append for run %s", run_id)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def relay_raw_text(run_id: object) -> str:
+    """The model's text so far, with placeholders (the reaper keeps it for a dead worker)."""
+    entries = redis_client().xrange(stream_key(run_id))
+    return "".join(fields.get("raw", "") for _id, fields in entries)  # type: ignore[union-attr]
+
+
+def cancel_request(run_id: object) -> None:
+    redis_client().set(cancel_key(run_id), "1", ex=RETENTION_WHILE_ACTIVE_S)
+
+
+def cancel_requested(run_id: object) -> bool:
+    try:
+        return bool(redis_client().exists(cancel_key(run_id)))
+    except redis.RedisError:
+        return False  # the database flag is checked too, before the call
+
+
+async def relay_read(
+    client: redis.asyncio.Redis, run_id: object, *, after: str, block_ms: int
+) -> list[tuple[str, str, str]]:
+    """Entries after `after` (an entry id), waiting up to block_ms for the first one."""
+    reply = await client.xread({stream_key(run_id): after}, block=block_ms, count=500)
+    if not reply:
+        return []
+    _key, entries = reply[0]
+    return [(entry_id, fields["type"], fields["data"]) for entry_id, fields in entries]
+
+
+async def relay_exists(client: redis.asyncio.Redis, run_id: object) -> bool:
+    return bool(await client.exists(stream_key(run_id)))
+
+
+async def relay_events(
+    run_id: object, *, after: str, block_ms: int = 15_000
+) -> AsyncIterator[tuple[str, str, str] | None]:
+    """Yield entries as they arrive; None after each idle `block_ms` (heartbeat time).
+
+    Stops after a terminal entry. Raises redis.RedisError if Redis goes away; the
+    caller ends the response and the browser reconnects with Last-Event-ID.
+    """
+    client = async_redis_client()
+    try:
+        while True:
+            entries = await relay_read(client, run_id, after=after, block_ms=block_ms)
+            if not entries:
+                yield None
+                continue
+            for entry in entries:
+                after = entry[0]
+                yield entry
+                if entry[1] in TERMINAL_TYPES:
+                    return
+    finally:
+        await client.aclose()

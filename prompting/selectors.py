@@ -1,0 +1,101 @@
+"""Reads. Every lookup of a user's object is scoped to its owner: another user's id is a 404."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+
+from prompting.errors import ModelNotAvailable, NotFound
+from prompting.llm.models import (
+    DEFAULT_MODELS,
+    ModelNotAllowed,
+    ModelSpec,
+    default_model,
+    parse_model_allowlist,
+    resolve_model,
+)
+from prompting.models import Conversation, PolicyVersion, Run, Tool
+from prompting.policy.rules import Policy, default_policy
+
+
+@functools.cache
+def _allowlist(raw_json: str) -> tuple[ModelSpec, ...]:
+    raw = json.loads(raw_json)
+    return tuple(parse_model_allowlist(raw)) if raw is not None else tuple(DEFAULT_MODELS)
+
+
+def model_allowlist() -> tuple[ModelSpec, ...]:
+    return _allowlist(json.dumps(settings.LLM_MODELS))
+
+
+def model_default() -> ModelSpec:
+    return default_model(model_allowlist(), settings.LLM_DEFAULT_MODEL or None)
+
+
+def model_get(model_id: str) -> ModelSpec:
+    """The allowed model with this id, or ModelNotAvailable (never a silent fallback)."""
+    try:
+        return resolve_model(model_id, model_allowlist())
+    except ModelNotAllowed:
+        raise ModelNotAvailable("That model is not available in this tool.") from None
+
+
+def policy_version_in_force() -> PolicyVersion:
+    """The newest policy version; version 1 (the defaults) is created on first use."""
+    current = PolicyVersion.objects.order_by("-version").first()
+    if current is not None:
+        return current
+    try:
+        with transaction.atomic():
+            return PolicyVersion.objects.create(
+                version=1, rules=default_policy(1).rules_to_json(), note="Default policy"
+            )
+    except IntegrityError:  # another process created it first
+        return PolicyVersion.objects.get(version=1)
+
+
+def policy_in_force() -> Policy:
+    row = policy_version_in_force()
+    return Policy.from_rules_json(version=row.version, rules=row.rules)
+
+
+def conversation_list_for_user(
+    *, user: Any, tool: str = Tool.CHAT, query: str = ""
+) -> QuerySet[Conversation]:
+    conversations = Conversation.objects.filter(owner=user, tool=tool)
+    if query:
+        conversations = conversations.filter(
+            Q(title__icontains=query) | Q(messages__content__icontains=query)
+        ).distinct()
+    return conversations.order_by("-updated_at")
+
+
+def conversation_get_for_user(*, user: Any, conversation_id: int) -> Conversation:
+    try:
+        return Conversation.objects.get(pk=conversation_id, owner=user)
+    except (Conversation.DoesNotExist, ValueError):
+        raise NotFound("That conversation") from None
+
+
+def run_get_for_user(*, user: Any, run_id: Any) -> Run:
+    try:
+        return Run.objects.select_related("conversation", "assistant_message").get(
+            pk=run_id, owner=user
+        )
+    except (Run.DoesNotExist, ValueError, ValidationError):  # ValidationError: not a UUID
+        raise NotFound("That answer") from None
+
+
+def conversation_turns(*, conversation: Conversation) -> list[Run]:
+    """The runs of a conversation in order, with their messages, for display."""
+    return list(
+        conversation.runs.select_related("user_message", "assistant_message").order_by(
+            "created_at"
+        )
+    )

@@ -1,0 +1,58 @@
+"""Thin Celery tasks: they take ids and call services.
+
+Queues (config/settings.py CELERY_TASK_ROUTES): `generate_*` → interactive (thread
+pool, many concurrent streams); everything else → cpu (policy analysis, extraction).
+Interactive generations are never redelivered: acks are early, and a worker that
+dies leaves its runs to the reaper, which marks them interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+
+from prompting import services
+from prompting.generation import run_generate
+
+logger = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+@worker_ready.connect
+def _warm_up_policy_engine(**_kwargs: object) -> None:
+    """Load spaCy and run one analysis now, not in the first user's request (~2 s)."""
+    from prompting.policy import warm_up
+
+    try:
+        warm_up(settings.COMPANY_ID_PATTERNS)
+    except Exception:
+        logger.exception("policy engine warm-up failed; the first request will retry")
+
+
+@shared_task(name="prompting.tasks.judge_run", ignore_result=True)
+def judge_run(run_id: str) -> None:
+    try:
+        may_send = services.run_judge(run_id=run_id)
+    except Exception:
+        # Fail closed: whatever went wrong, nothing unjudged goes to Bedrock.
+        logger.exception("judging run %s failed; blocking it", run_id)
+        services.run_block_after_error(run_id=run_id)
+        return
+    if may_send:
+        generate_run.delay(run_id)
+
+
+@shared_task(name="prompting.tasks.generate_run", ignore_result=True)
+def generate_run(run_id: str) -> None:
+    run_generate(run_id=run_id)
+
+
+@shared_task(name="prompting.tasks.reap_stale_runs", ignore_result=True)
+def reap_stale_runs() -> int:
+    reaped = services.runs_reap_stale()
+    if reaped:
+        logger.warning("reaper: marked %d run(s) interrupted", reaped)
+    return reaped

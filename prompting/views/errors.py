@@ -1,0 +1,23 @@
+"""The one place domain errors become responses: JSON for API calls, a message otherwise."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from prompting.errors import ApplicationError, NotFound
+
+
+def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+        except ApplicationError as exc:
+            return JsonResponse({"error": exc.user_message, "code": exc.code}, status=exc.status)
+
+    return wrapper

@@ -1,0 +1,58 @@
+"""JSON endpoints for runs: status, stop, retry. The page JavaScript calls them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from prompting import selectors, services
+from prompting.models import Run
+from prompting.rendering import render_markdown
+from prompting.views.errors import json_errors
+
+
+def run_payload(run: Run) -> dict[str, Any]:
+    """What the browser needs to show a run, from the database (no relay needed)."""
+    answer = run.assistant_message.content if run.assistant_message else ""
+    return {
+        "id": str(run.pk),
+        "status": run.status,
+        "final": run.is_final,
+        "conversation_id": run.conversation_id,
+        "text": answer,
+        "html": render_markdown(answer) if answer else "",
+        "message_id": run.assistant_message_id,
+        "error": run.error_message,
+        "error_code": run.error_code,
+        "retryable": run.status in (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED),
+        "findings": run.findings_summary,
+        "decision": run.decision,
+        "events_url": reverse("prompting:run_events", args=[run.pk]),
+        "status_url": reverse("prompting:run_status", args=[run.pk]),
+        "cancel_url": reverse("prompting:run_cancel", args=[run.pk]),
+        "retry_url": reverse("prompting:run_retry", args=[run.pk]),
+    }
+
+
+@require_GET
+@json_errors
+def run_status(request: HttpRequest, run_id: str) -> JsonResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    return JsonResponse(run_payload(run))
+
+
+@require_POST
+@json_errors
+def run_cancel(request: HttpRequest, run_id: str) -> JsonResponse:
+    run = services.run_cancel(user=request.user, run_id=run_id)
+    return JsonResponse(run_payload(run))
+
+
+@require_POST
+@json_errors
+def run_retry(request: HttpRequest, run_id: str) -> JsonResponse:
+    run = services.run_retry(user=request.user, run_id=run_id)
+    return JsonResponse(run_payload(run), status=201)

@@ -1,0 +1,93 @@
+"""Server-Sent Events for one run, read from its Redis Stream (async view, ASGI).
+
+Each event carries the stream entry id as its SSE `id`, so EventSource's automatic
+reconnect (with Last-Event-ID) resumes exactly: no token lost, none repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import redis
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, StreamingHttpResponse
+
+from prompting import relay
+from prompting.models import Run
+
+ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+HEARTBEAT_MS = 15_000
+
+
+def _start_after(request: HttpRequest) -> str:
+    candidate = request.headers.get("Last-Event-ID") or request.GET.get("after") or ""
+    return candidate if ENTRY_ID.match(candidate) else "0-0"
+
+
+async def _final_from_database(run_id: object) -> str:
+    from prompting.views.runs import run_payload
+
+    run = await Run.objects.select_related("assistant_message").aget(pk=run_id)
+    payload = await sync_to_async(run_payload)(run)
+    kind = "done" if run.status == Run.Status.DONE else "error"
+    data = {
+        **payload,
+        "code": run.error_code or run.status,
+        "message": run.error_message or "",
+    }
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _events(run_id: object, after: str) -> AsyncIterator[str]:
+    yield "retry: 1500\n\n"
+    try:
+        async for item in relay.relay_events(run_id, after=after, block_ms=HEARTBEAT_MS):
+            if item is None:
+                run = await Run.objects.only("status").aget(pk=run_id)
+                if run.is_final and not await _relay_has(run_id):
+                    # The stream expired (or Redis lost it): the database has the outcome.
+                    yield await _final_from_database(run_id)
+                    return
+                yield ": heartbeat\n\n"
+                continue
+            entry_id, kind, data = item
+            yield f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n"
+    except redis.RedisError:
+        # End the response; the browser reconnects with Last-Event-ID and resumes.
+        return
+
+
+async def _relay_has(run_id: object) -> bool:
+    from config.redis_client import async_redis_client
+
+    client = async_redis_client()
+    try:
+        return await relay.relay_exists(client, run_id)
+    finally:
+        await client.aclose()
+
+
+async def run_events(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
+    user = await request.auser()
+    try:
+        run = await Run.objects.filter(pk=run_id, owner_id=user.pk).only("pk", "status").afirst()
+    except (ValidationError, ValueError):
+        run = None
+    if run is None:
+        raise Http404
+    after = _start_after(request)
+    if run.is_final and after == "0-0" and not await _relay_has(run.pk):
+        body: AsyncIterator[str] = _single(await _final_from_database(run.pk))
+    else:
+        body = _events(run.pk, after)
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    return response
+
+
+async def _single(event: str) -> AsyncIterator[str]:
+    yield event
