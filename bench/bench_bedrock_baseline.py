@@ -11,7 +11,7 @@ text must equal the expected echo exactly).
 
 The measuring functions are importable so that the full-path benchmark (HTTP POST -> policy ->
 Celery -> Bedrock -> Redis -> SSE) can reuse them: `start_emulator_process`, `measure_stream`,
-`run_concurrent`, `summarize`, `boto3_token_stream`.
+`run_concurrent`, `summarize`, `boto3_token_stream`, `llm_token_stream`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from prompting.llm.client import bedrock_client  # noqa: E402
+from prompting.llm.client import bedrock_client, stream_converse  # noqa: E402
+from prompting.llm.events import TextDelta  # noqa: E402
+from prompting.llm.models import ModelSpec  # noqa: E402
 
 EMULATOR_TTFT_MS = 300
 EMULATOR_TOKEN_DELAY_MS = 20
@@ -112,6 +115,23 @@ def boto3_token_stream(
         delta = event.get("contentBlockDelta")
         if delta and delta["delta"].get("text"):
             yield delta["delta"]["text"]
+
+
+def llm_token_stream(
+    client: Any, *, model_id: str, text: str, max_tokens: int = 1024
+) -> Iterator[str]:
+    """The same through `prompting.llm.client.stream_converse` (typed events, error
+    translation, cancel polling), to see what our wrapper adds over plain boto3."""
+    model = ModelSpec(model_id, model_id, Decimal(3), Decimal(15), 200_000, max_tokens)
+    stream = stream_converse(
+        client,
+        model=model,
+        messages=[{"role": "user", "content": [{"text": text}]}],
+        should_stop=lambda: False,
+    )
+    for event in stream:
+        if isinstance(event, TextDelta):
+            yield event.text
 
 
 def measure_stream(open_stream: Callable[[], Iterator[str]]) -> StreamSample:
@@ -197,7 +217,9 @@ def expected_echo(index: int) -> str:
     return f"You said: {prompt_for(index)}"
 
 
-def run_baseline(levels: Sequence[int]) -> dict[str, Any]:
+def run_baseline(levels: Sequence[int], *, via: str = "boto3") -> dict[str, Any]:
+    """`via="boto3"`: plain boto3 (the baseline); `via="llm"`: through stream_converse."""
+    token_stream = boto3_token_stream if via == "boto3" else llm_token_stream
     process, url = start_emulator_process()
     try:
         client = bedrock_client(
@@ -209,13 +231,13 @@ def run_baseline(levels: Sequence[int]) -> dict[str, Any]:
             max_pool_connections=max(levels) + 10,
         )
         # Warm up: the first call pays for loading the service model and opening a connection.
-        for _ in boto3_token_stream(client, model_id=MODEL_ID, text="warm up"):
+        for _ in token_stream(client, model_id=MODEL_ID, text="warm up"):
             pass
         results: dict[str, Any] = {}
         for count in levels:
 
             def opener(index: int) -> Callable[[], Iterator[str]]:
-                return lambda: boto3_token_stream(client, model_id=MODEL_ID, text=prompt_for(index))
+                return lambda: token_stream(client, model_id=MODEL_ID, text=prompt_for(index))
 
             # Round 1 opens `count` new connections ("cold"); round 2 reuses the pooled ones,
             # as a long-running worker does ("warm").
@@ -252,8 +274,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 50, 200])
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--via",
+        choices=["boto3", "llm"],
+        default="boto3",
+        help="boto3: plain client (baseline); llm: through prompting.llm.client.stream_converse",
+    )
     args = parser.parse_args(argv)
-    report = {"machine": machine_description(), "baseline": run_baseline(args.streams)}
+    report = {
+        "machine": machine_description(),
+        "via": args.via,
+        "baseline": run_baseline(args.streams, via=args.via),
+    }
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -385,7 +385,9 @@ _watcher = _StopWatcher()
 def _shutdown_socket(stream: Any) -> None:
     """Wake a read blocked on this stream's socket. Reaches into botocore/urllib3 internals
     (EventStream._raw_stream -> urllib3 HTTPResponse.connection.sock); if they change, cancel
-    falls back to the next event or the read timeout."""
+    falls back to the next event or the read timeout. (urllib3 returns a fully read
+    connection to the pool just before clearing `connection`; a cancel landing in that
+    instant could hit the next user of that connection, which then fails as a lost stream.)"""
     raw = getattr(stream, "_raw_stream", None)
     connection = getattr(raw, "connection", None)
     sock = getattr(connection, "sock", None)
