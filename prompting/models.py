@@ -108,6 +108,14 @@ class Run(models.Model):
         Message, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
     )
     tool = models.CharField(max_length=20, choices=Tool.choices, default=Tool.CHAT)
+    # Summaries of long documents: one run per part (map) under the combining run (reduce).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="parts"
+    )
+    part_index = models.PositiveIntegerField(null=True, blank=True)
+    document = models.ForeignKey(
+        "Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     model_id = models.CharField(max_length=200)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -143,6 +151,40 @@ class Run(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+
+class Document(models.Model):
+    """An uploaded or pasted document for Summarize. The text is extracted in a worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        EXTRACTING = "extracting", "Reading the document"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Could not be read"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    declared_type = models.CharField(max_length=100, blank=True)  # from the extension
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    upload = models.FileField(upload_to="uploads/%Y/%m/", blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error_message = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    # [{"title": str, "start": int, "end": int}] — headings/pages, for "which sections fed it".
+    sections = models.JSONField(default=list, blank=True)
+    token_estimate = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename or f"Pasted text {self.pk}"
 
 
 class Feedback(models.Model):

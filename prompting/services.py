@@ -224,6 +224,19 @@ def run_judge(*, run_id: Any) -> bool:
         "input_chars": len(message.content),
     }
     with transaction.atomic():
+        rejected = set(judgement.rejected_overrides)
+        for override in overrides_from_json(run.overrides):
+            audit_record(
+                actor=run.owner,
+                action="policy.override",
+                target=run,
+                outcome="rejected" if override in rejected else "ok",
+                details={
+                    "entity_type": override.entity_type,
+                    "reason": override.reason,
+                    "policy_version": version_row.version,
+                },
+            )
         run.policy_version = version_row
         run.decision = judgement.decision
         run.findings_summary = dict(judgement.counts_by_type)

@@ -12,7 +12,7 @@ import pytest
 from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Conversation, Run
-from tests.support.sse import open_stream, read_events, session_cookie_for
+from tests.support.sse import open_stream, post_form, read_events, session_cookie_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -218,3 +218,38 @@ def test_conversation_history_is_sent_sanitized(
     assert first.user_message is not None
     first.user_message.refresh_from_db()
     assert "<PERSON_1>" in first.user_message.sanitized_content  # same value, same placeholder
+
+
+def test_preview_shows_replacements_without_sending(
+    live_site: str, alice: Any, bedrock_emulator: Any
+) -> None:
+    """The preview lists what will be replaced and what the model will receive; nothing is sent."""
+    before = len(bedrock_emulator.received)
+    status, data = post_form(
+        live_site,
+        "/policy/preview",
+        session_cookie_for(alice),
+        {"text": "Please email anna.berg@example.com about ticket 12."},
+    )
+    assert status == 200, data
+    assert data["decision"] == "pseudonymize"
+    assert data["counts"]["EMAIL_ADDRESS"] == 1
+    found = [s for s in data["segments"] if s.get("entity_type") == "EMAIL_ADDRESS"]
+    assert found[0]["text"] == "anna.berg@example.com"
+    assert found[0]["placeholder"] == "<EMAIL_ADDRESS_1>"
+    assert "<EMAIL_ADDRESS_1>" in data["sanitized_text"]
+    assert "anna.berg@example.com" not in data["sanitized_text"]
+    assert len(bedrock_emulator.received) == before
+    assert AuditEvent.objects.filter(action="policy.previewed").exists()
+
+
+def test_preview_of_another_users_conversation_is_404(live_site: str, alice: Any, bob: Any) -> None:
+    """Previewing against someone else's conversation (its mapping) is refused with 404."""
+    conversation = services.conversation_create(owner=alice)
+    status, _ = post_form(
+        live_site,
+        "/policy/preview",
+        session_cookie_for(bob),
+        {"text": "hello", "conversation_id": str(conversation.pk)},
+    )
+    assert status == 404

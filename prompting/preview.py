@@ -1,0 +1,111 @@
+"""The policy preview: what will be replaced or blocked, before anything is sent.
+
+Analysis needs the spaCy model, which lives in the cpu workers, not the web process
+(it would add ~180 MB to every web process). The web view queues `policy_preview`
+and waits on a Redis list for the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from audit.services import audit_record
+from config.redis_client import redis_client
+from prompting.crypto import decrypt_mapping
+from prompting.errors import InputRejected
+from prompting.models import Conversation
+from prompting.policy import get_analyzer, judge_fail_closed
+from prompting.selectors import conversation_get_for_user, policy_in_force
+
+RESULT_TTL_S = 60
+WAIT_S = 20
+
+
+def result_key(request_id: str) -> str:
+    return f"preview:result:{request_id}"
+
+
+def preview_request(*, user: Any, text: str, conversation_id: int | None = None) -> str:
+    """Validate and queue a preview; returns the id to wait on."""
+    if not text.strip():
+        raise InputRejected("Type a message first.", code="empty")
+    if len(text) > settings.MAX_PROMPT_CHARS:
+        raise InputRejected(
+            f"The text is {len(text):,} characters; the limit is {settings.MAX_PROMPT_CHARS:,}.",
+            code="too_long",
+        )
+    if conversation_id is not None:
+        conversation_get_for_user(user=user, conversation_id=conversation_id)  # 404 if not hers
+    from prompting.tasks import policy_preview
+
+    request_id = uuid.uuid4().hex
+    policy_preview.delay(request_id, user.pk, text.replace("\x00", ""), conversation_id)
+    return request_id
+
+
+def preview_compute(*, request_id: str, user_id: int, text: str, conversation_id: int | None) -> None:
+    """Worker side: judge with a copy of the conversation's mapping (so the placeholders
+    are the ones that would be sent) and publish the result for the waiting view."""
+    from accounts.models import User
+
+    mapping = decrypt_mapping(
+        Conversation.objects.filter(pk=conversation_id, owner_id=user_id)
+        .values_list("pseudonym_map_encrypted", flat=True)
+        .first()
+    ).copy()
+    policy = policy_in_force()
+    judgement = judge_fail_closed(
+        text,
+        policy=policy,
+        mapping=mapping,
+        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        max_chars=settings.MAX_PROMPT_CHARS,
+        timeout_s=30.0,
+    )
+    segments = []
+    for segment in judgement.segments(text):
+        finding = segment.finding
+        if finding is None:
+            segments.append({"text": segment.text})
+            continue
+        rule = policy.rule_for(finding.entity_type)
+        segments.append(
+            {
+                "text": segment.text,
+                "entity_type": finding.entity_type,
+                "action": finding.action,
+                "placeholder": finding.placeholder,
+                "start": finding.start,
+                "end": finding.end,
+                "overridable": bool(rule and rule.overridable),
+            }
+        )
+    result = {
+        "decision": judgement.decision,
+        "counts": judgement.counts_by_type,
+        "blocked_types": list(judgement.blocked_types),
+        "segments": segments,
+        "sanitized_text": judgement.sanitized_text,
+        "message": judgement.user_message or "",
+        "policy_version": policy.version,
+    }
+    with transaction.atomic():
+        audit_record(
+            actor=User.objects.filter(pk=user_id).first(),
+            action="policy.previewed",
+            outcome=judgement.decision,
+            details={
+                "decision": judgement.decision,
+                "findings": judgement.counts_by_type,
+                "policy_version": policy.version,
+                "input_chars": len(text),
+            },
+        )
+    client = redis_client()
+    client.rpush(result_key(request_id), json.dumps(result))
+    client.expire(result_key(request_id), RESULT_TTL_S)

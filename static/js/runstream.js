@@ -1,0 +1,103 @@
+// Follow one run's Server-Sent Events. EventSource reconnects by itself and sends
+// Last-Event-ID, so the server resumes exactly; if the stream cannot be reached at
+// all (relay down), we fall back to polling the run's status until it is final.
+//
+//   import { followRun } from "/static/js/runstream.js";
+//   const follower = followRun(run, { onDelta, onStatus, onProgress, onDone, onError });
+//   follower.close();
+//
+// `run` is the JSON from the run endpoints: {events_url, status_url, ...}.
+
+const POLL_MS = 1500;
+const MAX_CONNECTION_ERRORS = 5;
+
+export function followRun(run, handlers) {
+  const on = Object.assign(
+    { onDelta() {}, onStatus() {}, onProgress() {}, onDone() {}, onError() {}, onConnection() {} },
+    handlers,
+  );
+  let finished = false;
+  let pollTimer = null;
+  let connectionErrors = 0;
+  const source = new EventSource(run.events_url);
+
+  function finish(kind, data) {
+    if (finished) return;
+    finished = true;
+    source.close();
+    if (pollTimer) clearTimeout(pollTimer);
+    (kind === "done" ? on.onDone : on.onError)(data);
+  }
+
+  source.addEventListener("delta", (e) => {
+    connectionErrors = 0;
+    on.onDelta(JSON.parse(e.data).text || "");
+  });
+  source.addEventListener("status", (e) => on.onStatus(JSON.parse(e.data)));
+  source.addEventListener("progress", (e) => on.onProgress(JSON.parse(e.data)));
+  source.addEventListener("done", (e) => finish("done", JSON.parse(e.data)));
+  source.addEventListener("error", (e) => {
+    if (e.data !== undefined) {
+      finish("error", JSON.parse(e.data)); // the server's own error event
+      return;
+    }
+    // A connection problem: EventSource retries while CONNECTING.
+    connectionErrors += 1;
+    on.onConnection({ reconnecting: source.readyState === EventSource.CONNECTING });
+    if (source.readyState === EventSource.CLOSED || connectionErrors >= MAX_CONNECTION_ERRORS) {
+      source.close();
+      poll();
+    }
+  });
+
+  async function poll() {
+    if (finished) return;
+    try {
+      const reply = await fetch(run.status_url, { headers: { Accept: "application/json" } });
+      if (reply.ok) {
+        const state = await reply.json();
+        if (state.final) {
+          finish(state.status === "done" ? "done" : "error", {
+            ...state,
+            code: state.error_code || state.status,
+            message: state.error || "",
+          });
+          return;
+        }
+      }
+    } catch (_) {
+      // offline for a moment: keep polling
+    }
+    pollTimer = setTimeout(poll, POLL_MS);
+  }
+
+  return {
+    close() {
+      finished = true;
+      source.close();
+      if (pollTimer) clearTimeout(pollTimer);
+    },
+  };
+}
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+export async function postJson(url, body) {
+  const reply = await fetch(url, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    body: body instanceof FormData ? body : new URLSearchParams(body || {}),
+  });
+  let data = {};
+  try {
+    data = await reply.json();
+  } catch (_) {
+    data = { error: "The server answered unexpectedly. Please try again." };
+  }
+  return { ok: reply.ok, status: reply.status, data };
+}
