@@ -1,0 +1,68 @@
+"""The data-processing policy layer: find personal data and secrets, then allow,
+pseudonymize or block. Plain Python: no Django, no database, no network.
+
+Typical use (a Celery task on the cpu queue)::
+
+    from prompting.policy import get_analyzer, judge_fail_closed, PseudonymMap
+
+    judgement = judge_fail_closed(
+        text, policy=policy, mapping=mapping, analyzer=get_analyzer(company_id_patterns)
+    )
+    if judgement.decision == "block":
+        ...  # judgement.user_message; nothing is sent
+    else:
+        ...  # send judgement.sanitized_text; store mapping.to_json() encrypted
+
+See docs/policy.md.
+"""
+
+from .analyzer import Analyzer, Detection, get_analyzer, warm_up
+from .errors import (
+    AnalysisFailed,
+    AnalysisTimedOut,
+    InvalidMapping,
+    InvalidPolicy,
+    PolicyError,
+    TextTooLong,
+)
+from .judge import (
+    DEFAULT_MAX_CHARS,
+    Finding,
+    Judgement,
+    Override,
+    Segment,
+    judge,
+    judge_fail_closed,
+    judge_many,
+)
+from .pseudonymizer import PseudonymMap, StreamRestorer
+from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
+from .rules import DEFAULT_RULES, Policy, Rule, default_policy
+
+__all__ = [
+    "DEFAULT_COMPANY_ID_PATTERNS",
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_RULES",
+    "AnalysisFailed",
+    "AnalysisTimedOut",
+    "Analyzer",
+    "Detection",
+    "Finding",
+    "InvalidMapping",
+    "InvalidPolicy",
+    "Judgement",
+    "Override",
+    "Policy",
+    "PolicyError",
+    "PseudonymMap",
+    "Rule",
+    "Segment",
+    "StreamRestorer",
+    "TextTooLong",
+    "default_policy",
+    "get_analyzer",
+    "judge",
+    "judge_fail_closed",
+    "judge_many",
+    "warm_up",
+]

@@ -1,0 +1,187 @@
+"""Runs detection over text of any length: chunks, one batched spaCy pass, Presidio per
+chunk, findings mapped back to original offsets. Knows nothing about the policy's actions
+beyond which entity types to look for and their minimum scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from presidio_analyzer import AnalyzerEngine
+
+from .chunking import CHUNK_SIZE, OVERLAP, Span, offset_spans, split_into_chunks
+from .engine import LANGUAGE, analyzer_engine
+from .errors import AnalysisFailed, AnalysisTimedOut
+from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
+
+# spaCy's own default; larger batches did not help on this model.
+BATCH_SIZE = 32
+
+WARM_UP_TEXT = (
+    "Hi Dana Whitfield, your driver Tom Becker (D-12345678) will pick you up at "
+    "1234 Oak Street, Apt 4B, Springfield, IL 62704 on May 3. Call (415) 555-0132 or "
+    "mail dana.w@example.com. SSN 123-45-6789, card 4111 1111 1111 1111, IBAN "
+    "GB82 WEST 1234 5698 7654 32, IP 10.0.0.1, api_key=a8f5f167f44f4964e6c998dee827110c."
+)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A raw finding, before the policy decides what to do with it."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str
+
+
+class Analyzer:
+    def __init__(
+        self, engine: AnalyzerEngine, *, chunk_size: int = CHUNK_SIZE, overlap: int = OVERLAP
+    ) -> None:
+        self.engine = engine
+        self.chunk_size = chunk_size
+        self.overlap = overlap
+        self.supported_entities = frozenset(engine.get_supported_entities(LANGUAGE))
+
+    def warm_up(self) -> None:
+        """Pay first-call costs (~150-200 ms: regex compilation, suffix list, spaCy
+        buffers) at worker start instead of in the first user's request."""
+        self.detect(WARM_UP_TEXT, sorted(self.supported_entities))
+
+    def detect(
+        self,
+        text: str,
+        entities: Sequence[str],
+        *,
+        min_scores: Mapping[str, float] | None = None,
+        deadline: float | None = None,
+    ) -> list[Detection]:
+        return self.detect_many([text], entities, min_scores=min_scores, deadline=deadline)[0]
+
+    def detect_many(
+        self,
+        texts: Sequence[str],
+        entities: Sequence[str],
+        *,
+        min_scores: Mapping[str, float] | None = None,
+        deadline: float | None = None,
+    ) -> list[list[Detection]]:
+        """Detections per text, possibly overlapping (the policy resolves overlaps).
+
+        `min_scores` drops weaker detections early (cheaper than carrying them along);
+        `deadline` is a `time.monotonic()` value after which AnalysisTimedOut is raised.
+        """
+        wanted = [e for e in entities if e in self.supported_entities]
+        results: list[list[Span]] = [[] for _ in texts]
+        if not wanted:
+            return [[] for _ in texts]
+        # Where each chunk came from: (index of the text, chunk).
+        chunks = [
+            (index, chunk)
+            for index, text in enumerate(texts)
+            for chunk in split_into_chunks(text, self.chunk_size, self.overlap)
+        ]
+        floor = min((min_scores or {}).get(e, 0.0) for e in wanted)
+        try:
+            artifacts = self.engine.nlp_engine.process_batch(
+                [chunk.text for _, chunk in chunks], LANGUAGE, batch_size=BATCH_SIZE
+            )
+            for (index, chunk), (_, nlp_artifacts) in zip(chunks, artifacts, strict=True):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise AnalysisTimedOut()
+                found = self.engine.analyze(
+                    text=chunk.text,
+                    language=LANGUAGE,
+                    entities=wanted,
+                    nlp_artifacts=nlp_artifacts,
+                    score_threshold=floor,
+                )
+                spans = []
+                for r in found:
+                    if r.score < (min_scores or {}).get(r.entity_type, 0.0):
+                        continue
+                    start, end = _refine(r.entity_type, chunk.text, r.start, r.end)
+                    if start < end:
+                        spans.append(Span(r.entity_type, start, end, r.score, _recognizer_name(r)))
+                results[index].extend(offset_spans(spans, chunk.start))
+        except AnalysisFailed:
+            raise
+        except Exception as exc:
+            # The message of `exc` may quote the text; the caller logs the chain's types only.
+            raise AnalysisFailed() from exc
+        return [_unique_detections(spans) for spans in results]
+
+
+# Capitalised words the small NER model glues onto a following name at the start of a
+# sentence ("Email Dana Whitfield", "Ask Jordan"): trimmed, so the mapping learns the name.
+_NOT_NAME_WORDS = frozenset(
+    "email e-mail mail call phone text ask tell ping message contact cc bcc hi hello hey "
+    "dear thanks thank welcome congrats congratulations please attn attention from to "
+    "customer rider driver passenger agent user client mr mrs ms the a an and or but so if "
+    "when after before with for by at on in of is was my our your his her their this that "
+    "these those we i you he she they it".split()
+)  # Not all of spaCy's stop words: "Will" and "May" are names too.
+
+
+def _refine(entity_type: str, text: str, start: int, end: int) -> tuple[int, int]:
+    """Tidy NER spans; an empty result means "not a finding".
+
+    The small model tags "Q3" or "2FA" as PERSON, and includes a leading "Email" or "Hi":
+    names have no digits, and do not start with those words.
+    """
+    if entity_type != "PERSON":
+        return start, end
+    value = text[start:end]
+    if any(ch.isdigit() for ch in value):
+        return start, start
+    while True:
+        first, _, rest = text[start:end].partition(" ")
+        if not rest or first.lower().strip(",.:;") not in _NOT_NAME_WORDS:
+            break
+        start += len(first) + 1
+    if sum(ch.isalpha() for ch in text[start:end]) < 2:
+        return start, start
+    return start, end
+
+
+def _recognizer_name(result: object) -> str:
+    metadata = getattr(result, "recognition_metadata", None) or {}
+    return str(metadata.get("recognizer_name", "unknown"))
+
+
+def _unique_detections(spans: list[Span]) -> list[Detection]:
+    # Overlapping chunks report the same span twice; keep the best score per span.
+    best: dict[tuple[str, int, int], Span] = {}
+    for span in spans:
+        key = (span.entity_type, span.start, span.end)
+        if key not in best or span.score > best[key].score:
+            best[key] = span
+    return [
+        Detection(s.entity_type, s.start, s.end, s.score, s.recognizer)
+        for s in sorted(best.values(), key=lambda s: (s.start, s.end, s.entity_type))
+    ]
+
+
+@functools.cache
+def _cached_analyzer(company_id_patterns: tuple[tuple[str, str], ...]) -> Analyzer:
+    return Analyzer(analyzer_engine(company_id_patterns))
+
+
+def get_analyzer(company_id_patterns: Mapping[str, str] | None = None) -> Analyzer:
+    """The process-wide analyzer for these company id patterns (built on first use).
+
+    The Django side passes `settings.POLICY_COMPANY_ID_PATTERNS`; None means the
+    placeholder defaults in recognizers.DEFAULT_COMPANY_ID_PATTERNS.
+    """
+    patterns = DEFAULT_COMPANY_ID_PATTERNS if company_id_patterns is None else company_id_patterns
+    return _cached_analyzer(tuple(sorted(patterns.items())))
+
+
+def warm_up(company_id_patterns: Mapping[str, str] | None = None) -> None:
+    """Build and exercise the analyzer; call from a Celery `worker_process_init` handler."""
+    get_analyzer(company_id_patterns).warm_up()
