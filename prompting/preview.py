@@ -30,6 +30,10 @@ def result_key(request_id: str) -> str:
     return f"preview:result:{request_id}"
 
 
+def text_key(request_id: str) -> str:
+    return f"preview:text:{request_id}"
+
+
 def preview_request(*, user: Any, text: str, conversation_id: int | None = None) -> str:
     """Validate and queue a preview; returns the id to wait on."""
     if not text.strip():
@@ -44,14 +48,21 @@ def preview_request(*, user: Any, text: str, conversation_id: int | None = None)
     from prompting.tasks import policy_preview
 
     request_id = uuid.uuid4().hex
-    policy_preview.delay(request_id, user.pk, text.replace("\x00", ""), conversation_id)
+    # The text travels through Redis under its own short-lived key, not as a task
+    # argument: Celery logs task arguments in some error and debug paths.
+    redis_client().set(text_key(request_id), text.replace("\x00", ""), ex=RESULT_TTL_S)
+    policy_preview.delay(request_id, user.pk, conversation_id)
     return request_id
 
 
-def preview_compute(*, request_id: str, user_id: int, text: str, conversation_id: int | None) -> None:
+def preview_compute(*, request_id: str, user_id: int, conversation_id: int | None) -> None:
     """Worker side: judge with a copy of the conversation's mapping (so the placeholders
     are the ones that would be sent) and publish the result for the waiting view."""
     from accounts.models import User
+
+    text = redis_client().getdel(text_key(request_id))
+    if text is None:
+        return  # expired: the browser has stopped waiting
 
     mapping = decrypt_mapping(
         Conversation.objects.filter(pk=conversation_id, owner_id=user_id)

@@ -46,12 +46,10 @@ def judge_run(run_id: str) -> None:
 
 
 @shared_task(name="prompting.tasks.policy_preview", ignore_result=True)
-def policy_preview(request_id: str, user_id: int, text: str, conversation_id: int | None) -> None:
+def policy_preview(request_id: str, user_id: int, conversation_id: int | None) -> None:
     from prompting.preview import preview_compute
 
-    preview_compute(
-        request_id=request_id, user_id=user_id, text=text, conversation_id=conversation_id
-    )
+    preview_compute(request_id=request_id, user_id=user_id, conversation_id=conversation_id)
 
 
 @shared_task(name="prompting.tasks.generate_run", ignore_result=True)
