@@ -9,7 +9,6 @@ slow model.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from typing import Any
@@ -112,8 +111,8 @@ def conversation_history(run: Run) -> list[dict[str, Any]]:
     return messages
 
 
-@functools.cache
 def _specs_by_id() -> dict[str, Any]:
+    # model_allowlist() is cached per LLM_MODELS value, so this stays cheap.
     return {spec.id: spec for spec in model_allowlist()}
 
 
