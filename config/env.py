@@ -90,14 +90,19 @@ def env_json(name: str, default: Any) -> Any:
         raise ConfigError(f"{name} is malformed: not valid JSON ({exc.msg})") from None
 
 
+SUPPORTED_DATABASE_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
+
+
 def env_db(name: str, default: str) -> dict[str, Any]:
     raw = os.environ.get(name) or default
     try:
         config = environ.Env.db_url_config(raw)
     except Exception as exc:  # django-environ raises several types for bad URLs
         raise ConfigError(f"{name} is malformed: {exc}") from None
-    if not config.get("ENGINE"):
-        raise ConfigError(f"{name} is malformed: unsupported database scheme in {raw!r}")
+    # PostgreSQL in production, SQLite for the embedded default; nothing else is tested.
+    if config.get("ENGINE") not in SUPPORTED_DATABASE_ENGINES:
+        scheme = raw.split(":", 1)[0]
+        raise ConfigError(f"{name} is malformed: use postgres:// or sqlite:///, not {scheme}://")
     return dict(config)
 
 
