@@ -8,6 +8,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.roles import ADMIN, ALL_ROLES, EMPLOYEE
+from accounts.sso import SsoIdentity
 from audit.services import audit_record
 
 
@@ -18,7 +19,10 @@ def user_roles_sync(*, user: User, roles: set[str], source: str) -> tuple[set[st
     added, removed = wanted - current, current - wanted
     with transaction.atomic():
         if added:
-            user.groups.add(*Group.objects.filter(name__in=added))
+            # get_or_create: the groups come from a data migration, but a flushed
+            # database (transactional tests, a restored dump) may lack them, and
+            # a role must never be silently dropped for that.
+            user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in added))
         if removed:
             user.groups.remove(*Group.objects.filter(name__in=removed))
         is_staff = ADMIN in wanted
@@ -58,6 +62,61 @@ def dev_user_sign_in(*, display_name: str, department: str, role: str) -> User:
         user_roles_sync(user=user, roles=roles, source="dev-login")
         audit_record(actor=user, action="account.sign_in", target=user, details={"method": "dev"})
     return user
+
+
+def user_sso_sign_in(*, user: User, identity: SsoIdentity, roles: set[str]) -> None:
+    """Every SSO sign-in: the IdP is the source of truth, so the profile and the
+    roles are made to match what it says now (a removed group removes the role)."""
+    updates = {
+        "sso_subject": identity.subject,
+        "email": identity.email,
+        "first_name": identity.first_name or user.first_name,
+        "last_name": identity.last_name or user.last_name,
+        "display_name": identity.display_name or user.display_name,
+        # Department is cleared when the IdP stops sending it: stale departments
+        # would put people into the wrong rows of usage reports.
+        "department": identity.department,
+    }
+    changed = [name for name, value in updates.items() if getattr(user, name) != value]
+    with transaction.atomic():
+        for name in changed:
+            setattr(user, name, updates[name])
+        if changed:
+            user.save(update_fields=changed)
+        user_roles_sync(user=user, roles=roles, source=f"sso-{identity.provider}")
+        audit_record(
+            actor=user,
+            action="account.sign_in",
+            target=user,
+            details={"method": identity.provider},
+        )
+
+
+def sso_sign_in_refuse(*, identity: SsoIdentity, reason: str) -> None:
+    """Record a refused sign-in. No actor (nobody signed in) and only the email
+    domain: the audit log must not become a list of people who tried."""
+    audit_record(
+        actor=None,
+        action="account.sign_in_refused",
+        outcome="refused",
+        details={"reason": reason, "provider": identity.provider, "domain": identity.email_domain},
+    )
+
+
+def sso_sign_in_error(*, provider: str, error: str) -> None:
+    """Record a sign-in that failed in the protocol (bad state, replayed code,
+    invalid signature, cancelled at the IdP) before any identity was known."""
+    audit_record(
+        actor=None,
+        action="account.sign_in_refused",
+        outcome="error",
+        details={
+            "reason": "protocol_error",
+            "provider": "saml" if provider == "saml" else "oidc",
+            "error": error or "unknown",
+            "domain": "",
+        },
+    )
 
 
 def user_sign_out(*, user: User) -> None:

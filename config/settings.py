@@ -9,6 +9,7 @@ variable is listed with a comment in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config.env import (
     ConfigError,
@@ -173,6 +174,111 @@ if not DEBUG and not SSO_CONFIGURED:
 # The development sign-in page exists only in DEBUG without SSO.
 DEV_LOGIN_ENABLED = DEBUG and not SSO_CONFIGURED
 
+# --- SSO through django-allauth (docs/sso.md) ----------------------------------
+# Without an allowlist any account of the IdP's tenant (guests, contractors of
+# other companies in a shared tenant) could sign in: refuse to start instead.
+if SSO_CONFIGURED and not SSO_ALLOWED_EMAIL_DOMAINS:
+    raise ConfigError("SSO_ALLOWED_EMAIL_DOMAINS is required when SSO is configured")
+# Okta only puts `groups` into tokens when the scope is asked for; Entra ignores it.
+SSO_OIDC_SCOPES = env_list("SSO_OIDC_SCOPES", ["openid", "profile", "email"])
+# The provider ids are part of the callback URLs registered at the IdP:
+# /accounts/oidc/company/login/callback/ and /accounts/saml/company/acs/.
+SSO_OIDC_PROVIDER_ID = "company"
+SSO_SAML_ORG_SLUG = "company"
+# Nobody has a password: only the social (SSO) half of allauth is reachable.
+SOCIALACCOUNT_ONLY = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*"]
+# Email is not identity (allauth #3675): never match or merge accounts by it;
+# accounts.sso refuses an email that belongs to another subject instead.
+ACCOUNT_UNIQUE_EMAIL = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a GET to the provider URL cannot start a sign-in (CSRF)
+SOCIALACCOUNT_STORE_TOKENS = False  # the tool never calls the IdP's APIs
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_MAX_AGE_HOURS, not until browser close
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+# Sign-in forms POST to allauth, which redirects to the IdP; CSP form-action also
+# governs that redirect, so the IdP's origins are added to it below. A SAML IdP
+# whose sign-in page is on another host than its metadata lists it here.
+SSO_FORM_ACTION_ORIGINS = env_list("SSO_FORM_ACTION_ORIGINS", []) + [
+    f"{parts.scheme}://{parts.netloc}"
+    for parts in map(urlsplit, [SSO_OIDC_SERVER_URL, SSO_SAML_METADATA_URL])
+    if parts.scheme in ("http", "https") and parts.netloc
+]
+if SSO_OIDC_CONFIGURED:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.openid_connect")
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": SSO_OIDC_PROVIDER_ID,
+                "name": SSO_OIDC_NAME,
+                "client_id": SSO_OIDC_CLIENT_ID,
+                "secret": SSO_OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": SSO_OIDC_SERVER_URL,
+                    "oauth_pkce_enabled": True,
+                    "scope": SSO_OIDC_SCOPES,
+                },
+            }
+        ],
+    }
+if SSO_SAML_CONFIGURED:
+    # Only now: allauth's saml provider imports python3-saml/xmlsec at start-up.
+    INSTALLED_APPS.append("allauth.socialaccount.providers.saml")
+    SOCIALACCOUNT_PROVIDERS["saml"] = {
+        "APPS": [
+            {
+                "name": SSO_SAML_NAME,
+                "provider_id": "saml",
+                "client_id": SSO_SAML_ORG_SLUG,
+                "settings": {
+                    "idp": {
+                        "entity_id": SSO_SAML_ENTITY_ID,
+                        # A file path works too: python3-saml reads file:// URLs.
+                        "metadata_url": (
+                            SSO_SAML_METADATA_URL
+                            if "://" in SSO_SAML_METADATA_URL
+                            else Path(SSO_SAML_METADATA_URL).resolve().as_uri()
+                        ),
+                    },
+                    "attribute_mapping": {
+                        "email": [
+                            "email",
+                            "mail",
+                            "urn:oid:0.9.2342.19200300.100.1.3",
+                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                        ],
+                        "first_name": [
+                            "firstName",
+                            "givenName",
+                            "urn:oid:2.5.4.42",
+                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                        ],
+                        "last_name": [
+                            "lastName",
+                            "sn",
+                            "urn:oid:2.5.4.4",
+                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                        ],
+                    },
+                    "advanced": {
+                        # An unsigned assertion is a forged one.
+                        "want_assertion_signed": True,
+                        "reject_idp_initiated_sso": True,
+                    },
+                },
+            }
+        ],
+    }
+
 # --- Bedrock and the model allowlist -----------------------------------------
 BEDROCK_REGION = env_str("BEDROCK_REGION", "us-east-1")
 BEDROCK_ENDPOINT_URL = env_str("BEDROCK_ENDPOINT_URL", "") or None
@@ -224,7 +330,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *SSO_FORM_ACTION_ORIGINS],
         "base-uri": ["'self'"],
     },
 }
