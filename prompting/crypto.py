@@ -32,5 +32,7 @@ def decrypt_mapping(token: bytes | memoryview | None) -> PseudonymMap:
         plain = _fernet(settings.PSEUDONYM_KEY).decrypt(bytes(token))
     except InvalidToken:
         # A rotated or wrong key: fail loudly rather than restore nothing silently.
-        raise ImproperlyConfigured("The pseudonym mapping cannot be decrypted with PSEUDONYM_KEY")
+        raise ImproperlyConfigured(
+            "The pseudonym mapping cannot be decrypted with PSEUDONYM_KEY"
+        ) from None
     return PseudonymMap.from_json(plain)

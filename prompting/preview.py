@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -60,12 +60,12 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
     are the ones that would be sent) and publish the result for the waiting view."""
     from accounts.models import User
 
-    text = redis_client().getdel(text_key(request_id))
+    text = cast("str | None", redis_client().getdel(text_key(request_id)))
     if text is None:
         return  # expired: the browser has stopped waiting
 
     mapping = decrypt_mapping(
-        Conversation.objects.filter(pk=conversation_id, owner_id=user_id)
+        Conversation.objects.filter(pk=conversation_id or 0, owner_id=user_id)
         .values_list("pseudonym_map_encrypted", flat=True)
         .first()
     ).copy()
@@ -78,7 +78,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=30.0,
     )
-    segments = []
+    segments: list[dict[str, Any]] = []
     for segment in judgement.segments(text):
         finding = segment.finding
         if finding is None:

@@ -28,13 +28,15 @@ async def policy_preview(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": exc.user_message, "code": exc.code}, status=exc.status)
     client = async_redis_client()
     try:
-        reply = await client.blpop([result_key(request_id)], timeout=WAIT_S)
+        reply = await client.blpop([result_key(request_id)], timeout=WAIT_S)  # type: ignore[misc]
     finally:
         await client.aclose()
     if reply is None:
         return JsonResponse(
-            {"error": "The check is taking too long; you can still send, it is checked then.",
-             "code": "preview_timeout"},
+            {
+                "error": "The check is taking too long; you can still send, it is checked then.",
+                "code": "preview_timeout",
+            },
             status=504,
         )
     return JsonResponse(json.loads(reply[1]))

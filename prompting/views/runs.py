@@ -27,7 +27,8 @@ def run_payload(run: Run) -> dict[str, Any]:
         "message_id": run.assistant_message_id,
         "error": run.error_message,
         "error_code": run.error_code,
-        "retryable": run.status in (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED),
+        "retryable": run.status
+        in (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED),
         "findings": run.findings_summary,
         "decision": run.decision,
         "events_url": reverse("prompting:run_events", args=[run.pk]),

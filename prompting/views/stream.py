@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis
 from asgiref.sync import sync_to_async
@@ -27,7 +28,7 @@ def _start_after(request: HttpRequest) -> str:
     return candidate if ENTRY_ID.match(candidate) else "0-0"
 
 
-async def _final_from_database(run_id: object) -> str:
+async def _final_from_database(run_id: Any) -> str:
     from prompting.views.runs import run_payload
 
     run = await Run.objects.select_related("assistant_message").aget(pk=run_id)
@@ -41,7 +42,7 @@ async def _final_from_database(run_id: object) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
-async def _events(run_id: object, after: str) -> AsyncIterator[str]:
+async def _events(run_id: Any, after: str) -> AsyncIterator[str]:
     yield "retry: 1500\n\n"
     try:
         async for item in relay.relay_events(run_id, after=after, block_ms=HEARTBEAT_MS):
