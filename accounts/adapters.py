@@ -149,7 +149,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             # (created by an admin, or by the other protocol): it is this person.
             known = User.objects.filter(sso_subject=identity.subject).first()
             if known is not None:
-                sociallogin.connect(request, known)
+                # save(connect=True) rather than connect(): the latter would also
+                # mail the user an "account connected" notice about nothing new.
+                sociallogin.user = known
+                sociallogin.save(request, connect=True)
 
     def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: Any) -> Any:
         user = super().populate_user(request, sociallogin, data)
