@@ -6,6 +6,7 @@ beyond which entity types to look for and their minimum scores.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -120,12 +121,17 @@ class Analyzer:
 # Capitalised words the small NER model glues onto a following name at the start of a
 # sentence ("Email Dana Whitfield", "Ask Jordan"): trimmed, so the mapping learns the name.
 _NOT_NAME_WORDS = frozenset(
-    "email e-mail mail call phone text ask tell ping message contact cc bcc hi hello hey "
-    "dear thanks thank welcome congrats congratulations please attn attention from to "
-    "customer rider driver passenger agent user client mr mrs ms the a an and or but so if "
-    "when after before with for by at on in of is was my our your his her their this that "
-    "these those we i you he she they it".split()
+    """
+    email e-mail mail call phone text ask tell ping message contact cc bcc hi hello hey
+    dear thanks thank welcome congrats congratulations please attn attention from to
+    customer rider driver passenger agent user client mr mrs ms the a an and or but so
+    if when after before with for by at on in of is was my our your his her their this
+    that these those we i you he she they it
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )  # Not all of spaCy's stop words: "Will" and "May" are names too.
+
+
+_NOT_IN_NAMES = re.compile(r"[,;:@<>()\[\]{}|/\\\n\t\"]")
 
 
 def _refine(entity_type: str, text: str, start: int, end: int) -> tuple[int, int]:
@@ -136,8 +142,12 @@ def _refine(entity_type: str, text: str, start: int, end: int) -> tuple[int, int
     """
     if entity_type != "PERSON":
         return start, end
-    value = text[start:end]
-    if any(ch.isdigit() for ch in value):
+    # NER spans sometimes run into the next CSV field or line ("William Brown,wb@x.com").
+    cut = _NOT_IN_NAMES.search(text, start, end)
+    if cut:
+        end = cut.start()
+    end = start + len(text[start:end].rstrip())
+    if any(ch.isdigit() for ch in text[start:end]):
         return start, start
     while True:
         first, _, rest = text[start:end].partition(" ")

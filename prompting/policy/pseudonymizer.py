@@ -136,7 +136,9 @@ class PseudonymMap:
                 raise InvalidMapping("The pseudonym map has an unknown format.")
             mapping = cls(salt=bytes.fromhex(raw["salt"]))
             for item in raw["entries"]:
-                entry = PseudonymEntry(str(item["type"]), str(item["value"]), str(item["placeholder"]))
+                entry = PseudonymEntry(
+                    str(item["type"]), str(item["value"]), str(item["placeholder"])
+                )
                 match = PLACEHOLDER_RE.fullmatch(entry.placeholder)
                 if not match or match.group(1) != entry.entity_type:
                     raise InvalidMapping("The pseudonym map contains an invalid placeholder.")

@@ -46,37 +46,37 @@ def luhn_valid(digits: str) -> bool:
 
 # USPS Publication 28, appendix C1: street suffixes and their standard abbreviations.
 # Presidio has no street-address recognizer at all; the suffix is the strongest signal.
-_COMMON_SUFFIXES = (
-    "Street St Avenue Ave Av Road Rd Boulevard Blvd Lane Ln Drive Dr Court Ct Place Pl "
-    "Terrace Ter Parkway Pkwy Highway Hwy Circle Cir Way Square Sq Trail Trl Plaza Plz "
-    "Alley Aly Expressway Expy Freeway Fwy Turnpike Tpke Crescent Cres"
-).split()
-_OTHER_SUFFIXES = (
-    "Anex Anx Arcade Arc Bayou Byu Beach Bch Bend Bnd Bluff Blf Bluffs Blfs Bottom Btm "
-    "Branch Br Bridge Brg Brook Brk Brooks Brks Burg Bg Burgs Bgs Bypass Byp Camp Cp "
-    "Canyon Cyn Cape Cpe Causeway Cswy Center Ctr Centers Ctrs Circles Cirs Cliff Clf "
-    "Cliffs Clfs Club Clb Common Cmn Commons Cmns Corner Cor Corners Cors Course Crse "
-    "Courts Cts Cove Cv Coves Cvs Creek Crk Crest Crst Crossing Xing Crossroad Xrd "
-    "Crossroads Xrds Curve Curv Dale Dl Dam Dm Divide Dv Drives Drs Estate Est Estates "
-    "Ests Extension Ext Extensions Exts Fall Falls Fls Ferry Fry Field Fld Fields Flds "
-    "Flat Flt Flats Flts Ford Frd Fords Frds Forest Frst Forge Frg Forges Frgs Fork Frk "
-    "Forks Frks Fort Ft Garden Gdn Gardens Gdns Gateway Gtwy Glen Gln Glens Glns Green "
-    "Grn Greens Grns Grove Grv Groves Grvs Harbor Hbr Harbors Hbrs Haven Hvn Heights Hts "
-    "Hill Hl Hills Hls Hollow Holw Inlet Inlt Island Is Islands Iss Isle Junction Jct "
-    "Junctions Jcts Key Ky Keys Kys Knoll Knl Knolls Knls Lake Lk Lakes Lks Land Landing "
-    "Lndg Light Lgt Lights Lgts Loaf Lf Lock Lck Locks Lcks Lodge Ldg Loop Mall Manor Mnr "
-    "Manors Mnrs Meadow Mdw Meadows Mdws Mews Mill Ml Mills Mls Mission Msn Motorway Mtwy "
-    "Mount Mt Mountain Mtn Mountains Mtns Neck Nck Orchard Orch Oval Overpass Opas Park "
-    "Parks Parkways Pass Passage Psge Path Pike Pine Pne Pines Pnes Plain Pln Plains Plns "
-    "Point Pt Points Pts Port Prt Ports Prts Prairie Pr Radial Radl Ramp Ranch Rnch Rapid "
-    "Rpd Rapids Rpds Rest Rst Ridge Rdg Ridges Rdgs River Riv Roads Rds Route Rte Row Rue "
-    "Run Shoal Shl Shoals Shls Shore Shr Shores Shrs Skyway Skwy Spring Spg Springs Spgs "
-    "Spur Spurs Squares Sqs Station Sta Stravenue Stra Stream Strm Streets Sts Summit Smt "
-    "Throughway Trwy Trace Trce Track Trak Trafficway Trfy Trailer Trlr Tunnel Tunl "
-    "Underpass Upas Union Un Unions Uns Valley Vly Valleys Vlys Via Viaduct Vdct View Vw "
-    "Views Vws Village Vlg Villages Vlgs Ville Vl Vista Vis Walk Walks Wall Ways Well Wl "
-    "Wells Wls"
-).split()
+_COMMON_SUFFIXES = """
+    Street St Avenue Ave Av Road Rd Boulevard Blvd Lane Ln Drive Dr Court Ct Place Pl
+    Terrace Ter Parkway Pkwy Highway Hwy Circle Cir Way Square Sq Trail Trl Plaza Plz
+    Alley Aly Expressway Expy Freeway Fwy Turnpike Tpke Crescent Cres
+""".split()  # noqa: SIM905 - a word list reads better as text
+_OTHER_SUFFIXES = """
+    Anex Anx Arcade Arc Bayou Byu Beach Bch Bend Bnd Bluff Blf Bluffs Blfs Bottom Btm
+    Branch Br Bridge Brg Brook Brk Brooks Brks Burg Bg Burgs Bgs Bypass Byp Camp Cp
+    Canyon Cyn Cape Cpe Causeway Cswy Center Ctr Centers Ctrs Circles Cirs Cliff Clf
+    Cliffs Clfs Club Clb Common Cmn Commons Cmns Corner Cor Corners Cors Course Crse
+    Courts Cts Cove Cv Coves Cvs Creek Crk Crest Crst Crossing Xing Crossroad Xrd
+    Crossroads Xrds Curve Curv Dale Dl Dam Dm Divide Dv Drives Drs Estate Est Estates
+    Ests Extension Ext Extensions Exts Fall Falls Fls Ferry Fry Field Fld Fields Flds
+    Flat Flt Flats Flts Ford Frd Fords Frds Forest Frst Forge Frg Forges Frgs Fork Frk
+    Forks Frks Fort Ft Garden Gdn Gardens Gdns Gateway Gtwy Glen Gln Glens Glns Green
+    Grn Greens Grns Grove Grv Groves Grvs Harbor Hbr Harbors Hbrs Haven Hvn Heights Hts
+    Hill Hl Hills Hls Hollow Holw Inlet Inlt Island Is Islands Iss Isle Junction Jct
+    Junctions Jcts Key Ky Keys Kys Knoll Knl Knolls Knls Lake Lk Lakes Lks Land Landing
+    Lndg Light Lgt Lights Lgts Loaf Lf Lock Lck Locks Lcks Lodge Ldg Loop Mall Manor Mnr
+    Manors Mnrs Meadow Mdw Meadows Mdws Mews Mill Ml Mills Mls Mission Msn Motorway Mtwy
+    Mount Mt Mountain Mtn Mountains Mtns Neck Nck Orchard Orch Oval Overpass Opas Park
+    Parks Parkways Pass Passage Psge Path Pike Pine Pne Pines Pnes Plain Pln Plains Plns
+    Point Pt Points Pts Port Prt Ports Prts Prairie Pr Radial Radl Ramp Ranch Rnch Rapid
+    Rpd Rapids Rpds Rest Rst Ridge Rdg Ridges Rdgs River Riv Roads Rds Route Rte Row Rue
+    Run Shoal Shl Shoals Shls Shore Shr Shores Shrs Skyway Skwy Spring Spg Springs Spgs
+    Spur Spurs Squares Sqs Station Sta Stravenue Stra Stream Strm Streets Sts Summit Smt
+    Throughway Trwy Trace Trce Track Trak Trafficway Trfy Trailer Trlr Tunnel Tunl
+    Underpass Upas Union Un Unions Uns Valley Vly Valleys Vlys Via Viaduct Vdct View Vw
+    Views Vws Village Vlg Villages Vlgs Ville Vl Vista Vis Walk Walks Wall Ways Well Wl
+    Wells Wls
+""".split()  # noqa: SIM905 - a word list reads better as text
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -84,13 +84,16 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(sorted(set(words), key=lambda w: (-len(w), w)))
 
 
-_STREET_NAME_WORD = r"(?:[A-Z][A-Za-z'’.-]*|[0-9]{1,3}(?:st|nd|rd|th))"
+_STREET_NAME_WORD = r"(?:[A-Z][A-Za-z'\u2019.-]*|[0-9]{1,3}(?:st|nd|rd|th))"
 _UNIT = (
     r"(?:,?[ ]+(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room|Bldg|Building|No)\.?[ ]*#?"
     r"[ ]?[0-9A-Z][0-9A-Za-z-]{0,5}\b|,?[ ]+\#[ ]?[0-9][0-9A-Za-z-]{0,5}\b)?"
 )
 # ", Springfield, IL 62704" or a new line "Springfield, IL 62704": part of the address.
-_CITY_STATE_ZIP = r"(?:(?:,[ ]*|[ ]*\n[ ]*)(?:[A-Z][A-Za-z.'-]*[ ]?){1,3},[ ]*[A-Z]{2}[ ]+[0-9]{5}(?:-[0-9]{4})?\b)?"
+_CITY_STATE_ZIP = (
+    r"(?:(?:,[ ]*|[ ]*\n[ ]*)(?:[A-Z][A-Za-z.'-]*[ ]?){1,3},[ ]*[A-Z]{2}[ ]+[0-9]{5}"
+    r"(?:-[0-9]{4})?\b)?"
+)
 
 
 def _street_pattern(number: str, suffixes: Iterable[str]) -> str:
@@ -122,7 +125,9 @@ class StreetAddressRecognizer(PatternRecognizer):
         patterns = [
             Pattern("street, common suffix", _street_pattern(number, _COMMON_SUFFIXES), 0.6),
             Pattern("street, other suffix", _street_pattern(long_number, _OTHER_SUFFIXES), 0.5),
-            Pattern("street, other suffix, 1 digit", _street_pattern(short_number, _OTHER_SUFFIXES), 0.3),
+            Pattern(
+                "street, other suffix, 1 digit", _street_pattern(short_number, _OTHER_SUFFIXES), 0.3
+            ),
             Pattern(
                 "PO box",
                 r"\b(?i:P\.?[ ]?O\.?[ ]?Box|Post[ ]Office[ ]Box)[ ]+[0-9]{1,6}\b" + _CITY_STATE_ZIP,
@@ -148,23 +153,106 @@ class StreetAddressRecognizer(PatternRecognizer):
 # -- Payment cards ------------------------------------------------------------------------
 
 
-class MastercardSeries2Recognizer(PatternRecognizer):
-    """Mastercard's 2221-2720 range, which Presidio's card regex does not cover."""
+# Issuer prefixes (IIN ranges) and lengths, from the card networks' public tables.
+# Presidio's card regex misses Mastercard 2221-2720, 19-digit Visa, 12-digit Maestro and
+# 15-digit JCB; checking prefix + length + Luhn on any 12-19 digit run covers them all.
+_CARD_RANGES: tuple[tuple[str, str, frozenset[int]], ...] = (
+    ("4", "4", frozenset({13, 16, 19})),  # Visa
+    ("51", "55", frozenset({16})),  # Mastercard
+    ("2221", "2720", frozenset({16})),  # Mastercard 2-series
+    ("34", "34", frozenset({15})),  # American Express
+    ("37", "37", frozenset({15})),
+    ("6011", "6011", frozenset(range(16, 20))),  # Discover
+    ("644", "649", frozenset(range(16, 20))),
+    ("65", "65", frozenset(range(16, 20))),
+    ("3528", "3589", frozenset(range(16, 20))),  # JCB
+    ("2131", "2131", frozenset({15})),
+    ("1800", "1800", frozenset({15})),
+    ("300", "305", frozenset(range(14, 20))),  # Diners Club
+    ("36", "36", frozenset(range(14, 20))),
+    ("38", "39", frozenset(range(16, 20))),
+    ("50", "50", frozenset(range(12, 20))),  # Maestro
+    ("56", "69", frozenset(range(12, 20))),
+    ("0604", "0604", frozenset(range(12, 20))),  # Maestro UK (legacy range)
+    ("62", "62", frozenset(range(16, 20))),  # UnionPay
+)
 
-    PATTERN = r"\b2(?:2(?:2[1-9]|[3-9][0-9])|[3-6][0-9]{2}|7(?:[01][0-9]|20))(?:[- ]?[0-9]{4}){3}\b"
+
+def card_issuer_matches(digits: str) -> bool:
+    # Prefixes of equal length compare correctly as strings ("2221" <= "2500" <= "2720").
+    return any(
+        len(digits) in lengths and low <= digits[: len(low)] <= high
+        for low, high, lengths in _CARD_RANGES
+    )
+
+
+CARD_CONTEXT = "credit card visa mastercard amex maestro cc payment debit charge refund".split()  # noqa: SIM905
+
+
+class PaymentCardRecognizer(PatternRecognizer):
+    """Card numbers by issuer prefix, length and Luhn check digit, with or without
+    4-digit grouping. Includes Mastercard's 2221-2720 range.
+
+    A 12-digit number passing the checks is still weak (order numbers are 12 digits too):
+    it keeps score 0.3 and counts only with a card word nearby.
+    """
+
+    PATTERN = (
+        r"(?<![0-9][ -]?)\b(?:(?:[0-9]{4}[ -]){2,4}[0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})"
+        r"\b(?![ -]?[0-9])|\b[0-9]{12,19}\b"
+    )
 
     def __init__(self) -> None:
         super().__init__(
             supported_entity="CREDIT_CARD",
-            name="MastercardSeries2Recognizer",
-            patterns=[Pattern("Mastercard 2-series", self.PATTERN, 0.5)],
-            context=["credit", "card", "mastercard", "cc", "payment"],
+            name="PaymentCardRecognizer",
+            patterns=[Pattern("card number", self.PATTERN, 0.3)],
+            context=CARD_CONTEXT,
             global_regex_flags=CASE_SENSITIVE,
         )
 
-    def validate_result(self, pattern_text: str) -> bool:
+    def validate_result(self, pattern_text: str) -> bool | None:
         # True lifts the score to 1.0, False drops the match (Presidio convention).
-        return luhn_valid(pattern_text.replace("-", "").replace(" ", ""))
+        digits = pattern_text.replace("-", "").replace(" ", "")
+        if not (12 <= len(digits) <= 19 and card_issuer_matches(digits) and luhn_valid(digits)):
+            return False
+        return True if len(digits) >= 13 else None
+
+
+# -- Bank accounts ------------------------------------------------------------------------
+
+
+class BankAccountRecognizer(PatternRecognizer):
+    """A number introduced as a bank account ("account number: 000123456789").
+
+    Presidio's US bank recognizer scores any 8-17 digit run 0.05, at most 0.4 with
+    "account"/"check" somewhere near, which blocked phone numbers in support chats
+    ("check the account ... number is 3533706997"). An explicit phrase right before the
+    digits is the signal that a number is a bank account.
+    """
+
+    def __init__(self) -> None:
+        phrase = (
+            r"(?i:\b(?:bank|checking|savings|deposit)[ ]+(?:account|acct)"
+            r"(?:[ ]+(?:number|num|no\.?|\#))?"
+            r"|\b(?:account|acct)[ ]*(?:number|num|no\.?|\#))"
+        )
+        super().__init__(
+            supported_entity="US_BANK_NUMBER",
+            name="BankAccountRecognizer",
+            patterns=[
+                Pattern(
+                    "digits after an account phrase",
+                    rf"(?<={phrase}[ \t]*[:#=-]?[ \t]*)[0-9][0-9 -]{{4,20}}[0-9]\b",
+                    0.8,
+                )
+            ],
+            global_regex_flags=CASE_SENSITIVE,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = sum(ch.isdigit() for ch in pattern_text)
+        return None if 6 <= digits <= 17 else False
 
 
 # -- Driver licences ----------------------------------------------------------------------
@@ -224,9 +312,14 @@ class AwsSecretKeyRecognizer(PatternRecognizer):
     _VALUE = r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 
     def __init__(self) -> None:
-        key_name = r"(?i:aws_?secret_?access_?key|secret_?access_?key|aws_?secret(?:_?key)?|secret[ ]access[ ]key)"
+        key_name = (
+            r"(?i:aws_?secret_?access_?key|secret_?access_?key|aws_?secret(?:_?key)?"
+            r"|secret[ ]access[ ]key)"
+        )
         patterns = [
-            Pattern("after a key name", rf"(?<={key_name}{_KEY_VALUE_SEPARATOR}){self._VALUE}", 0.9),
+            Pattern(
+                "after a key name", rf"(?<={key_name}{_KEY_VALUE_SEPARATOR}){self._VALUE}", 0.9
+            ),
             # Mixed case and a digit: not a word, not a hex digest (git SHA-1 is lower-case).
             Pattern(
                 "bare 40-char base64",
@@ -265,9 +358,9 @@ class PrivateKeyRecognizer(PatternRecognizer):
         )
 
 
-_TOKEN_CHARS = r"[A-Za-z0-9\-._~+/=]"
+_TOKEN_CHARS = r"[A-Za-z0-9\-._~+/=]"  # noqa: S105 - a character class, not a password
 # A token never ends in sentence punctuation: "api_key=abc123." means "abc123".
-_TOKEN_END = r"(?<=[A-Za-z0-9_+/=-])"
+_TOKEN_END = r"(?<=[A-Za-z0-9_+/=-])"  # noqa: S105 - a look-behind, not a password
 
 
 class ApiTokenRecognizer(PatternRecognizer):
@@ -293,7 +386,8 @@ class ApiTokenRecognizer(PatternRecognizer):
             ),
             Pattern(
                 "key=value",
-                rf"(?<=\b{self._KEY_NAMES}{_KEY_VALUE_SEPARATOR}){_TOKEN_CHARS}{{8,}}{_TOKEN_END}",
+                rf"(?<=(?<![A-Za-z0-9]){self._KEY_NAMES}\b{_KEY_VALUE_SEPARATOR})"
+                rf"{_TOKEN_CHARS}{{8,}}{_TOKEN_END}",
                 0.7,
             ),
             Pattern(
@@ -339,7 +433,8 @@ def looks_like_secret_value(value: str) -> bool:
 class PasswordRecognizer(PatternRecognizer):
     """The value after password=, "password": "...", "my password is ...", or in a URL."""
 
-    _KEY = r"(?i:\b(?:password|passwd|passphrase|pass|pwd|pw|pin)\b)"
+    # Not \b before the key: "DB_PASSWORD=" must count ("_" is a word character).
+    _KEY = r"(?i:(?<![A-Za-z0-9])(?:password|passwd|passphrase|pass|pwd|pw|pin)\b)"
     _VALUE = r"""[^\s"'`,;<>]{3,}"""
 
     def __init__(self) -> None:
@@ -359,7 +454,8 @@ class PasswordRecognizer(PatternRecognizer):
             ),
             Pattern(
                 "password is value",
-                rf"""(?<={self._KEY}[ \t]+(?i:is|was|would be|will be)[ \t]+["']?){secretish}{self._VALUE}""",
+                rf"""(?<={self._KEY}[ \t]+(?i:is|was|would be|will be)[ \t]+["']?)"""
+                rf"{secretish}{self._VALUE}",
                 0.7,
             ),
             Pattern(
@@ -377,7 +473,9 @@ class PasswordRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         value = pattern_text.strip(".")
-        if regex.fullmatch(r"(?:[xX*•]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|%\(.*\)s)", value):
+        if regex.fullmatch(
+            r"(?:[xX*•]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|%\(.*\)s)", value
+        ):
             return False  # masked, or a template variable: not a real password
         return None
 
@@ -414,6 +512,14 @@ class PhoneRecognizer(PatternRecognizer):
                 0.6,
             ),
             Pattern("bare 10 digits", r"(?<![\w+\-.])[0-9]{10}\b(?![-.][0-9])", 0.3),
+            # A CSV/table field of 10-11 digits in a row that also holds an email address:
+            # a contact list, where the column header ("phone") is too far for context.
+            Pattern(
+                "digits field in a row with an email",
+                r"(?<=^|[,;\t|][ ]?)\+?1?[0-9]{10}(?=[ ]?(?:[,;\t|]|$))"
+                r"(?:(?<=@[^\n]*)|(?=[^\n]*@))",
+                0.6,
+            ),
         ]
         super().__init__(
             supported_entity="PHONE_NUMBER",
@@ -436,7 +542,17 @@ class LabelledPersonRecognizer(PatternRecognizer):
     more often than in running prose: "Customer: Dana Whitfield", "Dr. Ng",
     "Dana Whitfield <dana@example.com>", a sign-off line "Best regards,\\nDana"."""
 
-    _NAME = r"[A-Z][a-z'’-]+(?:[ ][A-Z]\.)?(?:[ ](?:[A-Z][a-z'’-]+|[A-Z][a-z]?[A-Z][a-z'’-]+)){0,2}"
+    # "Dana", "Dana Whitfield", "Anna W. Cline", "Ian McKay", "O'Neil", "Smith\u2019s".
+    _WORD = r"(?:[A-Z][a-z'\u2019-]+|[A-Z][a-z]?[A-Z][a-z'\u2019-]+)"
+    _NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{0,2}}"
+    _FULL_NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{1,2}}"
+    _ROLE_OR_VERB = (
+        r"(?i:driver|rider|customer|passenger|agent|manager|supervisor|colleague|employee"
+        r"|requester|applicant|cardholder)s?"
+        r"|(?i:spoke|speak|speaking|talked|talk|met|chatted|escalated|assigned|forwarded|handed"
+        r"|transferred|reassigned|referred)[ ](?i:with|to)"
+        r"|(?i:called|emailed|messaged|contacted|texted|paged|cc'?d|cc)"
+    )
 
     def __init__(self) -> None:
         labels = (
@@ -444,8 +560,29 @@ class LabelledPersonRecognizer(PatternRecognizer):
             r"|rider|driver|passenger|requester|reporter|cardholder|account[ ]holder"
             r"|contact[ ]person|employee))"
         )
+        full_name = self._FULL_NAME
         patterns = [
             Pattern("after a field label", rf"(?<={labels}[ \t]*:[ \t]*){self._NAME}\b", 0.6),
+            # Two or more capitalised words right after a role or a contact verb: "the
+            # driver, Crystal Gentry,", "spoke with Leroy Nolan", "escalated to Bo Park".
+            Pattern(
+                "full name after a role or contact verb",
+                rf"(?<=\b(?:{self._ROLE_OR_VERB}),?[ ]){full_name}\b",
+                0.6,
+            ),
+            # A chat paste: "[10:46] Micheal Sanchez: hey".
+            Pattern(
+                "chat speaker",
+                r"(?<=^[ \t]*\[?[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:[ ]?[AaPp][Mm])?\]?[ \t]+)"
+                rf"{self._NAME}(?=:)",
+                0.6,
+            ),
+            # A table or CSV row whose other fields hold an email: the name field.
+            Pattern(
+                "name field in a row with an email",
+                rf"(?<=^|[,;\t|][ ]?){full_name}(?=[ ]?[,;\t|])(?=[^\n]*@)",
+                0.6,
+            ),
             Pattern(
                 "after a title",
                 rf"(?<=\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof)\.?[ ]){self._NAME}\b",
@@ -490,7 +627,8 @@ def company_id_recognizers(patterns: Mapping[str, str]) -> list[PatternRecognize
 def own_recognizers(company_id_patterns: Mapping[str, str]) -> list[PatternRecognizer]:
     return [
         StreetAddressRecognizer(),
-        MastercardSeries2Recognizer(),
+        PaymentCardRecognizer(),
+        BankAccountRecognizer(),
         UsDriverLicenseRecognizer(),
         AwsAccessKeyRecognizer(),
         AwsSecretKeyRecognizer(),

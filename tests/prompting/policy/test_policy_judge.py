@@ -1,5 +1,7 @@
 """Judging text under the default policy: decisions, placeholders, overrides, failures."""
 
+# ruff: noqa: E501 - tables and text templates read better one row per line
+
 from __future__ import annotations
 
 import socket
@@ -27,10 +29,12 @@ POLICY = default_policy(version=3)
 
 
 def judged(text: str, mapping: PseudonymMap | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
-    return judge(text, policy=POLICY, mapping=mapping if mapping is not None else PseudonymMap(), **kwargs)  # type: ignore[arg-type]
+    return judge(
+        text, policy=POLICY, mapping=mapping if mapping is not None else PseudonymMap(), **kwargs
+    )  # type: ignore[arg-type]
 
 
-def row(text: str, decision: str, types: set[str], id: str):  # type: ignore[no-untyped-def]  # noqa: A002
+def row(text: str, decision: str, types: set[str], id: str):  # type: ignore[no-untyped-def]
     return pytest.param(text, decision, types, id=id)
 
 
@@ -163,7 +167,7 @@ def test_text_over_the_limit_names_the_limit() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "请把报告发给张伟，邮箱 zhang.wei@example.cn，谢谢！",
+        "请把报告发给张伟，邮箱 zhang.wei@example.cn，谢谢！",  # noqa: RUF001 - Chinese punctuation is the point
         "مرحبا، يرجى مراسلتي على ali.hassan@example.com شكرا",
         "Привет! Пишите на ivan@example.ru 👋🏽🚗💨",
         "👨‍👩‍👧‍👦 ok 😀 mail: x.y@example.com ✅",
@@ -207,7 +211,11 @@ def test_findings_in_later_chunks_map_to_original_offsets() -> None:
 def test_judge_many_shares_one_mapping() -> None:
     """Document chunks judged together use one mapping: same person, same placeholder."""
     mapping = PseudonymMap()
-    parts = ["Dana Whitfield opened the ticket.", "Later Dana Whitfield wrote again.", "SSN 536-90-4399"]
+    parts = [
+        "Dana Whitfield opened the ticket.",
+        "Later Dana Whitfield wrote again.",
+        "SSN 536-90-4399",
+    ]
     results = judge_many(parts, policy=POLICY, mapping=mapping)
     assert [r.decision for r in results] == ["pseudonymize", "pseudonymize", "block"]
     assert results[1].sanitized_text == "Later <PERSON_1> wrote again."

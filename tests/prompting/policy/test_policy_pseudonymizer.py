@@ -1,5 +1,7 @@
 """Placeholders: stable per conversation, stored as JSON, restored in (streamed) answers."""
 
+# ruff: noqa: E501 - tables and text templates read better one row per line
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,8 @@ Each case runs through the real analyzer (all recognizers, context enhancement, 
 default policy's minimum score), so a pattern that only fires below the threshold fails.
 """
 
+# ruff: noqa: E501 - tables and text templates read better one row per line
+
 from __future__ import annotations
 
 import pytest
@@ -60,16 +62,28 @@ def test_street_address(text: str, expected: str | None) -> None:
         case("mc 2223000048400011", "2223000048400011", "2-series, no separators"),
         case("number 2721 0000 0000 0007", None, "just above the range"),
         case("visa 4111 1111 1111 1111", "4111 1111 1111 1111", "Presidio's own still works"),
+        case("visa19 4532015112830366872", "4532015112830366872", "19-digit Visa"),
+        case("amex 3782 822463 10005", "3782 822463 10005", "Amex 4-6-5 grouping"),
+        case("jcb 213117464860167", "213117464860167", "15-digit JCB"),
+        case("maestro card 060474609694", "060474609694", "12-digit Maestro with a card word"),
+        case("order 060474609694 shipped", None, "12 digits without a card word"),
+        case("ref 4111 1111 1111 1112", None, "Visa prefix, bad Luhn"),
     ],
 )
 def test_credit_card_including_mastercard_2_series(text: str, expected: str | None) -> None:
-    """Mastercard 2221-2720 numbers are found when their Luhn digit is right."""
+    """Cards by issuer prefix, length and Luhn digit, incl. Mastercard 2221-2720, 19-digit
+    Visa and 15-digit JCB that Presidio's regex misses."""
     assert found(text, "CREDIT_CARD") == ([expected] if expected else [])
 
 
 @pytest.mark.parametrize(
     ("digits", "valid"),
-    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True), ("12a4", False)],
+    [
+        ("4111111111111111", True),
+        ("4111111111111112", False),
+        ("79927398713", True),
+        ("12a4", False),
+    ],
 )
 def test_luhn(digits: str, valid: bool) -> None:
     """The Luhn check accepts correct check digits only."""
@@ -166,6 +180,7 @@ def test_api_token(text: str, expected: str | None) -> None:
     ("text", "expected"),
     [
         case("password=hunter2", "hunter2", "key=value"),
+        case('DB_PASSWORD="$&iuBUOw68^5VMtq"', "$&iuBUOw68^5VMtq", "env variable name"),
         case('"password": "Tr0ub4dor&3"', "Tr0ub4dor&3", "JSON"),
         case("my password is Summer2024!", "Summer2024!", "in a sentence"),
         case("Password: P@ss w0rd", "P@ss", "colon, first word"),
@@ -206,11 +221,45 @@ def test_phone_number(text: str, expected: str | None) -> None:
         case("Dr. Okafor will call", "Okafor", "title"),
         case("From: Lee Park <lee.park@example.com>", "Lee Park", "before email"),
         case("Best regards,\nMarisol\n", "Marisol", "sign-off"),
+        case("Escalated to Troy Davenport in Trust & Safety", "Troy Davenport", "contact verb"),
+        case("the driver, Crystal Gentry, took a longer route", "Crystal Gentry", "role word"),
+        case("[10:46:34] Micheal Sanchez: hey", "Micheal Sanchez", "chat speaker"),
+        case("name,email\nWilliam Brown,wb@example.com", "William Brown", "CSV row with email"),
     ],
 )
 def test_labelled_person(text: str, expected: str) -> None:
     """Names in form fields, after titles, before emails and under sign-offs."""
     assert expected in found(text, "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        case("bank account number: 000123456789", "000123456789", "bank account number"),
+        case("Acct # 12-3456-78", "12-3456-78", "acct #"),
+        case(
+            "check the account of Dana; number is 3533706997", None, "account words, not a phrase"
+        ),
+        case("order number 12345678", None, "not an account"),
+    ],
+)
+def test_bank_account(text: str, expected: str | None) -> None:
+    """Bank account numbers need an account phrase right before them."""
+    assert found(text, "US_BANK_NUMBER") == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        case(
+            "name,email,phone\nDana Lee,dl@example.com,6156404868", "6156404868", "CSV with email"
+        ),
+        case("id,amount\n17,6156404868", None, "CSV without email"),
+    ],
+)
+def test_phone_field_in_contact_rows(text: str, expected: str | None) -> None:
+    """A bare 10-digit field counts as a phone in a row that also holds an email."""
+    assert found(text, "PHONE_NUMBER") == ([expected] if expected else [])
 
 
 @pytest.mark.parametrize(

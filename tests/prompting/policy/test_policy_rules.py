@@ -1,5 +1,7 @@
 """The policy as data: validation with clear messages, JSON round trip, the defaults."""
 
+# ruff: noqa: E501 - tables and text templates read better one row per line
+
 from __future__ import annotations
 
 import pytest
