@@ -102,6 +102,14 @@ class AccountAdapter(DefaultAccountAdapter):
             url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
 
+    def logout(self, request: HttpRequest) -> None:
+        # allauth signs people out itself on a SAML single-logout request from the
+        # IdP, and before a signed-in browser signs in as someone else: both are
+        # sign-outs for the audit log. (The site's own button uses views.logout_view.)
+        if request.user.is_authenticated:
+            services.user_sign_out(user=request.user)
+        super().logout(request)
+
     def post_login(
         self,
         request: HttpRequest,

@@ -231,3 +231,14 @@ def test_post_login_syncs_roles_and_records_the_sign_in(alice: Any) -> None:
     assert [c.details["added"] for c in changes] == [[COMPLIANCE_REVIEWER], []]
     assert [c.details["removed"] for c in changes] == [[], [COMPLIANCE_REVIEWER]]
     assert AuditEvent.objects.filter(action="account.sign_in", actor=alice).count() == 2
+
+
+@pytest.mark.django_db
+def test_allauth_initiated_sign_out_is_audited(alice: Any) -> None:
+    """When allauth ends a session itself (SAML single logout from the IdP), the
+    sign-out is recorded like the site's own button."""
+    request = make_request()
+    request.user = alice
+    AccountAdapter(request).logout(request)
+    assert AuditEvent.objects.filter(action="account.sign_out", actor=alice).count() == 1
+    assert not request.user.is_authenticated
