@@ -1,4 +1,16 @@
-"""The append-only audit log. See audit/services.py for how events are written."""
+"""The append-only audit log, its chain head and its signed checkpoints.
+
+Rows are never updated or deleted (database triggers refuse it, see
+migrations/0002_append_only_triggers.py); the single exception is the retention
+purge, which may blank `content` and nothing else. `content` is therefore kept
+out of the hash chain and represented in it by `content_sha256`.
+
+`id` is the position in the chain (1, 2, 3 … with no gaps), assigned by
+audit/services.py under the chain-head lock, so a missing id is a deleted event.
+Columns such as `tool`, `model`, `decision`, tokens and cost duplicate keys of
+`details`: the reviewer filters and totals read indexed columns instead of
+parsing JSON across a million rows.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,7 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    id = models.BigAutoField(primary_key=True)
+    id = models.BigIntegerField(primary_key=True)
     created_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -15,19 +27,80 @@ class AuditEvent(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,  # events outlive the accounts they mention
+        db_index=False,  # covered by the (actor, id) index below
         related_name="+",
     )
     actor_label = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
+    # The department at the time of the event: a later move must not rewrite history.
+    actor_department = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=32, default="ok", db_index=True)
+    outcome = models.CharField(max_length=32, default="ok")
+    tool = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    decision = models.CharField(max_length=20, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     # The sanitized text sent to the model (never original values), or empty.
     content = models.TextField(blank=True)
+    content_sha256 = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-id"]
+        # (column, id) pairs: a filtered list ordered by id reads one index range.
+        indexes = [
+            models.Index(fields=["actor", "id"], name="audit_actor_id"),
+            models.Index(fields=["actor_department", "id"], name="audit_department_id"),
+            models.Index(fields=["action", "id"], name="audit_action_id"),
+            models.Index(fields=["outcome", "id"], name="audit_outcome_id"),
+            models.Index(fields=["tool", "id"], name="audit_tool_id"),
+            models.Index(fields=["model", "id"], name="audit_model_id"),
+            models.Index(fields=["decision", "id"], name="audit_decision_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.action}"
+
+    @property
+    def content_purged(self) -> bool:
+        from audit.chain import EMPTY_SHA256
+
+        return self.content == "" and self.content_sha256 != EMPTY_SHA256
+
+
+class AuditChainHead(models.Model):
+    """One row: the last event's id and hash. Updating it first in every append
+    is what serializes appends across processes (a row lock in PostgreSQL, the
+    database write lock in SQLite)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"chain head #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement "the chain had `event_count` events ending in
+    `last_event_id` with `last_hash`". Exported copies kept elsewhere let a
+    verifier detect a rewritten chain even with database-level access."""
+
+    created_at = models.DateTimeField()
+    last_event_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    event_count = models.BigIntegerField()
+    # Which key signed it (first 16 hex digits of SHA-256 of the key), for rotation.
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.action} {self.outcome}"
+        return f"checkpoint #{self.id} through event #{self.last_event_id}"

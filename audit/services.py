@@ -1,17 +1,50 @@
 """audit_record(): the one way an audit event is written.
 
 Called by the service that makes a change, inside the same transaction, so an
-action without its event cannot exist.
+action without its event cannot exist. It joins the caller's transaction (no
+savepoint: one fewer round trip, and a failure rolls back the caller's change
+too, which is the point) or opens its own.
+
+Appending locks the chain head row until the transaction commits, so concurrent
+writers in any number of processes take turns: call audit_record last in a
+transaction, after the slow work, to keep that window short.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from audit.chain import GENESIS, content_sha256, event_hash, fields_of, normalize_json
 from audit.models import AuditEvent
+
+HEAD_TABLE = "audit_auditchainhead"
+EVENT_TABLE = "audit_auditevent"
+
+# Keys that would only ever hold original (unsanitized) values or the mapping
+# back to them. Refused at any depth of `details`: the log must not become a
+# second copy of customer data.
+PRIVATE_DETAIL_KEYS = frozenset(
+    {"original", "originals", "original_text", "raw_text", "mapping", "pseudonym_map"}
+)
+
+_ADVANCE_SQL = f"UPDATE {HEAD_TABLE} SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"  # noqa: S608
+# The head row is missing on a fresh database (and after a test flush): start it
+# from the last event, so a lost head row can never restart the numbering.
+# `WHERE true` disambiguates INSERT … SELECT … ON CONFLICT for SQLite's parser.
+_INIT_SQL = f"""
+INSERT INTO {HEAD_TABLE} (id, seq, hash)
+SELECT 1,
+       COALESCE((SELECT id FROM {EVENT_TABLE} ORDER BY id DESC LIMIT 1), 0),
+       COALESCE((SELECT hash FROM {EVENT_TABLE} ORDER BY id DESC LIMIT 1), %s)
+WHERE true
+ON CONFLICT (id) DO NOTHING
+"""  # noqa: S608
+_SET_HASH_SQL = f"UPDATE {HEAD_TABLE} SET hash = %s WHERE id = 1"  # noqa: S608
 
 
 def audit_record(
@@ -22,16 +55,129 @@ def audit_record(
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
     content: str = "",
+    actor_label: str | None = None,
 ) -> AuditEvent:
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
-        created_at=timezone.now(),
-        actor=actor if is_user else None,
-        actor_label=str(getattr(actor, "email", "") or actor or "") if actor is not None else "",
+    """Append one event to the chain and return it.
+
+    `actor`: a user, None (system), or a string naming a system actor
+    ("system:retention"). `content`: sanitized text only; dropped entirely when
+    AUDIT_STORE_CONTENT is false. `actor_label` overrides the label (e.g. the
+    address of a refused sign-in). `details` must be JSON-able; known keys
+    (tool, model, decision, input_tokens, output_tokens, cost_usd) are also
+    copied to indexed columns for the reviewer's filters and totals.
+    """
+    plain_details = normalize_json(details or {})
+    if not isinstance(plain_details, dict):
+        raise TypeError("audit details must be a dict")
+    _refuse_private_keys(plain_details)
+    stored_content = content if settings.AUDIT_STORE_CONTENT else ""
+    user, label, department = _actor_parts(actor)
+    event = AuditEvent(
+        actor=user,
+        actor_label=(actor_label if actor_label is not None else label)[:255],
+        actor_department=department[:200],
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
+        target_id=str(target.pk)[:64] if target is not None else "",
         outcome=outcome,
-        details=details or {},
-        content=content,
+        tool=_text(plain_details.get("tool"), 20),
+        model=_text(plain_details.get("model"), 200),
+        decision=_text(plain_details.get("decision"), 20),
+        input_tokens=_count(plain_details.get("input_tokens")),
+        output_tokens=_count(plain_details.get("output_tokens")),
+        cost_usd=_cost(plain_details.get("cost_usd")),
+        details=plain_details,
+        content=stored_content,
+        content_sha256=content_sha256(stored_content),
+    )
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        event.id, event.prev_hash = _advance_head(cursor)
+        # Taken under the lock, so timestamps rise with ids across processes.
+        event.created_at = timezone.now()
+        event.hash = event_hash(fields_of(event))
+        event.save(force_insert=True)
+        cursor.execute(_SET_HASH_SQL, [event.hash])
+    return event
+
+
+def _advance_head(cursor: Any) -> tuple[int, str]:
+    cursor.execute(_ADVANCE_SQL)
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(_INIT_SQL, [GENESIS])
+        cursor.execute(_ADVANCE_SQL)
+        row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _actor_parts(actor: Any) -> tuple[Any, str, str]:
+    if actor is None:
+        return None, "", ""
+    if isinstance(actor, str):
+        return None, actor, ""
+    if getattr(actor, "is_authenticated", False):
+        label = getattr(actor, "email", "") or getattr(actor, "username", "") or str(actor)
+        return actor, str(label), str(getattr(actor, "department", "") or "")
+    return None, str(actor), ""
+
+
+def _refuse_private_keys(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in PRIVATE_DETAIL_KEYS:
+                raise ValueError(f"audit details may not contain {key!r}: only sanitized data")
+            _refuse_private_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_private_keys(item)
+
+
+def _text(value: Any, limit: int) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _cost(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.000001"))
+    except InvalidOperation as exc:
+        raise ValueError(f"audit cost_usd is not a decimal: {value!r}") from exc
+
+
+def audit_log_viewed(
+    *, user: Any, page: str, filters: dict[str, str], event: AuditEvent | None = None
+) -> AuditEvent:
+    """Reviewers are audited too: every page of the log they open."""
+    from audit import actions
+
+    return audit_record(
+        actor=user,
+        action=actions.AUDIT_VIEWED,
+        target=event,
+        details={"page": page, "filters": filters},
+    )
+
+
+def audit_log_exported(
+    *, user: Any, export_format: str, filters: dict[str, str], include_content: bool
+) -> AuditEvent:
+    """Recorded before the first byte is sent; the export covers every matching
+    event before this one (`through_id` = this event's id - 1)."""
+    from audit import actions
+
+    return audit_record(
+        actor=user,
+        action=actions.AUDIT_EXPORTED,
+        details={
+            "format": export_format,
+            "filters": filters,
+            "include_content": include_content,
+        },
     )

@@ -1,11 +1,114 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Reviewer pages: Compliance reviewers only, 404 for everyone else (the pages do
+not reveal that they exist). Each view and export is itself an audit event."""
 
+from __future__ import annotations
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
 from accounts.roles import COMPLIANCE_REVIEWER, role_required
+from audit.export import FORMATS, as_async, csv_chunks, export_columns, export_rows, jsonl_chunks
+from audit.filters import ENTITY_TYPES, AuditFilterForm, Filters
 from audit.models import AuditEvent
+from audit.selectors import event_chain_status, event_page, event_totals
+from audit.services import audit_log_exported, audit_log_viewed
+
+
+def _filter_form(request: HttpRequest) -> tuple[AuditFilterForm, Filters | None]:
+    departments = list(
+        User.objects.exclude(department="")
+        .order_by("department")
+        .values_list("department", flat=True)
+        .distinct()
+    )
+    form = AuditFilterForm(request.GET, departments=departments)
+    return form, form.filters() if form.is_valid() else None
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 @role_required(COMPLIANCE_REVIEWER, hide=True)
+@require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
-    events = AuditEvent.objects.select_related("actor")[:50]
-    return render(request, "audit/event_list.html", {"events": events, "nav": "audit"})
+    form, filters = _filter_form(request)
+    page = totals = None
+    if filters is not None:
+        page = event_page(
+            filters, before=_cursor(request, "before"), after=_cursor(request, "after")
+        )
+        totals = event_totals(filters)
+    audit_log_viewed(
+        user=request.user, page="list", filters=filters.as_details() if filters else {}
+    )
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return render(
+        request,
+        "audit/event_list.html",
+        {
+            "form": form,
+            "page": page,
+            "totals": totals,
+            "filter_query": query.urlencode(),
+            "entity_types": ENTITY_TYPES,
+            "nav": "audit",
+        },
+    )
+
+
+@role_required(COMPLIANCE_REVIEWER, hide=True)
+@require_GET
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(AuditEvent, pk=pk)
+    status = event_chain_status(event)
+    audit_log_viewed(user=request.user, page="detail", filters={}, event=event)
+    return render(
+        request, "audit/event_detail.html", {"event": event, "status": status, "nav": "audit"}
+    )
+
+
+# role_required types views as returning HttpResponse; a streaming response is an
+# HttpResponseBase, which is all the decorator passes through.
+@role_required(COMPLIANCE_REVIEWER, hide=True)  # type: ignore[arg-type]
+@require_GET
+def event_export(request: HttpRequest, export_format: str) -> HttpResponseBase:
+    if export_format not in FORMATS:
+        raise Http404
+    form, filters = _filter_form(request)
+    if filters is None:
+        return render(request, "audit/event_list.html", {"form": form, "nav": "audit"}, status=400)
+    include_content = request.GET.get("include_content") == "1"
+    event = audit_log_exported(
+        user=request.user,
+        export_format=export_format,
+        filters=filters.as_details(),
+        include_content=include_content,
+    )
+    rows = export_rows(filters, through_id=event.id - 1, include_content=include_content)
+    chunks = (
+        csv_chunks(rows, export_columns(include_content=include_content))
+        if export_format == "csv"
+        else jsonl_chunks(rows)
+    )
+    # Under ASGI (production) stream for real; the sync test client and WSGI take
+    # the plain iterator.
+    response = StreamingHttpResponse(
+        as_async(chunks) if isinstance(request, ASGIRequest) else chunks,
+        content_type=FORMATS[export_format],
+    )
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-events-{stamp}-{event.id}.{export_format}"'
+    )
+    response["X-Accel-Buffering"] = "no"
+    response["Cache-Control"] = "no-store"
+    return response

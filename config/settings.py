@@ -136,6 +136,15 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    # Retention purges daily; signed audit checkpoints hourly (skipped when nothing
+    # happened since the last one).
+    "audit-retention-purge": {"task": "audit.tasks.retention_purge", "schedule": 24 * 3600.0},
+    "audit-checkpoint": {
+        "task": "audit.tasks.checkpoint",
+        "schedule": float(env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=60)),
+    },
+}
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,189 @@
+"""The reviewer's filter form and the Filters it yields.
+
+Every filter maps to an indexed column ((column, id) indexes, see models.py),
+except the entity type, which reads details->'findings' (a GIN index in
+PostgreSQL). Dates are UTC calendar days; `period` presets override them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from audit import actions
+from audit.models import AuditEvent
+
+PERIODS = (
+    ("", "Any time (or the dates below)"),
+    ("today", "Today"),
+    ("last_7_days", "Last 7 days"),
+    ("last_30_days", "Last 30 days"),
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+)
+TOOLS = (("", "Any tool"), ("chat", "Chat"), ("rewrite", "Rewrite"), ("summarize", "Summarize"))
+# Entity types the policy layer knows; offered as suggestions, any value is accepted.
+ENTITY_TYPES = (
+    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IP_ADDRESS",
+    "IBAN_CODE", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "LOCATION", "STREET_ADDRESS",
+    "DATE_TIME", "NRP", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PRIVATE_KEY", "API_TOKEN",
+    "PASSWORD",
+)  # fmt: skip
+
+
+def _choices(values: tuple[str, ...], any_label: str) -> list[tuple[str, str]]:
+    return [("", any_label), *[(v, v) for v in values]]
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: datetime | None = None
+    end: datetime | None = None  # exclusive
+    user: str = ""
+    department: str = ""
+    action: str = ""
+    tool: str = ""
+    model: str = ""
+    decision: str = ""
+    entity_type: str = ""
+    outcome: str = ""
+
+    def apply(self, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        q = Q()
+        if self.start is not None:
+            q &= Q(created_at__gte=self.start)
+        if self.end is not None:
+            q &= Q(created_at__lt=self.end)
+        if self.user:
+            q &= _user_q(self.user)
+        for column in ("department", "action", "tool", "model", "decision", "outcome"):
+            value = getattr(self, column)
+            if value:
+                q &= Q(**{"actor_department" if column == "department" else column: value})
+        if self.entity_type:
+            q &= Q(details__findings__has_key=self.entity_type)
+        return queryset.filter(q)
+
+    def as_details(self) -> dict[str, str]:
+        """The filters as recorded in audit.viewed / audit.exported events."""
+        values = {
+            "start": self.start.isoformat() if self.start else "",
+            "end": self.end.isoformat() if self.end else "",
+            **{
+                name: getattr(self, name)
+                for name in ("user", "department", "action", "tool", "model", "decision")
+            },
+            "entity_type": self.entity_type,
+            "outcome": self.outcome,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def _user_q(value: str) -> Q:
+    from accounts.models import User
+
+    ids = list(
+        User.objects.filter(Q(email__iexact=value) | Q(username__iexact=value)).values_list(
+            "id", flat=True
+        )
+    )
+    # Accounts may be gone; their events keep the label they had.
+    return Q(actor_id__in=ids) if ids else Q(actor_label=value)
+
+
+def period_range(period: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    today = datetime.combine(timezone.localdate(now), time.min, tzinfo=now.tzinfo)
+    if period == "today":
+        return today, today + timedelta(days=1)
+    if period == "last_7_days":
+        return today - timedelta(days=6), today + timedelta(days=1)
+    if period == "last_30_days":
+        return today - timedelta(days=29), today + timedelta(days=1)
+    first_of_month = today.replace(day=1)
+    if period == "this_month":
+        return first_of_month, today + timedelta(days=1)
+    if period == "last_month":
+        return (first_of_month - timedelta(days=1)).replace(day=1), first_of_month
+    return None, None
+
+
+class AuditFilterForm(forms.Form):
+    period = forms.ChoiceField(choices=PERIODS, required=False)
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    user = forms.CharField(
+        required=False,
+        max_length=255,
+        label="User (email or username)",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    department = forms.ChoiceField(required=False)
+    action = forms.ChoiceField(choices=_choices(actions.ALL_ACTIONS, "Any action"), required=False)
+    tool = forms.ChoiceField(choices=TOOLS, required=False)
+    model = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Model id",
+        widget=forms.TextInput(attrs={"list": "audit-models", "autocomplete": "off"}),
+    )
+    decision = forms.ChoiceField(
+        choices=_choices(actions.DECISIONS, "Any decision"), required=False
+    )
+    entity_type = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Entity type found",
+        widget=forms.TextInput(attrs={"list": "audit-entity-types", "autocomplete": "off"}),
+    )
+    outcome = forms.ChoiceField(choices=_choices(actions.OUTCOMES, "Any outcome"), required=False)
+
+    def __init__(self, *args: Any, departments: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = list(departments or [])
+        selected = self.data.get("department") if self.is_bound else ""
+        if selected and selected not in names:
+            names.append(selected)  # a department nobody is in any more still filters
+        department = self.fields["department"]
+        assert isinstance(department, forms.ChoiceField)
+        department.choices = [("", "Any department"), *[(d, d) for d in names]]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def filters(self, now: datetime | None = None) -> Filters:
+        """Filters from valid input (call after is_valid())."""
+        data = self.cleaned_data
+        start, end = period_range(data.get("period") or "", now or timezone.now())
+        if start is None:
+            start = _day_start(data.get("date_from"))
+            to_day = data.get("date_to")
+            end = _day_start(to_day + timedelta(days=1)) if to_day else None
+        return Filters(
+            start=start,
+            end=end,
+            user=(data.get("user") or "").strip(),
+            department=data.get("department") or "",
+            action=data.get("action") or "",
+            tool=data.get("tool") or "",
+            model=(data.get("model") or "").strip(),
+            decision=data.get("decision") or "",
+            entity_type=(data.get("entity_type") or "").strip().upper(),
+            outcome=data.get("outcome") or "",
+        )
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone()) if day else None

@@ -1,0 +1,160 @@
+"""Reads for the reviewer pages: a keyset page of events, totals, chain status.
+
+No COUNT(*) over the filtered range: at a million events that alone would
+cost more than the page. Pages are id cursors ("older than #N", "newer than
+#N"), each one index range scan of the (filter column, id) indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from audit import actions
+from audit.chain import GENESIS, content_sha256, event_hash, fields_of
+from audit.checkpoints import checkpoint_dict, signature_valid
+from audit.filters import Filters
+from audit.models import AuditCheckpoint, AuditEvent
+
+PAGE_SIZE = 50
+
+# Only what the list shows: details and content stay in the database.
+LIST_COLUMNS = (
+    "id", "created_at", "actor_label", "actor_department", "action", "outcome", "tool",
+    "model", "decision", "input_tokens", "output_tokens", "cost_usd", "target_type",
+    "target_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[AuditEvent]
+    newer_than: int | None  # cursor for the "newer" link, None on the first page
+    older_than: int | None  # cursor for the "older" link, None on the last page
+
+
+def event_queryset(filters: Filters) -> QuerySet[AuditEvent]:
+    return filters.apply(AuditEvent.objects.all())
+
+
+def event_page(
+    filters: Filters, *, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE
+) -> EventPage:
+    queryset = event_queryset(filters).only(*LIST_COLUMNS)
+    if after is not None:
+        rows = list(queryset.filter(id__gt=after).order_by("id")[: size + 1])
+        has_more = len(rows) > size
+        events = list(reversed(rows[:size]))
+        return EventPage(
+            events=events,
+            newer_than=events[0].id if has_more and events else None,
+            older_than=events[-1].id if events else after + 1,
+        )
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    rows = list(queryset.order_by("-id")[: size + 1])
+    events = rows[:size]
+    return EventPage(
+        events=events,
+        newer_than=events[0].id if before is not None and events else None,
+        older_than=events[-1].id if len(rows) > size else None,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    requests: int
+    blocked: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def event_totals(filters: Filters) -> Totals:
+    """One aggregate over the three actions the totals are made of (see actions.py)."""
+    finished = Q(action=actions.GENERATION_FINISHED)
+    row: dict[str, Any] = (
+        event_queryset(filters)
+        .filter(
+            action__in=(
+                actions.PROMPT_SUBMITTED,
+                actions.PROMPT_BLOCKED,
+                actions.GENERATION_FINISHED,
+            )
+        )
+        .aggregate(
+            submitted=Count("id", filter=Q(action=actions.PROMPT_SUBMITTED) & ~Q(decision="block")),
+            blocked=Count("id", filter=Q(action=actions.PROMPT_BLOCKED)),
+            input_tokens=Sum("input_tokens", filter=finished),
+            output_tokens=Sum("output_tokens", filter=finished),
+            cost_usd=Sum("cost_usd", filter=finished),
+        )
+    )
+    return Totals(
+        requests=row["submitted"] + row["blocked"],
+        blocked=row["blocked"],
+        input_tokens=row["input_tokens"] or 0,
+        output_tokens=row["output_tokens"] or 0,
+        # SQLite sums decimals as floats; six places is what was stored.
+        cost_usd=Decimal(row["cost_usd"] or 0).quantize(Decimal("0.000001")),
+    )
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    hash_ok: bool
+    link_ok: bool  # prev_hash equals the previous event's hash
+    next_ok: bool | None  # the next event links to this one (None: this is the last)
+    checkpoint_id: int | None  # first signed checkpoint at or after this event
+    checkpoint_signature_ok: bool | None
+    content_state: str  # "stored" | "none" | "purged" | "altered"
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.hash_ok
+            and self.link_ok
+            and self.next_ok is not False
+            and self.checkpoint_signature_ok is not False
+            and self.content_state != "altered"
+        )
+
+
+def event_chain_status(event: AuditEvent) -> ChainStatus:
+    """This event's own links; the whole chain is verify_audit_log's job."""
+    around = {
+        row[0]: row
+        for row in AuditEvent.objects.filter(id__in=(event.id - 1, event.id + 1)).values_list(
+            "id", "hash", "prev_hash"
+        )
+    }
+    previous_hash = GENESIS if event.id == 1 else around.get(event.id - 1, (0, "", ""))[1]
+    following = around.get(event.id + 1)
+    checkpoint = (
+        AuditCheckpoint.objects.filter(last_event_id__gte=event.id)
+        .order_by("last_event_id")
+        .first()
+    )
+    if event.content:
+        content_state = (
+            "stored" if content_sha256(event.content) == event.content_sha256 else "altered"
+        )
+    else:
+        content_state = "purged" if event.content_purged else "none"
+    return ChainStatus(
+        hash_ok=event_hash(fields_of(event)) == event.hash,
+        link_ok=previous_hash == event.prev_hash,
+        next_ok=(following[2] == event.hash) if following else None,
+        checkpoint_id=checkpoint.id if checkpoint else None,
+        checkpoint_signature_ok=signature_valid(checkpoint_dict(checkpoint))
+        if checkpoint
+        else None,
+        content_state=content_state,
+    )

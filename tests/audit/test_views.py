@@ -1,0 +1,245 @@
+"""Reviewer pages: hidden from everyone else, filtered, keyset-paged, totalled,
+exported, and themselves audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from audit import actions
+from audit.models import AuditEvent
+from audit.selectors import PAGE_SIZE
+from tests.audit.conftest import record_blocked, record_finished, record_many, record_prompt
+from tests.conftest import make_user
+
+LIST = reverse("audit:event_list")
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _text(response: Any) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [LIST, "/audit/events/1/", "/audit/export.csv", "/audit/export.jsonl"],
+)
+def test_everyone_but_reviewers_gets_404(alice: User, admin_user: User, url: str) -> None:
+    """Employees and even Admins see a 404: the pages do not reveal they exist."""
+    record_many(1)
+    for user in (alice, admin_user):
+        assert _client(user).get(url).status_code == 404
+    assert not AuditEvent.objects.filter(action=actions.AUDIT_VIEWED, actor=alice).exists()
+
+
+@pytest.mark.django_db
+def test_list_filters_by_department_period_and_outcome(
+    alice: User, bob: User, reviewer: User
+) -> None:
+    """'Last month, department Support, blocked' shows exactly those events, with totals."""
+    now = timezone.now()
+    last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=10)
+    with mock.patch("django.utils.timezone.now", return_value=last_month):
+        wanted = record_blocked(alice)  # Support
+        record_blocked(bob)  # Finance
+        record_prompt(alice)  # not blocked
+    record_blocked(alice)  # this month
+    response = _client(reviewer).get(
+        LIST, {"period": "last_month", "department": "Support", "outcome": "blocked"}
+    )
+    assert response.status_code == 200
+    assert [e.id for e in response.context["page"].events] == [wanted.id]
+    totals = response.context["totals"]
+    assert (totals.requests, totals.blocked) == (1, 1)
+    body = response.content.decode()
+    assert "<caption>" in body and 'for="id_department"' in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"tool": "rewrite"}, "rewrite"),
+        ({"decision": "block"}, "blocked"),
+        ({"entity_type": "email_address"}, "email"),
+        ({"model": "m-2"}, "m2"),
+        ({"user": "bob@example.com"}, "bob"),
+        ({"action": actions.GENERATION_FINISHED}, "finished"),
+    ],
+)
+def test_each_filter_selects_its_events(
+    alice: User, bob: User, reviewer: User, params: dict[str, str], expected: str
+) -> None:
+    """Tool, decision, entity type, model, user and action each narrow the list."""
+    events = {
+        "rewrite": record_prompt(alice, tool="rewrite"),
+        "blocked": record_prompt(alice, decision="block"),
+        "email": record_prompt(alice, findings={"EMAIL_ADDRESS": 2}),
+        "m2": record_prompt(alice, model="m-2"),
+        "bob": record_prompt(bob, findings={}),
+        "finished": record_finished(alice, tool="summarize"),
+    }
+    ids = {e.id for e in events.values()}
+    response = _client(reviewer).get(LIST, params)
+    # Fixture users' own sign-up events may match too; judge only the planted ones.
+    shown = [e.id for e in response.context["page"].events if e.id in ids]
+    assert shown == [events[expected].id]
+
+
+@pytest.mark.django_db
+def test_totals_count_requests_blocked_tokens_and_cost(alice: User, reviewer: User) -> None:
+    """Requests count each prompt once (blocked ones too); tokens and cost add up."""
+    record_prompt(alice)
+    record_prompt(alice, decision="block")
+    record_blocked(alice)
+    record_finished(alice, input_tokens=100, output_tokens=50, cost_usd="0.25")
+    record_finished(alice, outcome="failed", input_tokens=10, output_tokens=0, cost_usd="0.01")
+    totals = _client(reviewer).get(LIST).context["totals"]
+    assert (totals.requests, totals.blocked) == (2, 1)
+    assert (totals.input_tokens, totals.output_tokens, totals.tokens) == (110, 50, 160)
+    assert str(totals.cost_usd) == "0.260000"
+
+
+@pytest.mark.django_db
+def test_keyset_pages_walk_every_event_once(reviewer: User) -> None:
+    """Older/newer cursors cover all events without overlap or gaps."""
+    created = {e.id for e in record_many(PAGE_SIZE * 2 + 5)}
+    client = _client(reviewer)
+    seen: list[int] = []
+    page = client.get(LIST).context["page"]
+    while True:
+        seen.extend(e.id for e in page.events)
+        if page.older_than is None:
+            break
+        page = client.get(LIST, {"before": page.older_than}).context["page"]
+    assert created <= set(seen) and len(seen) == len(set(seen))
+    back = client.get(LIST, {"after": seen[PAGE_SIZE * 2]}).context["page"]
+    assert [e.id for e in back.events] == seen[PAGE_SIZE : PAGE_SIZE * 2]
+
+
+@pytest.mark.django_db
+def test_list_query_count_does_not_grow_with_events(
+    reviewer: User, django_assert_num_queries: Any
+) -> None:
+    """The page costs the same number of queries for 3 events as for 120 (no N+1,
+    no COUNT): session, user, roles, departments, page, totals, and the 3-statement
+    append of its own audit.viewed event."""
+    client = _client(reviewer)
+    record_many(3)
+    client.get(LIST)  # warm the head row
+    with django_assert_num_queries(9):
+        client.get(LIST, {"department": "Support", "period": "last_30_days"})
+    record_many(117)
+    with django_assert_num_queries(9):
+        response = client.get(LIST, {"department": "Support", "period": "last_30_days"})
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_views_are_recorded(reviewer: User) -> None:
+    """Opening the list or an event is an audit.viewed event with what was looked at."""
+    event = record_many(1)[0]
+    client = _client(reviewer)
+    client.get(LIST, {"department": "Support"})
+    client.get(reverse("audit:event_detail", args=[event.id]))
+    viewed = list(AuditEvent.objects.filter(action=actions.AUDIT_VIEWED, actor=reviewer))
+    assert [v.details["page"] for v in viewed] == ["detail", "list"]
+    assert viewed[1].details["filters"] == {"department": "Support"}
+    assert viewed[0].target_id == str(event.id)
+
+
+@pytest.mark.django_db
+def test_detail_shows_chain_status(alice: User, reviewer: User) -> None:
+    """An intact event says so, with its checkpoint state and sanitized content."""
+    event = record_prompt(alice)
+    response = _client(reviewer).get(reverse("audit:event_detail", args=[event.id]))
+    status = response.context["status"]
+    assert status.ok and status.hash_ok and status.link_ok and status.content_state == "stored"
+    assert "Chain status: intact" in response.content.decode()
+    assert _client(reviewer).get(reverse("audit:event_detail", args=[10**9])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_csv_export_streams_the_filtered_range(alice: User, bob: User, reviewer: User) -> None:
+    """CSV of the filtered range, oldest first, formula cells neutralised, and the
+    export itself recorded before streaming."""
+    mine = [record_blocked(alice, reason="=HYPERLINK(1)"), record_blocked(alice)]
+    record_blocked(bob)
+    response = _client(reviewer).get(
+        reverse("audit:event_export", args=["csv"]),
+        {"department": "Support", "action": actions.PROMPT_BLOCKED},
+    )
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(_text(response))))
+    assert [int(r["id"]) for r in rows] == [e.id for e in mine]
+    assert rows[0]["hash"] == mine[0].hash
+    assert json.loads(rows[0]["details"].lstrip("'"))["reason"] == "=HYPERLINK(1)"
+    assert "content" not in rows[0]
+    exported = AuditEvent.objects.get(action=actions.AUDIT_EXPORTED)
+    assert exported.details == {
+        "format": "csv",
+        "filters": {"department": "Support", "action": actions.PROMPT_BLOCKED},
+        "include_content": False,
+    }
+    assert exported.id > mine[-1].id
+
+
+@pytest.mark.django_db
+def test_jsonl_export_includes_content_only_when_asked(alice: User, reviewer: User) -> None:
+    """JSON Lines, one event per line; sanitized content only with include_content=1."""
+    event = record_prompt(alice)
+    url = reverse("audit:event_export", args=["jsonl"])
+    plain = [
+        json.loads(x)
+        for x in _text(
+            _client(reviewer).get(url, {"action": actions.PROMPT_SUBMITTED})
+        ).splitlines()
+    ]
+    assert [row["id"] for row in plain] == [event.id] and "content" not in plain[0]
+    assert plain[0]["details"]["findings"] == {"PERSON": 1}
+    full = _text(
+        _client(reviewer).get(url, {"action": actions.PROMPT_SUBMITTED, "include_content": "1"})
+    )
+    assert json.loads(full.splitlines()[0])["content"] == "Hi <PERSON_1>"
+
+
+@pytest.mark.django_db
+def test_export_is_chunked(alice: User, reviewer: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are read and sent in chunks, never all at once."""
+    monkeypatch.setattr("audit.export.CHUNK_SIZE", 4)
+    make_user("carol")
+    record_many(10, actor=alice)
+    response = _client(reviewer).get(
+        reverse("audit:event_export", args=["jsonl"]),
+        {"action": actions.AUDIT_VIEWED, "user": "alice@example.com"},
+    )
+    chunks = list(response.streaming_content)  # type: ignore[attr-defined]
+    assert len(chunks) == 3
+    assert sum(chunk.count(b"\n") for chunk in chunks) == 10
+
+
+@pytest.mark.django_db
+def test_invalid_dates_show_an_error_not_results(reviewer: User) -> None:
+    """An end date before the start date is explained and filters nothing."""
+    response = _client(reviewer).get(LIST, {"date_from": "2026-05-02", "date_to": "2026-05-01"})
+    assert response.status_code == 200
+    assert response.context["page"] is None
+    assert "The end date is before the start date." in response.content.decode()
