@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
@@ -174,3 +175,15 @@ def test_saml_sign_in_provisions_the_user_with_roles(
     assert sign_in.details == {"method": "saml"}
     response = page.goto(f"{site}/audit/")
     assert response is not None and response.status == 200
+
+
+def test_sp_metadata_is_public(transactional_db: None, saml_site: dict[str, str]) -> None:
+    """The SP metadata the IdP admin imports is served without signing in, with
+    the ACS URL and entity ID this site expects."""
+    session = requests.Session()
+    session.trust_env = False
+    site = saml_site["site"]
+    reply = session.get(f"{site}/accounts/saml/company/metadata/", timeout=10)
+    assert reply.status_code == 200 and "xml" in reply.headers["content-type"]
+    assert f'entityID="{site}/accounts/saml/company/metadata/"' in reply.text
+    assert f'Location="{site}/accounts/saml/company/acs/"' in reply.text
