@@ -149,11 +149,11 @@ def _refine(entity_type: str, text: str, start: int, end: int) -> tuple[int, int
     end = start + len(text[start:end].rstrip())
     if any(ch.isdigit() for ch in text[start:end]):
         return start, start
-    while True:
+    while start < end:
         first, _, rest = text[start:end].partition(" ")
-        if not rest or first.lower().strip(",.:;") not in _NOT_NAME_WORDS:
+        if first.lower().strip(",.:;") not in _NOT_NAME_WORDS:
             break
-        start += len(first) + 1
+        start = end if not rest else start + len(first) + 1
     if sum(ch.isalpha() for ch in text[start:end]) < 2:
         return start, start
     return start, end
