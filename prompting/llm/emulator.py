@@ -217,6 +217,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if scenario.error_after_tokens is not None:
             self._send_error(424, "ModelErrorException", "The model returned an error.")
             return
+        if scenario.throttle_after_tokens is not None:
+            # Converse has no stream to break: the throttle arrives as the answer.
+            self._send_error(429, "ThrottlingException", THROTTLE_MESSAGE)
+            return
         time.sleep(ttft + delay * max(0, len(tokens) - 1))
         input_tokens = scenarios.input_tokens(body)
         self._send_json(
@@ -247,11 +251,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         # Headers go out at once (as Bedrock's do); the wait for the first token comes after.
         time.sleep(ttft)
         self._write_chunk(encode_event("messageStart", {"role": "assistant"}))
+        fault = _stream_exception(scenario)
         for index, token in enumerate(tokens):
-            if index == scenario.error_after_tokens:
-                self._write_chunk(
-                    encode_exception("modelStreamErrorException", "The model stream failed.")
-                )
+            if fault is not None and index == fault[0]:
+                self._write_chunk(encode_exception(fault[1], fault[2]))
                 self._end_chunks()
                 return
             if index == scenario.stall_after_tokens:
@@ -261,12 +264,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 time.sleep(delay)
             delta = {"contentBlockIndex": 0, "delta": {"text": token}}
             self._write_chunk(encode_event("contentBlockDelta", delta))
-        if scenario.stall_after_tokens is not None or scenario.error_after_tokens is not None:
+        if scenario.stall_after_tokens is not None or fault is not None:
             # Fewer tokens than the fault position: the fault still happens, at the end.
-            if scenario.error_after_tokens is not None:
-                self._write_chunk(
-                    encode_exception("modelStreamErrorException", "The model stream failed.")
-                )
+            if fault is not None:
+                self._write_chunk(encode_exception(fault[1], fault[2]))
                 self._end_chunks()
             else:
                 self._hold_open_until_client_leaves()
@@ -330,6 +331,16 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 except OSError:
                     break
         self.close_connection = True
+
+
+def _stream_exception(scenario: scenarios.Scenario) -> tuple[int, str, str] | None:
+    """The exception event a scenario puts inside the stream: (after how many tokens, event
+    type, message), as Bedrock's ConverseStream union names them; None for a clean answer."""
+    if scenario.error_after_tokens is not None:
+        return scenario.error_after_tokens, "modelStreamErrorException", "The model stream failed."
+    if scenario.throttle_after_tokens is not None:
+        return scenario.throttle_after_tokens, "throttlingException", THROTTLE_MESSAGE
+    return None
 
 
 def _elapsed_ms(started: float) -> int:

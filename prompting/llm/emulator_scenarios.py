@@ -38,6 +38,7 @@ HEADER_THROTTLE_KEY = "x-emulator-throttle-key"
 DEFAULT_ERROR_AFTER_TOKENS = 3
 DEFAULT_STALL_AFTER_TOKENS = 3
 DEFAULT_THROTTLE_FIRST = 2
+DEFAULT_THROTTLE_AFTER_TOKENS = 3
 
 
 class DirectiveError(ValueError):
@@ -57,6 +58,9 @@ class Scenario:
     throttle_key: str | None = None
     too_long: bool = False
     error_after_tokens: int | None = None  # modelStreamErrorException after N tokens
+    # throttlingException inside the stream after N tokens: Bedrock can throttle an answer
+    # that has already started, which no client-side retry may repeat.
+    throttle_after_tokens: int | None = None
     stall_after_tokens: int | None = None  # N tokens, then silence with the connection open
     reply: str | None = None  # the answer text instead of the echo
     directives: tuple[str, ...] = field(default=())
@@ -103,6 +107,8 @@ def apply_directive(scenario: Scenario, directive: str) -> Scenario:
     elif name == "throttle-first":
         # Throttle the first N attempts, then succeed: exercises retry-with-backoff.
         changes = {"throttle_first": _int_value(name, value, DEFAULT_THROTTLE_FIRST)}
+    elif name == "throttle-mid":
+        changes = {"throttle_after_tokens": _int_value(name, value, DEFAULT_THROTTLE_AFTER_TOKENS)}
     elif name == "throttle-key":
         changes = {"throttle_key": value or ""}
     elif name == "too-long":

@@ -141,3 +141,7 @@ def sign_in(page: Any, base_url: str, user: Any) -> None:
     page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": base_url}]
     )
+
+
+# The per-test private stack (own Redis, workers, beat, web) for tests that break things.
+from tests.support.stack import private_stack  # noqa: E402, F401

@@ -45,6 +45,9 @@ class ServiceProcess:
         (OUTPUT / "logs").mkdir(parents=True, exist_ok=True)
         self.log_path = OUTPUT / "logs" / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("ab")
+        # The log is appended to across runs: readiness checks must only see this run's
+        # lines, or a "ready." from an earlier run passes before this process is ready.
+        self._log_start = self._log.tell()
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -67,7 +70,9 @@ class ServiceProcess:
 
     def tail(self, chars: int = 3000) -> str:
         self._log.flush()
-        return self.log_path.read_text(errors="replace")[-chars:]
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")[-chars:]
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Kill the whole process group (prefork/thread children included)."""
@@ -107,19 +112,46 @@ def start_emulator(
 
 
 def start_worker(
-    env: dict[str, str], *, name: str = "worker", queues: str = "interactive,cpu"
+    env: dict[str, str],
+    *,
+    name: str = "worker",
+    queues: str = "interactive,cpu",
+    beat: bool = True,
+    wait: bool = True,
 ) -> ServiceProcess:
+    """A thread-pool worker. `beat=False` when beat runs as its own process (production's
+    topology: killing a worker must not stop the reaper). `wait=False` returns at once so
+    several processes can start in parallel; call `wait_worker_ready` later."""
+    beat_args = ["--beat", "--schedule", str(OUTPUT / f"celerybeat-{name}-{os.getpid()}")]
     service = ServiceProcess(
         name,
         python_command(
             "-m", "celery", "-A", "config", "worker", "-Q", queues, "--pool", "threads",
             "--concurrency", "8", "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h",
-            "--without-mingle", "--without-gossip", "--beat",
-            "--schedule", str(OUTPUT / f"celerybeat-{name}-{os.getpid()}"),
+            "--without-mingle", "--without-gossip", *(beat_args if beat else []),
         ),
         env,
     )  # fmt: skip
-    service.wait_until(lambda: "ready." in service.tail(100_000), timeout=90)
+    if wait:
+        wait_worker_ready(service)
+    return service
+
+
+def wait_worker_ready(service: ServiceProcess, timeout: float = 90) -> None:
+    service.wait_until(lambda: "ready." in service.tail(100_000), timeout=timeout)
+
+
+def start_beat(env: dict[str, str], *, name: str = "beat", schedule: Path) -> ServiceProcess:
+    """`celery beat` as its own process, as in production; returns once it has started."""
+    service = ServiceProcess(
+        name,
+        python_command(
+            "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+            "--schedule", str(schedule),
+        ),
+        env,
+    )  # fmt: skip
+    service.wait_until(lambda: "beat: Starting" in service.tail(100_000), timeout=60)
     return service
 
 

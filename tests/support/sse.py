@@ -30,7 +30,9 @@ def open_stream(
     base_url: str, path: str, cookie: str, *, last_event_id: str | None = None, timeout: float = 30
 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port, timeout=timeout
+    )
     headers = {"Cookie": cookie, "Accept": "text/event-stream"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
@@ -78,7 +80,7 @@ def post_form(base_url: str, path: str, cookie: str, data: dict[str, str]) -> tu
 
     token = "a" * 32  # any 32-character token works when cookie and header agree
     parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     connection.request(
         "POST",
         path,

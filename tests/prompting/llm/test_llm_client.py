@@ -187,6 +187,27 @@ def test_mid_stream_error_raises_with_the_partial_text_and_is_not_retried(
     assert len(sent(unique)) == 1
 
 
+def test_throttling_after_the_first_token_ends_the_stream_and_is_not_retried(
+    client: Any, sonnet: ModelSpec, unique: str, sent: Sent
+) -> None:
+    """A throttlingException inside the stream (after 2 tokens) is not retried: a second
+    answer would differ from the text already shown. The partial text is kept."""
+    received: list[str] = []
+    with pytest.raises(ModelStreamError) as caught:
+        for event in stream_converse(
+            client,
+            model=sonnet,
+            messages=user(f"{unique} one two three [[emulator:throttle-mid=2]]"),
+        ):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+    assert "".join(received) == "You said: "
+    assert caught.value.partial_text == "You said: "
+    assert caught.value.retryable is True
+    assert "throttlingException" in caught.value.detail
+    assert [r.status for r in sent(unique)] == [200]
+
+
 def test_stalled_stream_fails_within_the_read_timeout(
     make_client: Any, sonnet: ModelSpec, unique: str
 ) -> None:
