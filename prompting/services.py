@@ -20,7 +20,7 @@ from audit.services import audit_record
 from prompting import relay
 from prompting.crypto import decrypt_mapping, encrypt_mapping
 from prompting.errors import InputRejected, NotFound, RunNotRetryable
-from prompting.models import Conversation, Feedback, Message, Run, Tool
+from prompting.models import Conversation, Feedback, Message, PromptTemplate, Run, Tool
 from prompting.policy import Override, get_analyzer, judge_fail_closed
 from prompting.selectors import (
     conversation_get_for_user,
@@ -369,3 +369,111 @@ def _partial_text_from_relay(run_id: Any) -> str:
     except Exception:
         logger.warning("reaper: could not read the relay of run %s", run_id, exc_info=True)
         return ""
+
+
+# -- Chat, Rewrite and prompt templates (the pages' writes) -----------------------------
+
+
+def chat_message_send(
+    *,
+    user: Any,
+    text: str,
+    conversation_id: int | None = None,
+    model_id: str = "",
+    overrides: Sequence[dict[str, Any]] = (),
+) -> Run:
+    """A message in an existing conversation, or the first one of a new conversation.
+
+    One transaction: a message that is rejected (empty, too long, unknown model) leaves
+    no empty conversation behind.
+    """
+    with transaction.atomic():
+        if conversation_id is not None:
+            conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
+            if conversation.tool != Tool.CHAT:
+                raise NotFound("That conversation")
+        else:
+            conversation = conversation_create(owner=user, tool=Tool.CHAT, model_id=model_id)
+        return run_create(
+            user=user,
+            conversation=conversation,
+            text=text,
+            model_id=model_id,
+            overrides=overrides,
+        )
+
+
+def rewrite_create(
+    *,
+    user: Any,
+    text: str,
+    preset: str,
+    instruction: str = "",
+    model_id: str = "",
+    overrides: Sequence[dict[str, Any]] = (),
+) -> Run:
+    """One rewrite = one conversation (tool=rewrite) with one user message.
+
+    Preset instructions are ours and go in the system prompt; an employee's own
+    instruction goes into the user message so the policy judges it (rewrite_presets.py).
+    """
+    from prompting import rewrite_presets as presets
+
+    if preset != presets.CUSTOM and preset not in presets.PRESETS_BY_KEY:
+        raise InputRejected("Choose a preset or write an instruction.")
+    if not _clean_text(text).strip():
+        raise InputRejected("Paste the text to rewrite first.", code="empty")
+    if preset == presets.CUSTOM and not presets.normalize_instruction(instruction):
+        raise InputRejected("Write an instruction, or choose a preset.", code="empty")
+    label = presets.PRESETS_BY_KEY[preset].label if preset != presets.CUSTOM else "Own instruction"
+    with transaction.atomic():
+        conversation = conversation_create(
+            owner=user,
+            tool=Tool.REWRITE,
+            model_id=model_id,
+            title=f"{label}: {_title_from(text)}",
+        )
+        return run_create(
+            user=user,
+            conversation=conversation,
+            text=presets.compose_message(preset_key=preset, instruction=instruction, text=text),
+            model_id=model_id,
+            system_prompt=presets.system_prompt_for(preset),
+            overrides=overrides,
+        )
+
+
+def _may_publish_shared(user: Any) -> bool:
+    from accounts.roles import ADMIN, user_has_role
+
+    return user_has_role(user, ADMIN)
+
+
+def prompt_template_create(
+    *, user: Any, title: str, body: str, tool: str, shared: bool = False
+) -> PromptTemplate:
+    """A personal template, or a shared one when an Admin publishes it."""
+    if shared and not _may_publish_shared(user):
+        raise InputRejected("Only Admins can publish shared templates.", code="not_allowed")
+    return PromptTemplate.objects.create(
+        owner=user, title=title, body=body, tool=tool, shared=shared
+    )
+
+
+def prompt_template_update(
+    *, user: Any, template_id: int, title: str, body: str, tool: str, shared: bool = False
+) -> PromptTemplate:
+    from prompting.selectors import prompt_template_get_editable
+
+    template = prompt_template_get_editable(user=user, template_id=template_id)
+    if shared and not _may_publish_shared(user):
+        raise InputRejected("Only Admins can publish shared templates.", code="not_allowed")
+    template.title, template.body, template.tool, template.shared = title, body, tool, shared
+    template.save()
+    return template
+
+
+def prompt_template_delete(*, user: Any, template_id: int) -> None:
+    from prompting.selectors import prompt_template_get_editable
+
+    prompt_template_get_editable(user=user, template_id=template_id).delete()

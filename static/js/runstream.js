@@ -93,11 +93,41 @@ export async function postJson(url, body) {
     headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
     body: body instanceof FormData ? body : new URLSearchParams(body || {}),
   });
+  return readReply(reply);
+}
+
+// POST a JSON body. Used for text-carrying posts: Django reads a JSON body only in the
+// view, which can then answer "too large" with a sentence (a form body over the upload
+// limit is refused earlier, by the CSRF middleware, as a bare 400).
+export async function sendJson(url, object) {
+  const reply = await fetch(url, {
+    method: "POST",
+    headers: {
+      "X-CSRFToken": csrfToken(),
+      Accept: "application/json",
+      "Content-Type": "application/json",
+    },
+    body: JSON.stringify(object || {}),
+  });
+  return readReply(reply);
+}
+
+const STATUS_SENTENCES = {
+  400: "The request was refused as malformed. Reload the page and try again.",
+  403: "The request was refused: your session may have expired. Reload the page and try again.",
+  404: "That item was not found. Reload the page.",
+  413: "The text is too large to send. Shorten it, or use Summarize for long documents.",
+};
+
+async function readReply(reply) {
   let data = {};
   try {
     data = await reply.json();
   } catch (_) {
-    data = { error: "The server answered unexpectedly. Please try again." };
+    data = {
+      error:
+        STATUS_SENTENCES[reply.status] || "The server answered unexpectedly. Please try again.",
+    };
   }
   return { ok: reply.ok, status: reply.status, data };
 }

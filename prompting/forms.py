@@ -1,0 +1,173 @@
+"""Input binding for Chat, Rewrite and prompt templates.
+
+The page JavaScript posts JSON; plain form posts work too (tests, no-JS fallbacks).
+JSON is used for the text-carrying posts because of request size: Django's CSRF
+middleware reads a form-encoded body before any view runs, so a body over
+DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) would become a bare "400 Bad Request" page. A JSON
+body is read only here, where "too large" becomes a sentence naming the limit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeGuard
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from prompting.errors import InputRejected
+from prompting.models import Tool
+from prompting.rewrite_presets import CUSTOM, MAX_INSTRUCTION_CHARS, PRESETS
+
+MAX_OVERRIDES = 200
+MAX_REASON_CHARS = 500
+
+
+class TooLarge(InputRejected):
+    status = 413
+    code = "too_large"
+
+
+def too_large_message() -> str:
+    return (
+        f"The text is too large to send: the limit is {settings.MAX_PROMPT_CHARS:,} characters. "
+        "Shorten it, or use Summarize for long documents."
+    )
+
+
+def request_data(request: HttpRequest) -> dict[str, Any]:
+    """The posted fields as a dict, from JSON or a form, decoded leniently.
+
+    Invalid UTF-8 becomes U+FFFD instead of an error: a paste from a legacy system
+    should still be sendable, and the policy sees exactly what is stored.
+    """
+    try:
+        if request.content_type == "application/json":
+            raw = request.body.decode("utf-8", errors="replace")
+            try:
+                data = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                raise InputRejected("The request could not be read; reload the page.") from None
+            if not isinstance(data, dict):
+                raise InputRejected("The request could not be read; reload the page.")
+            return data
+        return {key: request.POST.get(key) for key in request.POST}
+    except RequestDataTooBig:
+        raise TooLarge(too_large_message()) from None
+
+
+def _plain(value: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"), which no database column can store.
+    return value.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "")
+
+
+class LenientCharField(forms.CharField):
+    """A CharField that keeps whitespace and replaces what cannot be stored."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return _plain(super().to_python(value) or "")
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class OverridesField(forms.Field):
+    """False-positive marks: [{"entity_type", "start", "end", "reason"}], a list or JSON."""
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:
+        if value in (None, "", []):
+            return []
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise forms.ValidationError("The marks could not be read.") from None
+        if not isinstance(value, list) or len(value) > MAX_OVERRIDES:
+            raise forms.ValidationError("The marks could not be read.")
+        return [self._one(item) for item in value]
+
+    @staticmethod
+    def _one(item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise forms.ValidationError("The marks could not be read.")
+        entity_type, start, end = item.get("entity_type"), item.get("start"), item.get("end")
+        reason = _plain(" ".join(str(item.get("reason") or "").split()))[:MAX_REASON_CHARS]
+        if not isinstance(entity_type, str) or not entity_type or len(entity_type) > 50:
+            raise forms.ValidationError("The marks could not be read.")
+        if not _is_int(start) or not _is_int(end) or not 0 <= start < end:
+            raise forms.ValidationError("The marks could not be read.")
+        if not reason:
+            raise forms.ValidationError(
+                "Say why each value you marked is not personal data (a few words)."
+            )
+        return {"entity_type": entity_type, "start": start, "end": end, "reason": reason}
+
+
+class BoundForm(forms.Form):
+    def cleaned_or_raise(self) -> dict[str, Any]:
+        """cleaned_data, or InputRejected with the first error as the sentence."""
+        if not self.is_valid():
+            first = next(iter(self.errors.values()))[0]
+            raise InputRejected(str(first))
+        return self.cleaned_data
+
+
+class ChatSendForm(BoundForm):
+    text = LenientCharField()
+    conversation_id = forms.IntegerField(required=False, min_value=1)
+    model_id = LenientCharField(max_length=200, strip=True)
+    overrides = OverridesField(required=False)
+
+
+class RewriteForm(BoundForm):
+    text = LenientCharField()
+    preset = forms.ChoiceField(
+        choices=[(p.key, p.label) for p in PRESETS] + [(CUSTOM, "Own instruction")],
+        error_messages={
+            "required": "Choose a preset or write an instruction.",
+            "invalid_choice": "Choose a preset or write an instruction.",
+        },
+    )
+    instruction = LenientCharField(max_length=MAX_INSTRUCTION_CHARS, strip=True)
+    model_id = LenientCharField(max_length=200, strip=True)
+    overrides = OverridesField(required=False)
+
+
+class RenameForm(BoundForm):
+    title = LenientCharField(max_length=200, strip=True)
+
+
+class FeedbackForm(BoundForm):
+    rating = forms.TypedChoiceField(
+        choices=[("1", "Thumbs up"), ("-1", "Thumbs down")],
+        coerce=int,
+        error_messages={
+            "required": "Choose thumbs up or thumbs down.",
+            "invalid_choice": "Choose thumbs up or thumbs down.",
+        },
+    )
+    comment = LenientCharField(max_length=2000, strip=True)
+
+
+class PromptTemplateForm(BoundForm):
+    title = LenientCharField(
+        max_length=120,
+        strip=True,
+        required=True,
+        error_messages={"required": "Give the template a title."},
+    )
+    tool = forms.ChoiceField(choices=[(Tool.CHAT, "Chat"), (Tool.REWRITE, "Rewrite")])
+    body = LenientCharField(
+        max_length=20_000,
+        required=True,
+        error_messages={"required": "A template needs some text."},
+    )
+    shared = forms.BooleanField(required=False)

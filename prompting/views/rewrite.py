@@ -1,0 +1,77 @@
+"""Rewrite: paste text, pick a preset or write an instruction; the result streams in
+beside the original (static/js/rewrite.js adds the preview, streaming and the diff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from prompting import rewrite_presets, selectors, services
+from prompting.forms import RewriteForm, request_data
+from prompting.models import Conversation, Tool
+from prompting.views.chat import composer_context, own_conversation, turn_context
+from prompting.views.errors import json_errors
+from prompting.views.runs import run_payload
+
+HISTORY_LENGTH = 20
+
+
+def rewrite_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
+    history, _more = selectors.conversation_sidebar(user=request.user, tool=Tool.REWRITE)
+    shown: dict[str, Any] | None = None
+    if conversation is not None:
+        runs = selectors.conversation_runs_for_display(conversation=conversation)
+        if runs:
+            run = runs[-1]
+            custom = run.system_prompt == rewrite_presets.CUSTOM_SYSTEM_PROMPT
+            instruction, original = rewrite_presets.split_message(
+                run.user_message.content if run.user_message else "", custom=custom
+            )
+            shown = {
+                **turn_context(run),
+                "original": original,
+                "instruction": instruction,
+                "label": rewrite_presets.label_for(run.system_prompt),
+            }
+    return {
+        "nav": "rewrite",
+        "conversation": conversation,
+        "shown": shown,
+        "history": history[:HISTORY_LENGTH],
+        "presets": rewrite_presets.PRESETS,
+        **composer_context(request, conversation, Tool.REWRITE),
+    }
+
+
+@require_GET
+def rewrite_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "prompting/rewrite.html", rewrite_context(request, None))
+
+
+@require_GET
+def rewrite_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = own_conversation(request, conversation_id, Tool.REWRITE)
+    return render(request, "prompting/rewrite.html", rewrite_context(request, conversation))
+
+
+@require_POST
+@json_errors
+def rewrite_send(request: HttpRequest) -> JsonResponse:
+    data = RewriteForm(request_data(request)).cleaned_or_raise()
+    run = services.rewrite_create(user=request.user, **data)
+    conversation = run.conversation
+    return JsonResponse(
+        {
+            "run": run_payload(run),
+            "conversation": {
+                "id": conversation.pk,
+                "title": conversation.title,
+                "url": reverse("prompting:rewrite_detail", args=[conversation.pk]),
+            },
+        },
+        status=201,
+    )

@@ -1,0 +1,319 @@
+// Chat page: policy preview, send, streaming answers, Stop, Retry, Copy, feedback.
+//
+// Model text is untrusted. While streaming it is appended as text (textContent); when
+// the run ends, the server's sanitized rendering (`html`, Markdown through nh3) replaces
+// it. No other model-derived string is ever assigned to innerHTML.
+
+import { followRun, postJson, sendJson } from "./runstream.js";
+import { createPreview } from "./preview.js";
+import { copyText, announce, tooLongMessage, wireTemplatePicker } from "./composer.js";
+
+const composer = document.getElementById("composer");
+const textarea = document.getElementById("message");
+const modelSelect = document.getElementById("model");
+const sendButton = document.getElementById("send-button");
+const stopButton = document.getElementById("stop-button");
+const checkButton = document.getElementById("check-button");
+const errorBox = document.getElementById("composer-error");
+const statusBox = document.getElementById("composer-status");
+const transcript = document.getElementById("transcript");
+const turnTemplate = document.getElementById("turn-template");
+const maxChars = Number(composer.dataset.maxChars);
+const feedbackUrlPattern = composer.dataset.feedbackUrl; // ".../messages/0/feedback"
+
+let conversationId = composer.dataset.conversationId || "";
+let activeRun = null; // {payload, follower, turn}
+
+const preview = createPreview({
+  panel: document.getElementById("preview"),
+  previewUrl: composer.dataset.previewUrl,
+  conversationId: () => conversationId,
+});
+
+function showError(message) {
+  errorBox.textContent = message || "";
+}
+
+function setBusy(busy) {
+  sendButton.disabled = busy;
+  stopButton.hidden = !busy;
+  statusBox.textContent = busy ? "Answering…" : "";
+}
+
+// ---- one turn's answer --------------------------------------------------------------
+
+function parts(turn) {
+  const box = turn.querySelector(".message-assistant");
+  return {
+    box,
+    answer: box.querySelector(".answer"),
+    status: box.querySelector(".run-status"),
+    error: box.querySelector(".run-error"),
+    source: box.querySelector(".answer-source"),
+    retry: box.querySelector(".retry-button"),
+    copy: box.querySelector(".copy-button"),
+    feedback: box.querySelector(".feedback"),
+  };
+}
+
+function setRunUrls(turn, payload) {
+  const { box } = parts(turn);
+  turn.dataset.runId = payload.id;
+  box.dataset.eventsUrl = payload.events_url;
+  box.dataset.statusUrl = payload.status_url;
+  box.dataset.cancelUrl = payload.cancel_url;
+  box.dataset.retryUrl = payload.retry_url;
+}
+
+function runFromDataset(turn) {
+  const { box } = parts(turn);
+  return {
+    id: turn.dataset.runId,
+    events_url: box.dataset.eventsUrl,
+    status_url: box.dataset.statusUrl,
+    cancel_url: box.dataset.cancelUrl,
+    retry_url: box.dataset.retryUrl,
+  };
+}
+
+function showFinal(turn, data, failed) {
+  const p = parts(turn);
+  p.answer.removeAttribute("aria-busy");
+  p.status.textContent = "";
+  if (data.html) {
+    p.answer.innerHTML = data.html; // sanitized on the server (prompting/rendering.py)
+  } else if (failed && !data.text) {
+    p.answer.replaceChildren();
+  }
+  p.source.value = data.text || "";
+  p.copy.hidden = !data.text;
+  if (data.message_id) {
+    p.box.dataset.messageId = data.message_id;
+    p.feedback.hidden = false;
+  }
+  p.error.hidden = !failed;
+  p.error.textContent = failed ? data.message || data.error || "The answer could not be completed." : "";
+  p.retry.hidden = !(failed && data.retryable);
+}
+
+function follow(turn, payload) {
+  const p = parts(turn);
+  let streamed = null; // one text node, appended to: never parsed as HTML
+  p.answer.setAttribute("aria-busy", "true");
+  p.status.textContent = "Waiting for the answer…";
+  p.error.hidden = true;
+  p.retry.hidden = true;
+  setBusy(true);
+  const finish = () => {
+    activeRun = null;
+    setBusy(false);
+  };
+  const follower = followRun(payload, {
+    onDelta(text) {
+      if (!streamed) {
+        p.answer.replaceChildren();
+        streamed = document.createTextNode("");
+        p.answer.append(streamed);
+        p.answer.classList.add("streaming");
+        p.status.textContent = "";
+      }
+      streamed.appendData(text);
+    },
+    onStatus(data) {
+      p.status.textContent = data.message || "The model is busy; retrying…";
+    },
+    onConnection(state) {
+      if (state.reconnecting) p.status.textContent = "Connection lost; reconnecting…";
+    },
+    onDone(data) {
+      p.answer.classList.remove("streaming");
+      showFinal(turn, data, false);
+      finish();
+      announce("Answer complete.");
+    },
+    onError(data) {
+      p.answer.classList.remove("streaming");
+      showFinal(turn, data, true);
+      finish();
+      announce(data.message || "The answer could not be completed.");
+    },
+  });
+  activeRun = { payload, follower, turn };
+}
+
+// ---- the sidebar and the heading for a conversation created by the first message -----
+
+function adoptConversation(conversation) {
+  if (conversationId) return;
+  conversationId = String(conversation.id);
+  composer.dataset.conversationId = conversationId;
+  history.replaceState(null, "", conversation.url);
+  document.getElementById("chat-heading").textContent = conversation.title;
+  document.title = `${conversation.title} · Chat · Company Assistant`;
+  const list = document.getElementById("conversation-list");
+  const empty = document.getElementById("no-conversations");
+  if (empty) empty.remove();
+  const item = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = conversation.url;
+  link.textContent = conversation.title;
+  link.setAttribute("aria-current", "page");
+  item.append(link);
+  list.prepend(item);
+}
+
+// ---- sending ------------------------------------------------------------------------
+
+async function send() {
+  if (activeRun) return;
+  const text = textarea.value;
+  if (!text.trim()) {
+    showError("Type a message first.");
+    textarea.focus();
+    return;
+  }
+  if (text.length > maxChars) {
+    showError(tooLongMessage(text.length, maxChars));
+    textarea.focus();
+    return;
+  }
+  showError("");
+  sendButton.disabled = true;
+  statusBox.textContent = "Checking for personal data…";
+  const state = await preview.ensure(text);
+  statusBox.textContent = "";
+  const problem = preview.problem();
+  if (problem) {
+    showError(preview.alertText());
+    sendButton.disabled = false;
+    document.getElementById("preview").querySelector("input, summary")?.focus();
+    return;
+  }
+  const body = {
+    text,
+    model_id: modelSelect.value,
+    overrides: state && state.result ? preview.overrides() : [],
+  };
+  if (conversationId) body.conversation_id = Number(conversationId);
+  let reply;
+  try {
+    reply = await sendJson(composer.action, body);
+  } catch (_) {
+    reply = { ok: false, data: { error: "The message could not be sent: no connection. Try again." } };
+  }
+  if (!reply.ok) {
+    showError(reply.data.error || "The message could not be sent.");
+    sendButton.disabled = false;
+    return;
+  }
+  const turn = turnTemplate.content.firstElementChild.cloneNode(true);
+  turn.querySelector(".message-text").textContent = text;
+  setRunUrls(turn, reply.data.run);
+  document.getElementById("transcript-empty")?.remove();
+  transcript.append(turn);
+  wireTurn(turn);
+  adoptConversation(reply.data.conversation);
+  textarea.value = "";
+  preview.reset();
+  follow(turn, reply.data.run);
+  turn.scrollIntoView({ block: "nearest" });
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  send();
+});
+
+textarea.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    send();
+  }
+});
+
+textarea.addEventListener("input", () => {
+  showError("");
+  if (textarea.value.length > maxChars) {
+    preview.reset();
+    showError(tooLongMessage(textarea.value.length, maxChars));
+    return;
+  }
+  preview.schedule(textarea.value);
+});
+
+checkButton.addEventListener("click", async () => {
+  const text = textarea.value;
+  if (!text.trim()) return showError("Type a message first.");
+  if (text.length > maxChars) return showError(tooLongMessage(text.length, maxChars));
+  await preview.ensure(text);
+  showError(preview.alertText());
+});
+
+stopButton.addEventListener("click", async () => {
+  if (!activeRun) return;
+  stopButton.disabled = true;
+  statusBox.textContent = "Stopping…";
+  const reply = await postJson(activeRun.payload.cancel_url);
+  stopButton.disabled = false;
+  if (!reply.ok) showError(reply.data.error || "The answer could not be stopped.");
+});
+
+// ---- per-answer actions -----------------------------------------------------------
+
+function wireTurn(turn) {
+  const p = parts(turn);
+  p.copy.addEventListener("click", async () => {
+    const ok = await copyText(p.source.value);
+    announce(ok ? "Answer copied." : "Copy failed: select the text and copy it yourself.");
+  });
+  p.retry.addEventListener("click", async () => {
+    if (activeRun) return;
+    p.retry.disabled = true;
+    const reply = await postJson(runFromDataset(turn).retry_url);
+    p.retry.disabled = false;
+    if (!reply.ok) {
+      p.error.hidden = false;
+      p.error.textContent = reply.data.error || "The answer could not be retried.";
+      return;
+    }
+    setRunUrls(turn, reply.data);
+    delete p.box.dataset.messageId;
+    p.feedback.hidden = true;
+    p.copy.hidden = true;
+    p.answer.replaceChildren();
+    follow(turn, reply.data);
+  });
+  const buttons = p.feedback.querySelectorAll(".feedback-button");
+  const comment = p.feedback.querySelector(".feedback-text");
+  const feedbackStatus = p.feedback.querySelector(".feedback-status");
+  async function saveFeedback(rating) {
+    const url = feedbackUrlPattern.replace("/0/", `/${p.box.dataset.messageId}/`);
+    const reply = await postJson(url, { rating, comment: comment.value });
+    if (!reply.ok) {
+      feedbackStatus.textContent = reply.data.error || "Feedback could not be saved.";
+      return;
+    }
+    buttons.forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.rating) === reply.data.rating)));
+    feedbackStatus.textContent = "Thanks, feedback saved.";
+  }
+  buttons.forEach((button) => button.addEventListener("click", () => saveFeedback(button.dataset.rating)));
+  p.feedback.querySelector(".feedback-save").addEventListener("click", () => {
+    const pressed = p.feedback.querySelector('.feedback-button[aria-pressed="true"]');
+    if (!pressed) {
+      feedbackStatus.textContent = "Choose Helpful or Not helpful first.";
+      return;
+    }
+    saveFeedback(pressed.dataset.rating);
+  });
+}
+
+for (const turn of transcript.querySelectorAll(".turn")) {
+  wireTurn(turn);
+  if (parts(turn).box.dataset.follow) follow(turn, runFromDataset(turn));
+}
+
+wireTemplatePicker((body) => {
+  textarea.value = textarea.value ? `${textarea.value}\n${body}` : body;
+  textarea.focus();
+  preview.schedule(textarea.value);
+});

@@ -1,0 +1,267 @@
+// The policy preview in a composer: what will be replaced or blocked, before sending.
+//
+//   const preview = createPreview({ panel, previewUrl, conversationId: () => id });
+//   preview.schedule(text);             // debounced, while typing
+//   const state = await preview.ensure(text);  // now, before sending
+//   preview.problem()                   // a sentence if it must not be sent as it is
+//   preview.overrides()                 // false-positive marks for the send request
+//
+// Every piece of user text is inserted with textContent: the preview never
+// interprets what was typed as HTML.
+
+import { postJson } from "./runstream.js";
+
+const DEBOUNCE_MS = 700;
+
+// Plain words for the entity types of the policy (unknown ones show the raw type).
+const KINDS = {
+  PERSON: "name",
+  EMAIL_ADDRESS: "email address",
+  PHONE_NUMBER: "phone number",
+  STREET_ADDRESS: "street address",
+  US_DRIVER_LICENSE: "driver's licence number",
+  IP_ADDRESS: "IP address",
+  RIDER_ID: "rider id",
+  DRIVER_ID: "driver id",
+  TRIP_ID: "trip id",
+  US_SSN: "social security number",
+  CREDIT_CARD: "card number",
+  IBAN_CODE: "IBAN",
+  US_BANK_NUMBER: "bank account number",
+  AWS_ACCESS_KEY: "AWS access key",
+  AWS_SECRET_KEY: "AWS secret key",
+  PRIVATE_KEY: "private key",
+  API_TOKEN: "API token",
+  PASSWORD: "password",
+  DATE_TIME: "date",
+  LOCATION: "place",
+};
+
+export function kindOf(type) {
+  return KINDS[type] || type;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function createPreview({ panel, previewUrl, conversationId }) {
+  let timer = null;
+  let current = null; // {text, result} | {text, error}
+  let pending = null; // {text, promise}
+  const marks = new Map(); // "start:end:type" -> {entity_type, start, end, reason}
+
+  function key(segment) {
+    return `${segment.start}:${segment.end}:${segment.entity_type}`;
+  }
+
+  async function fetchPreview(text) {
+    const body = { text };
+    const id = conversationId ? conversationId() : "";
+    if (id) body.conversation_id = id;
+    let reply;
+    try {
+      reply = await postJson(previewUrl, body);
+    } catch (_) {
+      return { error: "The check could not be reached; your message is still checked when you send it." };
+    }
+    if (!reply.ok) {
+      return { error: reply.data.error || "The check failed; your message is still checked when you send it." };
+    }
+    return { result: reply.data };
+  }
+
+  async function ensure(text) {
+    clearTimeout(timer);
+    if (current && current.text === text) return current;
+    if (pending && pending.text === text) return pending.promise;
+    const promise = fetchPreview(text).then((outcome) => {
+      if (pending && pending.text === text) pending = null;
+      const state = { text, ...outcome };
+      if (!current || current.text !== text) marks.clear();
+      current = state;
+      render();
+      return state;
+    });
+    pending = { text, promise };
+    return promise;
+  }
+
+  function schedule(text) {
+    clearTimeout(timer);
+    if (current && current.text !== text) {
+      // The offsets no longer match the text: old marks and highlights are stale.
+      current = null;
+      marks.clear();
+      panel.hidden = true;
+      panel.replaceChildren();
+    }
+    if (!text.trim()) return;
+    timer = setTimeout(() => ensure(text), DEBOUNCE_MS);
+  }
+
+  function reset() {
+    clearTimeout(timer);
+    current = null;
+    pending = null;
+    marks.clear();
+    panel.hidden = true;
+    panel.replaceChildren();
+  }
+
+  function findings() {
+    if (!current || !current.result) return [];
+    return current.result.segments.filter((s) => s.entity_type && s.action !== "allow");
+  }
+
+  function effectiveAction(segment) {
+    return marks.has(key(segment)) ? "allow" : segment.action;
+  }
+
+  function problem() {
+    if (!current || !current.result) return "";
+    const missingReason = [...marks.values()].some((m) => !m.reason.trim());
+    if (missingReason) return "Say why each value you marked is not personal data (a few words).";
+    const blocking = findings().filter((s) => effectiveAction(s) === "block");
+    if (!blocking.length) return "";
+    const kinds = [...new Set(blocking.map((s) => kindOf(s.entity_type)))].join(", ");
+    return (
+      `Not sent: your message contains a ${kinds}, which may not be sent to the model. ` +
+      "Remove it or replace it with a description (for example “the customer's card”), then send again."
+    );
+  }
+
+  function overrides() {
+    return [...marks.values()].map((m) => ({ ...m, reason: m.reason.trim() }));
+  }
+
+  function summaryText(result) {
+    const counts = {};
+    for (const s of findings()) {
+      const action = effectiveAction(s);
+      if (action === "allow") continue;
+      const label = `${kindOf(s.entity_type)} (${s.entity_type})`;
+      counts[label] = (counts[label] || 0) + 1;
+    }
+    const parts = Object.entries(counts).map(([label, n]) => `${n} × ${label}`);
+    if (problem()) return null;
+    if (!parts.length) {
+      return result.decision === "allow" && !marks.size
+        ? "No personal data found: the message is sent as you wrote it."
+        : "Nothing will be replaced: the message is sent as you wrote it.";
+    }
+    return `Will be replaced by placeholders before the model sees it: ${parts.join(", ")}. You will see the real values in the answer.`;
+  }
+
+  function sanitizedText() {
+    // The server's sanitized text ignores marks; rebuild it so the panel shows the truth.
+    let out = "";
+    for (const s of current.result.segments) {
+      if (s.entity_type && effectiveAction(s) === "pseudonymize" && s.placeholder) out += s.placeholder;
+      else out += s.text;
+    }
+    return out;
+  }
+
+  function render() {
+    panel.replaceChildren();
+    if (!current) {
+      panel.hidden = true;
+      return;
+    }
+    panel.hidden = false;
+    panel.append(el("h3", "preview-title", "Before sending"));
+    if (current.error) {
+      panel.append(el("p", "muted", current.error));
+      return;
+    }
+    const result = current.result;
+    const blocked = problem();
+    const summary = el("p", blocked ? "preview-blocked error" : "preview-summary", blocked || summaryText(result));
+    summary.id = "preview-summary";
+    panel.append(summary);
+
+    if (findings().length) {
+      const label = el("p", "small muted", "Your text, with what was found highlighted:");
+      const text = el("div", "preview-segments");
+      for (const s of current.result.segments) {
+        if (!s.entity_type) {
+          text.append(document.createTextNode(s.text));
+          continue;
+        }
+        const action = effectiveAction(s);
+        const mark = el("mark", `finding finding-${action}`, s.text);
+        const how = action === "block" ? "blocks sending" : action === "pseudonymize" ? `sent as ${s.placeholder}` : "sent as written";
+        mark.append(el("span", "visually-hidden", ` (${kindOf(s.entity_type)}: ${how})`));
+        mark.title = `${kindOf(s.entity_type)}: ${how}`;
+        text.append(mark);
+      }
+      panel.append(label, text);
+      if (!blocked) {
+        const details = el("details", "preview-sent");
+        details.append(el("summary", "", "What the model will receive"), el("pre", "preview-sanitized", sanitizedText()));
+        panel.append(details);
+      }
+      renderMarks();
+    }
+  }
+
+  function renderMarks() {
+    const overridable = findings().filter((s) => s.overridable);
+    if (!overridable.length) return;
+    const box = el("details", "preview-marks");
+    if (marks.size) box.open = true;
+    box.append(el("summary", "", "A value is not personal data?"));
+    box.append(el("p", "small muted", "Mark it and say why; it is then sent as written and your reason is recorded in the audit log."));
+    overridable.forEach((s, index) => {
+      const row = el("div", "mark-row");
+      const id = `mark-${index}`;
+      const box2 = el("input");
+      box2.type = "checkbox";
+      box2.id = id;
+      box2.checked = marks.has(key(s));
+      const label = el("label", "inline", `“${s.text}” is not a ${kindOf(s.entity_type)}`);
+      label.htmlFor = id;
+      const reasonId = `mark-reason-${index}`;
+      const reasonLabel = el("label", "visually-hidden", `Why “${s.text}” is not a ${kindOf(s.entity_type)}`);
+      reasonLabel.htmlFor = reasonId;
+      const reason = el("input");
+      reason.type = "text";
+      reason.id = reasonId;
+      reason.maxLength = 500;
+      reason.placeholder = "Why? e.g. it is a product name";
+      reason.hidden = !box2.checked;
+      reason.value = marks.has(key(s)) ? marks.get(key(s)).reason : "";
+      box2.addEventListener("change", () => {
+        if (box2.checked) {
+          marks.set(key(s), { entity_type: s.entity_type, start: s.start, end: s.end, reason: reason.value });
+        } else {
+          marks.delete(key(s));
+        }
+        render();
+        const again = document.getElementById(box2.checked ? reasonId : id);
+        if (again) again.focus();
+      });
+      reason.addEventListener("input", () => {
+        const mark = marks.get(key(s));
+        if (mark) mark.reason = reason.value;
+      });
+      row.append(box2, label, reasonLabel, reason);
+      box.append(row);
+    });
+    panel.append(box);
+  }
+
+  // The sentence for the composer's alert: short when the panel already explains a block.
+  function alertText() {
+    const text = problem();
+    if (!text.startsWith("Not sent")) return text;
+    const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => kindOf(s.entity_type)))];
+    return `Not sent: it contains a ${kinds.join(", ")}. See “Before sending” for what to change.`;
+  }
+
+  return { schedule, ensure, reset, problem, alertText, overrides, current: () => current };
+}

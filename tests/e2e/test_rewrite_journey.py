@@ -1,0 +1,119 @@
+"""The rewrite journey in headless Chromium against the live site: a preset, the result
+streaming beside the original, the word-level diff, Copy, history, an own instruction."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from prompting.models import Conversation, Run, Tool
+from tests.support.live import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ORIGINAL = "Hi Maria Gonzalez, the meeting moved to friday. Thanks"
+
+
+def wait_for(predicate: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_rewrite_with_a_preset_shows_the_diff(
+    live_site: str, page: Any, alice: Any, bedrock_emulator: Any
+) -> None:
+    """More formal: the result streams in beside the original with the name restored,
+    'Show changes' marks the added words, the rewrite is in the history and reloadable."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/rewrite/")
+    page.get_by_label("Text to rewrite").fill(ORIGINAL)
+    page.get_by_label("More formal").check()
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+
+    result = page.locator("#result-text")
+    expect(result).to_contain_text("You said: Hi Maria Gonzalez", timeout=20_000)
+    expect(page.locator("#result-status")).to_contain_text("Done")
+    run = wait_for(lambda: Run.objects.filter(owner=alice, status=Run.Status.DONE).first())
+    assert run.tool == Tool.REWRITE and run.system_prompt.startswith("Rewrite the user's text in")
+    sent = [
+        r.last_user_text for r in bedrock_emulator.received if "meeting moved" in r.last_user_text
+    ]
+    assert sent and "Maria" not in sent[-1]
+
+    toggle = page.get_by_role("button", name="Show changes")
+    toggle.click()
+    diff = page.locator("#result-diff")
+    expect(diff).to_be_visible()
+    expect(page.get_by_role("button", name="Hide changes")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(diff.locator("ins")).to_have_count(1)
+    expect(diff.locator("ins")).to_contain_text("You said:")
+    expect(diff.locator("del")).to_have_count(0)
+    expect(page.get_by_role("button", name="Copy")).to_be_enabled()
+
+    conversation = Conversation.objects.get(owner=alice, tool=Tool.REWRITE)
+    expect(page).to_have_url(re.compile(rf"/rewrite/{conversation.pk}/$"))
+    expect(page.locator("#rewrite-history")).to_contain_text("More formal: Hi Maria")
+
+    page.reload()
+    expect(page.get_by_label("Text to rewrite")).to_have_value(ORIGINAL)
+    expect(page.locator("#result-text")).to_contain_text("You said: Hi Maria Gonzalez")
+    page.get_by_role("button", name="Show changes").click()
+    expect(page.locator("#result-diff ins")).to_contain_text("You said:")
+
+
+def test_own_instruction_and_a_changed_word(
+    live_site: str, page: Any, alice: Any, bedrock_emulator: Any
+) -> None:
+    """An own instruction is sent in the (judged) message; a reply that changes a word
+    shows it as removed and added."""
+    import base64
+
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/rewrite/")
+    reply = base64.b64encode(b"The meeting moved to Monday.").decode()
+    page.get_by_label("Text to rewrite").fill(
+        f"[[emulator:reply={reply}]] The meeting moved to Friday."
+    )
+    page.get_by_label("Instruction (for “Own instruction”)").fill("Use the correct weekday")
+    expect(page.get_by_label("Own instruction", exact=True)).to_be_checked()
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+    expect(page.locator("#result-text")).to_have_text(
+        "The meeting moved to Monday.", timeout=20_000
+    )
+    page.get_by_role("button", name="Show changes").click()
+    expect(page.locator("#result-diff del").last).to_contain_text("Friday")
+    expect(page.locator("#result-diff ins").last).to_contain_text("Monday")
+    sent = [
+        r.last_user_text for r in bedrock_emulator.received if "correct weekday" in r.last_user_text
+    ]
+    assert sent and sent[-1].startswith("Instruction: Use the correct weekday\n\nText:\n")
+
+
+def test_empty_and_oversized_input_are_explained(live_site: str, page: Any, alice: Any) -> None:
+    """Empty text and a 5 MB paste each get a sentence in the page; nothing is sent."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/rewrite/")
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+    expect(page.locator("#composer-error")).to_have_text("Paste the text to rewrite first.")
+    page.locator("#rewrite-text").evaluate("(el) => { el.value = 'x'.repeat(5000000); }")
+    page.locator("#rewrite-text").dispatch_event("input")
+    expect(page.locator("#composer-error")).to_contain_text("5,000,000 characters; the limit is")
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+    expect(page.locator("#composer-error")).to_contain_text("the limit is")
+    assert not Run.objects.filter(owner=alice).exists()
