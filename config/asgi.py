@@ -9,4 +9,7 @@ from config.startup import exit_on_config_error
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 with exit_on_config_error():
-    application = get_asgi_application()
+    from config.upload_limit import UploadLimitMiddleware
+
+    # Outside Django on purpose: oversized uploads are refused before the body is read.
+    application = UploadLimitMiddleware(get_asgi_application())

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which is the first to parse the form: oversized forms get a sentence.
+    "config.upload_limit.RequestTooBigMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -100,6 +102,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # instead of failing at once, and test databases live in files so that a
     # worker thread or process can see them.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A deferred transaction that reads and then writes fails at once ("database is
+    # locked", no waiting) when another connection writes meanwhile: parallel summary
+    # parts finishing together did. IMMEDIATE takes the write lock first and waits.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -315,6 +321,11 @@ AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30, minimum=1)
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
+# Summarize: the longest document text accepted (~600 pages; policy analysis and cost grow
+# with it), and the largest part sent in one call. Parts are also bounded by the model's
+# context; smaller parts run in parallel (faster) and keep detail a long context loses.
+SUMMARY_MAX_DOCUMENT_CHARS = env_int("SUMMARY_MAX_DOCUMENT_CHARS", 2_000_000, minimum=10_000)
+SUMMARY_PART_MAX_TOKENS = env_int("SUMMARY_PART_MAX_TOKENS", 24_000, minimum=1_000)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")
@@ -345,6 +356,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Static files, i18n ---------------------------------------------------------
+# Uploads for Summarize; served by no URL (only the owner's views read them).
+MEDIA_ROOT = VAR_DIR / "media"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"

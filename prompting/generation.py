@@ -24,7 +24,7 @@ from prompting.llm.client import STATUS_BUSY_RETRYING, bedrock_client, stream_co
 from prompting.llm.errors import LLMError
 from prompting.llm.events import STOP_REASON_CANCELLED, Finished, TextDelta, Usage
 from prompting.llm.models import cost_usd
-from prompting.models import Message, Run
+from prompting.models import Message, Run, Tool
 from prompting.policy.pseudonymizer import StreamRestorer
 from prompting.rendering import render_markdown
 from prompting.selectors import model_allowlist
@@ -91,6 +91,11 @@ def conversation_history(run: Run) -> list[dict[str, Any]]:
     Blocked, failed and cancelled turns are left out, which also keeps the user /
     assistant alternation Converse requires.
     """
+    if run.tool == Tool.SUMMARIZE:
+        # A summary's runs (parts, the combining call) share one conversation for its
+        # pseudonym mapping, but each is a single self-contained request.
+        assert run.user_message is not None
+        return [{"role": "user", "content": [{"text": run.user_message.sanitized_content}]}]
     done = (
         Run.objects.filter(conversation_id=run.conversation_id, status=Run.Status.DONE)
         .exclude(pk=run.pk)
@@ -102,7 +107,9 @@ def conversation_history(run: Run) -> list[dict[str, Any]]:
     for turn in done:
         if turn.user_message is None or turn.assistant_message is None:
             continue
-        messages.append({"role": "user", "content": [{"text": turn.user_message.sanitized_content}]})
+        messages.append(
+            {"role": "user", "content": [{"text": turn.user_message.sanitized_content}]}
+        )
         messages.append(
             {"role": "assistant", "content": [{"text": turn.assistant_message.sanitized_content}]}
         )
@@ -149,6 +156,7 @@ def run_generate(*, run_id: Any) -> None:
             model=model,
             messages=conversation_history(run),
             system=run.system_prompt or None,
+            max_tokens=run.max_output_tokens,  # set by Summarize's length choice
             on_status=lambda status: _relay_status(run_id, status),
             should_stop=lambda: relay.cancel_requested(run_id),
         )
@@ -159,7 +167,9 @@ def run_generate(*, run_id: Any) -> None:
                         status=Run.Status.STREAMING
                     )
                 raw_parts.append(event.text)
-                relay.relay_append(run_id, "delta", {"text": restorer.feed(event.text)}, raw=event.text)
+                relay.relay_append(
+                    run_id, "delta", {"text": restorer.feed(event.text)}, raw=event.text
+                )
             elif isinstance(event, Usage):
                 usage = event
             elif isinstance(event, Finished):
@@ -239,6 +249,12 @@ def run_finish(
         )
         if run is None:
             return False
+        if status == Run.Status.INTERRUPTED and run.status == Run.Status.QUEUED:
+            # A summary's parent waits queued while its parts run: not stuck (summaries.py).
+            from prompting.summaries import summary_parent_waiting
+
+            if summary_parent_waiting(run):
+                return False
         mapping = decrypt_mapping(run.conversation.pseudonym_map_encrypted)
         shown = mapping.restore(sanitized_text)
         if sanitized_text or status == Run.Status.DONE:
@@ -296,4 +312,17 @@ def run_finish(
                 "retryable": retryable or status in (Run.Status.INTERRUPTED, Run.Status.CANCELLED),
             },
         )
+    if run.parent_id is not None:
+        _summary_part_finished(run_id)
     return True
+
+
+def _summary_part_finished(run_id: Any) -> None:
+    """Summaries: a part ended; progress to the parent, the last one starts the combining
+    step. Its failure must not undo this run's outcome, which is stored already."""
+    from prompting.summaries import summary_part_finished
+
+    try:
+        summary_part_finished(part_id=run_id)
+    except Exception:
+        logger.exception("summary progress after part %s failed", run_id)

@@ -113,6 +113,10 @@ class Run(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="parts"
     )
     part_index = models.PositiveIntegerField(null=True, blank=True)
+    # Summaries: the section titles a part covered (the reduce run: all of them), so the
+    # result can say what fed it; and the output cap that the chosen length sets.
+    source_sections = models.JSONField(default=list, blank=True)
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
     document = models.ForeignKey(
         "Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
@@ -178,6 +182,8 @@ class Document(models.Model):
     # [{"title": str, "start": int, "end": int}] — headings/pages, for "which sections fed it".
     sections = models.JSONField(default=list, blank=True)
     token_estimate = models.PositiveIntegerField(null=True, blank=True)
+    # Sentences about what extraction skipped (e.g. pages without text), shown with it.
+    notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

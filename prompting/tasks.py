@@ -63,3 +63,65 @@ def reap_stale_runs() -> int:
     if reaped:
         logger.warning("reaper: marked %d run(s) interrupted", reaped)
     return reaped
+
+
+# --- Summarize (prompting/summaries.py) ------------------------------------------------------
+# Extraction itself runs in a child process with its own memory/CPU limits and a 90 s
+# wall clock; these task limits are the outer bound if anything else hangs.
+@shared_task(
+    name="prompting.tasks.extract_document", ignore_result=True, soft_time_limit=120, time_limit=150
+)
+def extract_document(document_id: int) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from prompting import summaries
+    from prompting.documents import time_limit_error
+
+    try:
+        summaries.document_extract(document_id=document_id)
+    except SoftTimeLimitExceeded:
+        error = time_limit_error()
+        summaries.document_fail(
+            document_id=document_id, code=error.code, message=error.user_message
+        )
+    except Exception:
+        logger.exception("extracting document %s failed", document_id)
+        summaries.document_fail(
+            document_id=document_id,
+            code="extraction_error",
+            message=(
+                "The document could not be read because of an error on our side. "
+                "It has been recorded; please try again."
+            ),
+        )
+
+
+@shared_task(name="prompting.tasks.summary_judge_parts", ignore_result=True)
+def summary_judge_parts(parent_id: str) -> None:
+    from prompting import summaries
+
+    try:
+        allowed = summaries.summary_judge_parts(parent_id=parent_id)
+    except Exception:
+        # Fail closed, as judge_run does: nothing unjudged goes to Bedrock.
+        logger.exception("judging summary %s failed; blocking it", parent_id)
+        summaries.summary_block_after_error(parent_id=parent_id)
+        return
+    for run_id in allowed:
+        generate_run.delay(run_id)
+
+
+@shared_task(name="prompting.tasks.summary_reduce", ignore_result=True)
+def summary_reduce(parent_id: str) -> None:
+    from prompting import summaries
+
+    try:
+        if not summaries.summary_reduce_prepare(parent_id=parent_id):
+            return
+        may_send = services.run_judge(run_id=parent_id)
+    except Exception:
+        logger.exception("combining summary %s failed; blocking it", parent_id)
+        services.run_block_after_error(run_id=parent_id)
+        return
+    if may_send:
+        generate_run.delay(parent_id)

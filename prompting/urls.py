@@ -1,6 +1,14 @@
 from django.urls import path
 
-from prompting.views import chat, pages, preview, prompt_templates, rewrite, runs, stream
+from prompting.views import (
+    chat,
+    preview,
+    prompt_templates,
+    rewrite,
+    runs,
+    stream,
+    summarize,
+)
 
 app_name = "prompting"
 
@@ -22,7 +30,21 @@ urlpatterns = [
         prompt_templates.template_delete,
         name="template_delete",
     ),
-    path("summarize/", pages.summarize, name="summarize"),
+    path("summarize/", summarize.summarize_page, name="summarize"),
+    # Upload routes start with /summarize/documents: config/upload_limit.py guards them.
+    path("summarize/documents", summarize.document_upload, name="summarize_upload"),
+    path(
+        "summarize/documents/<str:document_id>",
+        summarize.document_status,
+        name="summarize_document",
+    ),
+    path(
+        "summarize/documents/<str:document_id>/start",
+        summarize.summary_start,
+        name="summarize_start",
+    ),
+    path("summarize/runs/<str:run_id>", summarize.summary_result, name="summarize_result"),
+    path("summarize/runs/<str:run_id>/cancel", summarize.summary_cancel, name="summarize_cancel"),
     path("policy/preview", preview.policy_preview, name="policy_preview"),
     path("runs/<str:run_id>/", runs.run_status, name="run_status"),
     path("runs/<str:run_id>/events", stream.run_events, name="run_events"),

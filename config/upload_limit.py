@@ -1,0 +1,154 @@
+"""Refusing oversized uploads before their body is read, and oversized forms with a sentence.
+
+Django's ASGI handler reads the whole request body (to a spooled temporary file) before
+any middleware or view runs, so a 2 GB upload would be received in full before a view
+could say "too large". `UploadLimitMiddleware` wraps the ASGI application instead: on the
+upload routes it answers 413 at once when Content-Length is over the limit, and for a
+chunked body (no Content-Length) it counts bytes as they arrive and stops the request
+when the count passes the limit.
+
+`RequestTooBigMiddleware` (Django) turns RequestDataTooBig, which Django raises when a
+form's non-file fields exceed DATA_UPLOAD_MAX_MEMORY_SIZE (a 5 MB paste posted as a form
+field), into a 413 with a sentence instead of a bare 400. It must come before
+CsrfViewMiddleware, the first thing that reads request.POST.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Routes that accept files. Everything else keeps Django's own limits.
+UPLOAD_PATH_PREFIXES = ("/summarize/documents",)
+# Multipart framing (boundaries, part headers, the other small fields) on top of the file.
+MULTIPART_ALLOWANCE_BYTES = 64 * 1024
+
+
+def upload_limit_bytes() -> int:
+    return int(settings.MAX_UPLOAD_MB) * 1024 * 1024 + MULTIPART_ALLOWANCE_BYTES
+
+
+def too_large_sentence() -> str:
+    return (
+        f"The upload is larger than the {settings.MAX_UPLOAD_MB} MB limit. "
+        "Choose a smaller file, or split the document and summarize the parts."
+    )
+
+
+class UploadLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(
+            UPLOAD_PATH_PREFIXES
+        ):
+            await self.app(scope, receive, send)
+            return
+        limit = upload_limit_bytes()
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            logger.warning(
+                "upload refused before reading: %s bytes declared, limit %s (%s)",
+                declared,
+                limit,
+                scope.get("path"),
+            )
+            await _send_413(send)
+            return
+        state = {"received": 0, "exceeded": False, "started": False}
+
+        async def counting_receive() -> Message:
+            if state["exceeded"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    # Django's body reader treats a disconnect as an aborted request and
+                    # returns without a response; we answer below.
+                    state["exceeded"] = True
+                    logger.warning(
+                        "upload refused while reading: over %s bytes (%s)", limit, scope.get("path")
+                    )
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        await self.app(scope, counting_receive, tracking_send)
+        if state["exceeded"] and not state["started"]:
+            await _send_413(send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_413(send: Send) -> None:
+    body = json.dumps({"error": too_large_sentence(), "code": "too_large"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The unread body is still on the wire: this connection cannot be reused.
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestTooBigMiddleware:
+    """A form whose fields are too large for memory gets a sentence naming the limit."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            try:
+                request.POST  # noqa: B018 - parse now, where the error can be answered
+            except RequestDataTooBig:
+                limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
+                logger.warning(
+                    "form refused: fields over %s bytes", settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                )
+                return JsonResponse(
+                    {
+                        "error": (
+                            f"The text sent is larger than {limit_mb:.1f} MB, the most a form "
+                            "field can hold. To summarize a long text, upload it as a file "
+                            "(.txt or .md)."
+                        ),
+                        "code": "too_large",
+                    },
+                    status=413,
+                )
+        return self.get_response(request)

@@ -1,0 +1,122 @@
+"""The summarize journey in headless Chromium against the live site: a generated
+300-page PDF is uploaded, sized and priced before running, summarized in parts in
+parallel with a visible progress bar, and the result lists the sections that fed it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prompting.models import Run
+from tests.prompting.pdf_factory import make_pdf, report_pages
+from tests.support.live import sign_in
+from tests.support.processes import OUTPUT, ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+AXE = ROOT / "tests" / "e2e" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+# Records every text the progress line shows, so the test can tell that progress was
+# visible part by part (page.evaluate runs outside the page's CSP).
+RECORD_PROGRESS = """
+() => {
+  window.__progress = [];
+  const line = document.getElementById("sum-progress-text");
+  new MutationObserver(() => window.__progress.push(line.textContent))
+    .observe(line, { childList: true, characterData: true, subtree: true });
+}
+"""
+
+
+def screenshot(page: Any, name: str) -> None:
+    (OUTPUT / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "screenshots" / name), full_page=True)
+
+
+def serious_axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.evaluate(AXE.read_text() + "\n;0")
+    result = page.evaluate("async () => await axe.run(document)")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_300_page_pdf_is_summarized_in_parts_with_visible_progress(
+    live_site: str, page: Any, alice: Any, tmp_path: Path
+) -> None:
+    """Size, parts and cost are shown before running; the progress bar counts parts as
+    they finish; the summary arrives and names the pages each part covered."""
+    from playwright.sync_api import expect
+
+    pdf = tmp_path / "operations-300-pages.pdf"
+    pdf.write_bytes(make_pdf(report_pages(300)))
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/summarize/")
+    page.get_by_label("Upload a file").set_input_files(str(pdf))
+    page.get_by_label("Length").select_option("short")
+    page.get_by_role("button", name="Check the document").click()
+
+    estimate = page.locator("#sum-estimate")
+    expect(estimate).to_be_visible(timeout=60_000)
+    expect(page.locator("#sum-tokens")).to_contain_text("tokens")
+    expect(page.locator("#sum-parts")).to_contain_text("parts, summarized in parallel")
+    expect(page.locator("#sum-cost")).to_contain_text("$")
+    parts_shown = int(page.locator("#sum-parts").inner_text().split()[0])
+    assert parts_shown >= 3
+    screenshot(page, "summarize_estimate_300_pages.png")
+
+    page.evaluate(RECORD_PROGRESS)
+    page.get_by_role("button", name="Summarize", exact=True).click()
+    expect(page.locator("#sum-progress")).to_be_visible()
+    page.wait_for_function(
+        "() => document.getElementById('sum-progressbar').value >= 1", timeout=60_000
+    )
+    screenshot(page, "summarize_progress_300_pages.png")
+    expect(page.locator("#sum-progress-text")).to_have_text("Done.", timeout=120_000)
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+
+    seen = page.evaluate("() => window.__progress")
+    # Counts from the server's progress events (the page itself only ever writes "0 of").
+    counted = [
+        int(text.split()[0])
+        for text in seen
+        if text.endswith(f"of {parts_shown} parts summarized") and not text.startswith("0 ")
+    ]
+    assert counted and all(1 <= n <= parts_shown for n in counted), seen
+    assert counted == sorted(counted), seen
+    assert any(text.startswith("All ") and "combining" in text for text in seen), seen
+    bar = page.locator("#sum-progressbar")
+    assert bar.get_attribute("max") == str(parts_shown)
+    assert page.evaluate("() => document.getElementById('sum-progressbar').value") == parts_shown
+
+    expect(page.locator("#sum-output")).to_contain_text("You said")
+    sources = page.locator("#sum-sources li")
+    expect(sources).to_have_count(parts_shown)
+    expect(sources.first).to_contain_text("Part 1: Pages 1\u2013")
+    expect(sources.last).to_contain_text("300")
+
+    parent = Run.objects.get(owner=alice, parent__isnull=True, tool="summarize")
+    assert parent.status == Run.Status.DONE
+    assert parent.parts.count() == parts_shown
+    assert set(parent.parts.values_list("status", flat=True)) == {Run.Status.DONE}
+
+    violations = serious_axe_violations(page)
+    assert violations == [], json.dumps(violations, indent=1)[:3000]
+
+
+def test_bad_file_shows_a_sentence_in_the_page(
+    live_site: str, page: Any, alice: Any, tmp_path: Path
+) -> None:
+    """A PNG renamed to .pdf is refused with a sentence in the page's alert region."""
+    from playwright.sync_api import expect
+
+    fake = tmp_path / "scan.pdf"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/summarize/")
+    page.get_by_label("Upload a file").set_input_files(str(fake))
+    page.get_by_role("button", name="Check the document").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("its content is a PNG image", timeout=30_000)
+    expect(page.locator("#sum-estimate")).to_be_hidden()
