@@ -106,8 +106,7 @@ class Analyzer:
                 for r in found:
                     if r.score < (min_scores or {}).get(r.entity_type, 0.0):
                         continue
-                    start, end = _refine(r.entity_type, chunk.text, r.start, r.end)
-                    if start < end:
+                    for start, end in _refine(r.entity_type, chunk.text, r.start, r.end):
                         spans.append(Span(r.entity_type, start, end, r.score, _recognizer_name(r)))
                 results[index].extend(offset_spans(spans, chunk.start))
         except AnalysisFailed:
@@ -134,28 +133,42 @@ _NOT_NAME_WORDS = frozenset(
 _NOT_IN_NAMES = re.compile(r"[,;:@<>()\[\]{}|/\\\n\t\"]")
 
 
-def _refine(entity_type: str, text: str, start: int, end: int) -> tuple[int, int]:
-    """Tidy NER spans; an empty result means "not a finding".
+def _refine(entity_type: str, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Tidy NER spans into zero or more (start, end) spans.
 
-    The small model tags "Q3" or "2FA" as PERSON, and includes a leading "Email" or "Hi":
-    names have no digits, and do not start with those words.
+    The small model runs a PERSON across CSV fields and lines ("Port Valerie\nWilliam
+    Brown", "William Brown,wb@x.com"), tags "Q3" or "2FA", and includes a leading "Email"
+    or "Hi". Splitting (rather than cutting) matters: Presidio has already dropped our own
+    name findings that such a long span contained.
     """
     if entity_type != "PERSON":
-        return start, end
-    # NER spans sometimes run into the next CSV field or line ("William Brown,wb@x.com").
-    cut = _NOT_IN_NAMES.search(text, start, end)
-    if cut:
-        end = cut.start()
-    end = start + len(text[start:end].rstrip())
+        return [(start, end)]
+    pieces = []
+    piece_start = start
+    for separator in [*_NOT_IN_NAMES.finditer(text, start, end), None]:
+        piece_end = separator.start() if separator else end
+        piece = _tidy_name(text, piece_start, piece_end)
+        if piece:
+            pieces.append(piece)
+        if separator:
+            piece_start = separator.end()
+    return pieces
+
+
+def _tidy_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    value = text[start:end]
+    start += len(value) - len(value.lstrip())
+    end -= len(value) - len(value.rstrip())
     if any(ch.isdigit() for ch in text[start:end]):
-        return start, start
+        return None
     while start < end:
         first, _, rest = text[start:end].partition(" ")
         if first.lower().strip(",.:;") not in _NOT_NAME_WORDS:
             break
         start = end if not rest else start + len(first) + 1
-    if sum(ch.isalpha() for ch in text[start:end]) < 2:
-        return start, start
+    value = text[start:end]
+    if sum(ch.isalpha() for ch in value) < 2 or not any(ch.isupper() for ch in value):
+        return None
     return start, end
 
 
