@@ -31,7 +31,18 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_URL", "REDIS_URL", "SSO_", "AWS_", "BEDROCK_", "DEBUG"))
+        if not k.startswith(
+            (
+                "DATABASE_URL",
+                "REDIS_URL",
+                "EMBEDDED_REDIS_SOCKET",  # the test session's own Redis must not be reused
+                "SSO_",
+                "AWS_",
+                "BEDROCK_",
+                "DEBUG",
+                "DJANGO_ALLOW_ASYNC_UNSAFE",  # set for Playwright; check --deploy flags it
+            )
+        )
     }
     env.update({"VAR_DIR": str(tmp_path / "var"), "TESTING": "false", **extra})
     return env
@@ -47,8 +58,13 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ({"LLM_MODELS": "[not json"}, "LLM_MODELS"),
         ({"DEBUG": "false"}, "SECRET_KEY"),
         (
-            {"DEBUG": "false", "SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "a.example.com",
-             "PSEUDONYM_KEY": "x", "AUDIT_HMAC_KEY": "y"},
+            {
+                "DEBUG": "false",
+                "SECRET_KEY": "k" * 60,
+                "ALLOWED_HOSTS": "a.example.com",
+                "PSEUDONYM_KEY": "x",
+                "AUDIT_HMAC_KEY": "y",
+            },
             "SSO_OIDC_SERVER_URL",
         ),
     ],
