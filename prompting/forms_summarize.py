@@ -17,15 +17,17 @@ STYLE_CHOICES = [
 
 
 class DocumentForm(forms.Form):
-    """A file, or pasted text (the page sends a paste as a text file part; a plain form
-    field works too, within Django's in-memory form limit)."""
+    """A file, or pasted text. The page sends a paste as a file part named `paste`, which
+    is not held to Django's in-memory form-field limit (DATA_UPLOAD_MAX_MEMORY_SIZE); a
+    plain `text` field works too, within that limit."""
 
     file = forms.FileField(required=False, allow_empty_file=True)
+    paste = forms.FileField(required=False, allow_empty_file=True)
     text = forms.CharField(required=False, strip=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("file") and not (data.get("text") or "").strip():
+        if not data.get("file") and not data.get("paste") and not (data.get("text") or "").strip():
             raise forms.ValidationError("Choose a file or paste some text first.")
         return data
 

@@ -55,9 +55,9 @@ def document_upload(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         raise InputRejected(first_error(form))
     uploaded = form.cleaned_data.get("file")
-    if uploaded is not None and uploaded.name == "pasted.txt":
-        # The page sends a paste as a file part (no in-memory form limit); it is text.
-        document = summaries.document_create_from_text(user=request.user, text=uploaded.read())
+    pasted = form.cleaned_data.get("paste")
+    if pasted is not None:
+        document = summaries.document_create_from_text(user=request.user, text=pasted.read())
     elif uploaded is not None:
         document = summaries.document_create_from_upload(user=request.user, uploaded=uploaded)
     else:

@@ -43,7 +43,7 @@ form.addEventListener("submit", async (event) => {
     body.append("file", file, file.name);
   } else if (text.trim()) {
     // As a file part: a long paste is not held to Django's in-memory form-field limit.
-    body.append("file", new Blob([text], { type: "text/plain" }), "pasted.txt");
+    body.append("paste", new Blob([text], { type: "text/plain" }), "pasted.txt");
   } else {
     fail("Choose a file or paste some text first.");
     return;

@@ -91,7 +91,7 @@ def test_five_megabyte_paste_is_refused_with_the_limit(alice: Any) -> None:
     text = "Rider Anna Berg complained. " * (5 * 1024 * 1024 // 28)
     reply = client_for(alice).post(
         "/summarize/documents",
-        {"file": SimpleUploadedFile("pasted.txt", text.encode(), content_type="text/plain")},
+        {"paste": SimpleUploadedFile("pasted.txt", text.encode(), content_type="text/plain")},
     )
     assert reply.status_code == 400
     assert "Summarize accepts up to 2,000,000" in reply.json()["error"]
@@ -394,3 +394,36 @@ def test_summarize_page_renders_with_labels(alice: Any) -> None:
     for control in ("sum-file", "sum-text", "sum-length", "sum-style", "sum-model"):
         assert f'<label for="{control}"' in page
     assert 'id="sum-estimate"' in page and "js/summarize.js" in page
+
+
+def test_paste_from_the_page_is_ready_at_once(alice: Any) -> None:
+    """The page sends a paste as a `paste` file part; a plain `text` field works too."""
+    client = client_for(alice)
+    reply = client.post(
+        "/summarize/documents",
+        {"paste": SimpleUploadedFile("pasted.txt", b"# Notes\n\nDriver was late.")},
+    )
+    assert reply.status_code == 201 and reply.json()["status"] == "ready"
+    assert reply.json()["sections"] == 1
+    reply = client.post("/summarize/documents", {"text": "Rider asked for a refund."})
+    assert reply.status_code == 201 and reply.json()["status"] == "ready"
+    reply = client.post("/summarize/documents", {})
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "Choose a file or paste some text first."
+
+
+def test_stop_cancels_every_part_and_the_summary(
+    alice: Any, small_parts: None, no_queue: list[Any]
+) -> None:
+    """Stop asks every active part and the parent to stop; a stopped part ends the
+    summary as cancelled (not failed)."""
+    parent = start(alice, long_text(6))
+    summaries.summary_judge_parts(parent_id=parent.pk)
+    reply = client_for(alice).post(f"/summarize/runs/{parent.pk}/cancel")
+    assert reply.status_code == 200
+    parts = list(parent.parts.order_by("part_index"))
+    assert all(Run.objects.get(pk=p.pk).cancel_requested for p in parts)
+    finish_part(parts[0], "", status=Run.Status.CANCELLED)
+    parent.refresh_from_db()
+    assert parent.status == Run.Status.CANCELLED
+    assert parent.error_message == "The summary was stopped."
