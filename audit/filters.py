@@ -147,6 +147,7 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(choices=_choices(actions.OUTCOMES, "Any outcome"), required=False)
 
     def __init__(self, *args: Any, departments: list[str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")  # labels read "Period", not "Period:"
         super().__init__(*args, **kwargs)
         names = list(departments or [])
         selected = self.data.get("department") if self.is_bound else ""

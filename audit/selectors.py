@@ -8,16 +8,16 @@ cost more than the page. Pages are id cursors ("older than #N", "newer than
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet
 
-from audit import actions
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of
 from audit.checkpoints import checkpoint_dict, signature_valid
 from audit.filters import Filters
 from audit.models import AuditCheckpoint, AuditEvent
+from audit.totals import Totals, event_totals
+
+__all__ = ["EventPage", "Totals", "event_chain_status", "event_page", "event_totals"]
 
 PAGE_SIZE = 50
 
@@ -61,49 +61,6 @@ def event_page(
         events=events,
         newer_than=events[0].id if before is not None and events else None,
         older_than=events[-1].id if len(rows) > size else None,
-    )
-
-
-@dataclass(frozen=True)
-class Totals:
-    requests: int
-    blocked: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: Decimal
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-
-def event_totals(filters: Filters) -> Totals:
-    """One aggregate over the three actions the totals are made of (see actions.py)."""
-    finished = Q(action=actions.GENERATION_FINISHED)
-    row: dict[str, Any] = (
-        event_queryset(filters)
-        .filter(
-            action__in=(
-                actions.PROMPT_SUBMITTED,
-                actions.PROMPT_BLOCKED,
-                actions.GENERATION_FINISHED,
-            )
-        )
-        .aggregate(
-            submitted=Count("id", filter=Q(action=actions.PROMPT_SUBMITTED) & ~Q(decision="block")),
-            blocked=Count("id", filter=Q(action=actions.PROMPT_BLOCKED)),
-            input_tokens=Sum("input_tokens", filter=finished),
-            output_tokens=Sum("output_tokens", filter=finished),
-            cost_usd=Sum("cost_usd", filter=finished),
-        )
-    )
-    return Totals(
-        requests=row["submitted"] + row["blocked"],
-        blocked=row["blocked"],
-        input_tokens=row["input_tokens"] or 0,
-        output_tokens=row["output_tokens"] or 0,
-        # SQLite sums decimals as floats; six places is what was stored.
-        cost_usd=Decimal(row["cost_usd"] or 0).quantize(Decimal("0.000001")),
     )
 
 

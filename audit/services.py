@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of, normalize_json
 from audit.models import AuditEvent
+from audit.totals import daily_total_add
 
 HEAD_TABLE = "audit_auditchainhead"
 EVENT_TABLE = "audit_auditevent"
@@ -97,6 +98,7 @@ def audit_record(
         event.hash = event_hash(fields_of(event))
         event.save(force_insert=True)
         cursor.execute(_SET_HASH_SQL, [event.hash])
+        daily_total_add(cursor, event)
     return event
 
 

@@ -3,6 +3,8 @@ not reveal that they exist). Each view and export is itself an audit event."""
 
 from __future__ import annotations
 
+import json
+
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -72,7 +74,14 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     status = event_chain_status(event)
     audit_log_viewed(user=request.user, page="detail", filters={}, event=event)
     return render(
-        request, "audit/event_detail.html", {"event": event, "status": status, "nav": "audit"}
+        request,
+        "audit/event_detail.html",
+        {
+            "event": event,
+            "status": status,
+            "details_json": json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False),
+            "nav": "audit",
+        },
     )
 
 

@@ -1,0 +1,95 @@
+"""A compliance reviewer filters the audit log and exports it, in headless Chromium,
+against the site under uvicorn (ASGI: the export streams through the async path)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from audit import actions
+from audit.models import AuditEvent
+from tests.audit.conftest import record_blocked, record_prompt
+from tests.support.live import sign_in
+from tests.support.processes import OUTPUT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.worker]
+
+
+def _plant_events(alice: Any, bob: Any) -> list[int]:
+    """Last month: two blocked Support prompts (wanted), a blocked Finance prompt and an
+    allowed Support prompt (not wanted); this month: another blocked Support prompt."""
+    now = timezone.now()
+    last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=12, hour=9)
+    with mock.patch("django.utils.timezone.now", return_value=last_month):
+        wanted = [record_blocked(alice).id]
+        record_blocked(bob)
+        record_prompt(alice)
+    with mock.patch("django.utils.timezone.now", return_value=last_month + timedelta(days=1)):
+        wanted.append(record_blocked(alice, blocked_types=["CREDIT_CARD"]).id)
+    record_blocked(alice)
+    return wanted
+
+
+def _download(page: Any, link_name: str) -> str:
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_name, exact=True).click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def test_reviewer_filters_last_month_support_blocked_and_exports(
+    transactional_db: None, live_site: str, page: Any, alice: Any, bob: Any, reviewer: Any
+) -> None:
+    """The reviewer picks "Last month", department "Support", outcome "blocked" with
+    labelled controls and the keyboard, sees exactly those events and their totals,
+    and downloads CSV and JSON Lines holding exactly those events; each view and
+    export is itself an audit event."""
+    wanted = _plant_events(alice, bob)
+    sign_in(page, live_site, reviewer)
+    page.goto(f"{live_site}/audit/")
+    assert page.get_by_role("heading", name="Audit log", exact=True).is_visible()
+
+    page.get_by_label("Period", exact=True).select_option("last_month")
+    page.get_by_label("Department", exact=True).select_option("Support")
+    page.get_by_label("Outcome", exact=True).select_option("blocked")
+    page.get_by_role("button", name="Apply filters").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/audit/?*outcome=blocked*")
+
+    table = page.get_by_role("table", name="Audit events matching the filters")
+    rows = table.locator("tbody tr")
+    assert rows.count() == 2
+    shown = [int(rows.nth(i).locator("td").first.inner_text()) for i in range(2)]
+    assert shown == sorted(wanted, reverse=True)
+    assert page.locator('[data-total="blocked"]').inner_text() == "2"
+    assert page.locator('[data-total="requests"]').inner_text() == "2"
+    (OUTPUT / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "screenshots" / "audit_list_filtered.png"), full_page=True)
+
+    exported_csv = list(csv.DictReader(_download(page, "Export CSV").splitlines()))
+    assert [int(row["id"]) for row in exported_csv] == wanted
+    assert {row["actor_department"] for row in exported_csv} == {"Support"}
+    assert {row["outcome"] for row in exported_csv} == {"blocked"}
+
+    jsonl = [json.loads(line) for line in _download(page, "Export JSON Lines").splitlines()]
+    assert [row["id"] for row in jsonl] == wanted
+    assert jsonl[1]["details"]["blocked_types"] == ["CREDIT_CARD"]
+    assert all("content" not in row for row in jsonl)
+
+    exports = AuditEvent.objects.filter(action=actions.AUDIT_EXPORTED, actor=reviewer)
+    assert sorted(e.details["format"] for e in exports) == ["csv", "jsonl"]
+    assert all(
+        e.details["filters"]["department"] == "Support"
+        and e.details["filters"]["outcome"] == "blocked"
+        for e in exports
+    )
+    assert AuditEvent.objects.filter(action=actions.AUDIT_VIEWED, actor=reviewer).count() >= 2
+
+    page.get_by_role("link", name=f"Event {wanted[0]} details").click()
+    assert page.get_by_role("heading", name="Chain status: intact").is_visible()
