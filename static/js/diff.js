@@ -78,14 +78,53 @@ function backtrack(trace, a, b) {
 }
 
 function merge(ops) {
-  // Adjacent tokens of one kind become one run; whitespace between two changes of the
-  // same kind joins them ("<del>old words</del>" rather than one <del> per word).
+  // Adjacent tokens of one kind become one run. Then a tiny unchanged piece between two
+  // changes (a space, "=", ":") is folded into both sides: "<del>a = b</del><ins>c = d</ins>"
+  // reads better than a change per word with single characters kept in between.
+  const runs = join(ops);
+  const out = [];
+  for (let i = 0; i < runs.length; i += 1) {
+    const item = runs[i];
+    const between = i > 0 && i < runs.length - 1 && runs[i - 1].op !== "equal" && runs[i + 1].op !== "equal";
+    if (item.op === "equal" && between && item.text.trim().length <= 1) {
+      out.push({ op: "delete", text: item.text }, { op: "insert", text: item.text });
+    } else {
+      out.push(item);
+    }
+  }
+  return reorder(out);
+}
+
+function join(ops) {
   const out = [];
   for (const item of ops) {
     const last = out[out.length - 1];
     if (last && last.op === item.op) last.text += item.text;
     else out.push({ ...item });
   }
+  return out;
+}
+
+function reorder(ops) {
+  // Within each stretch of changes: all deletions first, then all insertions.
+  const out = [];
+  let dels = "";
+  let ins = "";
+  const flush = () => {
+    if (dels) out.push({ op: "delete", text: dels });
+    if (ins) out.push({ op: "insert", text: ins });
+    dels = "";
+    ins = "";
+  };
+  for (const item of ops) {
+    if (item.op === "delete") dels += item.text;
+    else if (item.op === "insert") ins += item.text;
+    else {
+      flush();
+      out.push(item);
+    }
+  }
+  flush();
   return out;
 }
 

@@ -126,6 +126,13 @@ export function createPreview({ panel, previewUrl, conversationId }) {
     const missingReason = [...marks.values()].some((m) => !m.reason.trim());
     if (missingReason) return "Say why each value you marked is not personal data (a few words).";
     const blocking = findings().filter((s) => effectiveAction(s) === "block");
+    if (current.result.decision === "block" && !findings().some((s) => s.action === "block")) {
+      // Blocked without a finding: the check itself failed (the policy fails closed).
+      return (
+        current.result.message ||
+        "Your message could not be checked for personal data, so it cannot be sent now. Try again in a moment."
+      );
+    }
     if (!blocking.length) return "";
     const kinds = [...new Set(blocking.map((s) => kindOf(s.entity_type)))].join(", ");
     return (
@@ -258,8 +265,8 @@ export function createPreview({ panel, previewUrl, conversationId }) {
   // The sentence for the composer's alert: short when the panel already explains a block.
   function alertText() {
     const text = problem();
-    if (!text.startsWith("Not sent")) return text;
     const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => kindOf(s.entity_type)))];
+    if (!text.startsWith("Not sent") || !kinds.length) return text;
     return `Not sent: it contains a ${kinds.join(", ")}. See “Before sending” for what to change.`;
   }
 
