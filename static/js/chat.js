@@ -179,6 +179,7 @@ async function send() {
   }
   showError("");
   sendButton.disabled = true;
+  const seen = preview.showing(text);
   statusBox.textContent = "Checking for personal data…";
   const state = await preview.ensure(text);
   statusBox.textContent = "";
@@ -187,6 +188,12 @@ async function send() {
     showError(preview.alertText());
     sendButton.disabled = false;
     document.getElementById("preview").querySelector("input, summary")?.focus();
+    return;
+  }
+  if (!seen && preview.replaces()) {
+    // Sent faster than the preview appeared: show what will be replaced first.
+    statusBox.textContent = "Personal data found: check “Before sending”, then press Send again.";
+    sendButton.disabled = false;
     return;
   }
   const body = {

@@ -270,5 +270,15 @@ export function createPreview({ panel, previewUrl, conversationId }) {
     return `Not sent: it contains a ${kinds.join(", ")}. See “Before sending” for what to change.`;
   }
 
-  return { schedule, ensure, reset, problem, alertText, overrides, current: () => current };
+  // Whether the panel already shows the result for exactly this text (so the person
+  // has had the chance to see what will be replaced before it is sent).
+  function showing(text) {
+    return Boolean(current && current.text === text && current.result && !panel.hidden);
+  }
+
+  function replaces() {
+    return findings().some((s) => effectiveAction(s) === "pseudonymize");
+  }
+
+  return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces };
 }

@@ -142,13 +142,20 @@ async function send() {
   }
   showError("");
   sendButton.disabled = true;
-  statusBox.textContent = "Checking for personal data…";
   const message = composeMessage();
+  const seen = preview.showing(message);
+  statusBox.textContent = "Checking for personal data…";
   const state = await preview.ensure(message);
   statusBox.textContent = "";
   const blocked = preview.problem();
   if (blocked) {
     showError(preview.alertText());
+    sendButton.disabled = false;
+    return;
+  }
+  if (!seen && preview.replaces()) {
+    // Sent faster than the preview appeared: show what will be replaced first.
+    statusBox.textContent = "Personal data found: check “Before sending”, then press Rewrite again.";
     sendButton.disabled = false;
     return;
   }

@@ -188,3 +188,35 @@ def test_keyboard_only_chat(live_site: str, page: Any, alice: Any) -> None:
         " #composer textarea')].every(e => e.tabIndex >= 0)"
     )
     assert focusable
+
+
+def test_fast_send_shows_the_replacements_first(live_site: str, page: Any, alice: Any) -> None:
+    """Sending before the preview appeared does not send: the replacements are shown
+    first, and a second Send goes ahead."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/")
+    page.locator("#message").fill(f"Ask {NAME} to confirm the pickup time.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#composer-status")).to_contain_text("Personal data found", timeout=20_000)
+    expect(page.locator("#preview")).to_contain_text("PERSON")
+    assert not Run.objects.filter(owner=alice).exists()
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#transcript .answer").last).to_contain_text(NAME, timeout=20_000)
+    assert Run.objects.filter(owner=alice).count() == 1
+
+
+def test_copy_puts_the_answer_on_the_clipboard(live_site: str, page: Any, alice: Any) -> None:
+    """Copy writes the answer's text to the clipboard and says so."""
+    from playwright.sync_api import expect
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_site)
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/")
+    page.locator("#message").fill("copy this answer")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#transcript .answer").last).to_contain_text("copy this", timeout=20_000)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("status").filter(has_text="Answer copied.")).to_have_count(1)
+    assert page.evaluate("() => navigator.clipboard.readText()") == "You said: copy this answer"

@@ -38,6 +38,8 @@ def test_rewrite_with_a_preset_shows_the_diff(
     page.goto(f"{live_site}/rewrite/")
     page.get_by_label("Text to rewrite").fill(ORIGINAL)
     page.get_by_label("More formal").check()
+    page.get_by_role("button", name="Check").click()
+    expect(page.locator("#preview")).to_contain_text("PERSON", timeout=20_000)
     page.get_by_role("button", name="Rewrite", exact=True).click()
 
     result = page.locator("#result-text")

@@ -359,3 +359,16 @@ def test_pages_need_a_signed_in_user(client: Client) -> None:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/" in response["Location"]
     assert client.post("/chat/send", {"text": "x"}).status_code == 302
+
+
+def test_model_picker_choice_is_used_and_remembered(alice: Any) -> None:
+    """A model picked from the allowlist is used for the run and preselected next time."""
+    from prompting.selectors import model_allowlist, model_default
+
+    other = next(m for m in model_allowlist() if m.id != model_default().id)
+    client = client_for(alice)
+    response = send_json(client, {"text": "hi", "model_id": other.id})
+    run = Run.objects.get(pk=response.json()["run"]["id"])
+    assert run.model_id == other.id
+    page = client.get(f"/chat/{run.conversation_id}/").content.decode()
+    assert f'<option value="{other.id}" selected>' in page
