@@ -143,6 +143,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
+    # Marks runs whose worker died (no heartbeat for 15 s) as interrupted.
+    "reap-stale-runs": {"task": "prompting.tasks.reap_stale_runs", "schedule": 5.0},
     # Retention purges daily; signed audit checkpoints hourly (skipped when nothing
     # happened since the last one).
     "audit-retention-purge": {"task": "audit.tasks.retention_purge", "schedule": 24 * 3600.0},

@@ -110,7 +110,9 @@ class PromptTemplateAdmin(AdminRoleOnly, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).filter(shared=True)
 
-    def save_model(self, request: HttpRequest, obj: PromptTemplate, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: PromptTemplate, form: Any, change: bool
+    ) -> None:
         obj.shared = True
         if not change:
             obj.owner = request.user  # type: ignore[assignment]

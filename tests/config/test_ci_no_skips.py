@@ -9,12 +9,12 @@ from pathlib import Path
 
 from tests.support.processes import ROOT
 
-SKIPPING_TEST = '''
+SKIPPING_TEST = """
 import pytest
 
 def test_needs_something_missing():
     pytest.skip("chromium is not installed")
-'''
+"""
 
 
 def run_pytest_on(path: Path, *, ci: str) -> subprocess.CompletedProcess[str]:
