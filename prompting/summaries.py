@@ -360,7 +360,8 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
     document.conversation = conversation
     document.save(update_fields=["conversation"])
     instructions = _instructions(length, style)
-    all_titles = [t for p in parts for t in p.section_titles]
+    titles = {p.index: _source_titles(document, p) for p in parts}
+    all_titles = [t for p in parts for t in titles[p.index]]
     parent = Run.objects.create(
         owner=user,
         conversation=conversation,
@@ -393,7 +394,7 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
                 parent=parent,
                 part_index=part.index,
                 max_output_tokens=out,
-                source_sections=list(part.section_titles),
+                source_sections=titles[part.index],
                 user_message=Message.objects.create(
                     conversation=conversation, role=Message.Role.USER, content=part.text
                 ),
@@ -406,6 +407,14 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
 
     transaction.on_commit(lambda: summary_judge_parts.delay(str(parent.pk)))
     return parent
+
+
+def _source_titles(document: Document, part: Part) -> list[str]:
+    """What a part covered, for "which sections fed it". A text without headings or
+    pages has only the implicit "Beginning" section: name the character range instead."""
+    if [s["title"] for s in document.sections] in ([], ["Beginning"]):
+        return [f"Characters {part.start + 1:,}\u2013{part.end:,}"]
+    return list(part.section_titles)
 
 
 # --- The policy over all parts ----------------------------------------------------------------

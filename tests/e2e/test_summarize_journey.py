@@ -120,3 +120,22 @@ def test_bad_file_shows_a_sentence_in_the_page(
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("its content is a PNG image", timeout=30_000)
     expect(page.locator("#sum-estimate")).to_be_hidden()
+
+
+def test_pasted_text_is_summarized_in_one_call(live_site: str, page: Any, alice: Any) -> None:
+    """A short paste is one part: estimate, summary with the name restored, sources."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/summarize/")
+    page.get_by_label("Or paste text").fill(
+        "# Incident\n\nMaria Gonzalez reported a late pickup at the airport.\n\n"
+        "# Follow-up\n\nRefund issued; driver coached."
+    )
+    page.get_by_label("Style").select_option("actions")
+    page.get_by_role("button", name="Check the document").click()
+    expect(page.locator("#sum-parts")).to_have_text("1 part", timeout=30_000)
+    page.get_by_role("button", name="Summarize", exact=True).click()
+    expect(page.locator("#sum-progress-text")).to_have_text("Done.", timeout=60_000)
+    expect(page.locator("#sum-output")).to_contain_text("Maria Gonzalez")
+    expect(page.locator("#sum-sources li")).to_have_text(["Whole document: Incident, Follow-up"])

@@ -427,3 +427,15 @@ def test_stop_cancels_every_part_and_the_summary(
     parent.refresh_from_db()
     assert parent.status == Run.Status.CANCELLED
     assert parent.error_message == "The summary was stopped."
+
+
+def test_text_without_headings_names_character_ranges(
+    alice: Any, small_parts: None, no_queue: list[Any]
+) -> None:
+    """Parts of a text with no headings say which characters they covered."""
+    text = " ".join(["The rider waited at the airport for the driver."] * 400)
+    parent = start(alice, text)
+    parts = list(parent.parts.order_by("part_index"))
+    assert len(parts) > 1
+    assert parts[0].source_sections[0].startswith("Characters 1\u2013")
+    assert summaries.summary_sources(parent)[-1]["sections"].endswith(f"{len(text):,}")
