@@ -10,7 +10,7 @@ import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,32 +359,51 @@ def _propagate(
 ) -> list[Span]:
     """Also find every other occurrence of a value already pseudonymized, in this text or
     earlier in the conversation: NER often tags a name once and misses it a line later."""
-    values: dict[str, tuple[str, float]] = {}  # casefolded value -> (entity type, score)
+    values: dict[str, tuple[str, float]] = {}  # lower-cased value -> (entity type, score)
     for entry in mapping.entries():
         rule = policy.rule_for(entry.entity_type)
         if rule and rule.action == "pseudonymize":
-            values.setdefault(entry.value.casefold(), (entry.entity_type, 1.0))
+            values.setdefault(entry.value.lower(), (entry.entity_type, 1.0))
     for span in spans:
-        rule = policy.rules[span.entity_type]
-        if rule.action == "pseudonymize":
-            value = text[span.start : span.end]
-            values[value.casefold()] = (span.entity_type, span.score)
+        if policy.rules[span.entity_type].action == "pseudonymize":
+            values[text[span.start : span.end].lower()] = (span.entity_type, span.score)
     candidates = [v for v in values if len(v) >= MIN_PROPAGATED_LENGTH and v.strip()]
     if not candidates:
         return spans
-    # Longest first, so "Ann Lee" wins over "Ann" where both are known.
-    pattern = regex.compile(
-        r"(?<!\w)(?:"
-        + "|".join(regex.escape(v) for v in sorted(candidates, key=len, reverse=True))
-        + r")(?!\w)",
-        regex.IGNORECASE,
-    )
     extra = []
-    for match in pattern.finditer(text):
-        entity_type, score = values[match.group(0).casefold()]
-        priority = ACTION_SEVERITY["pseudonymize"]
-        extra.append(Span(entity_type, match.start(), match.end(), score, "known_value", priority))
+    priority = ACTION_SEVERITY["pseudonymize"]
+    for start, end, value in _occurrences(text, candidates):
+        entity_type, score = values[value]
+        extra.append(Span(entity_type, start, end, score, "known_value", priority))
+    # resolve_overlaps prefers the longer span: "Ann Lee" over an "Ann" inside it.
     return resolve_overlaps([*spans, *extra]) if extra else spans
+
+
+def _occurrences(text: str, values: list[str]) -> Iterator[tuple[int, int, str]]:
+    """Case-insensitive whole-word occurrences of each (lower-case) value.
+
+    str.find per value: a regex alternation of hundreds of values took 250 ms on 100 KB.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character lower-cases to two: offsets would shift
+        for value in values:
+            pattern = regex.compile(rf"(?<!\w){regex.escape(value)}(?!\w)", regex.IGNORECASE)
+            for match in pattern.finditer(text):
+                yield match.start(), match.end(), value
+        return
+    for value in values:
+        pos = lowered.find(value)
+        while pos != -1:
+            end = pos + len(value)
+            before_ok = pos == 0 or not _is_word_char(lowered[pos - 1])
+            after_ok = end == len(lowered) or not _is_word_char(lowered[end])
+            if before_ok and after_ok:
+                yield pos, end, value
+            pos = lowered.find(value, pos + 1)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _blocked_message(findings: Sequence[Finding]) -> str:

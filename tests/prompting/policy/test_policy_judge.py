@@ -293,3 +293,18 @@ def test_no_network_access_when_building_and_analysing(no_network: list[object])
     )
     assert judgement.counts_by_type == {"EMAIL_ADDRESS": 2, "PHONE_NUMBER": 1}
     assert no_network == []
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["", "İstanbul office: "],  # "İ" lower-cases to two characters: the slow, exact path
+)
+def test_known_values_are_replaced_everywhere(prefix: str) -> None:
+    """A value found once is replaced at every whole-word occurrence, any case."""
+    mapping = PseudonymMap()
+    judged("Customer: Dana Whitfield", mapping)
+    text = prefix + "DANA WHITFIELD wrote; dana whitfield again; dana whitfields is a typo"
+    judgement = judged(text, mapping)
+    assert judgement.sanitized_text == (
+        prefix + "<PERSON_1> wrote; <PERSON_1> again; dana whitfields is a typo"
+    )
