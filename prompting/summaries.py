@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -48,6 +50,7 @@ from prompting.chunking_documents import (
 )
 from prompting.crypto import decrypt_mapping, encrypt_mapping
 from prompting.documents import (
+    Extracted,
     ExtractionError,
     Section,
     decode_utf8,
@@ -61,7 +64,12 @@ from prompting.llm.models import ModelSpec, cost_usd, estimate_tokens
 from prompting.models import Conversation, Document, Message, Run, Tool
 from prompting.policy import Judgement, PolicyError, get_analyzer, judge_many
 from prompting.policy.errors import AnalysisFailed
-from prompting.selectors import model_get, policy_in_force, policy_version_in_force
+from prompting.selectors import (
+    model_default,
+    model_get,
+    policy_in_force,
+    policy_version_in_force,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +164,32 @@ def document_create_from_upload(*, user: Any, uploaded: UploadedFile) -> Documen
             size=0,
             message="The file is empty: there is nothing to summarize.",
         )
-    document = Document(
-        owner=user,
-        filename=name,
-        declared_type=kind,
-        size_bytes=size,
-        status=Document.Status.PENDING,
-    )
-    # The stored name is not the uploaded one: nobody picks paths on our disk.
-    document.upload.save(f"{kind}.upload", uploaded, save=False)
-    document.save()
-    _enqueue_extraction(document)
+    with transaction.atomic():
+        document = Document(
+            owner=user,
+            conversation=_conversation_for(user=user, title=name),
+            filename=name,
+            declared_type=kind,
+            size_bytes=size,
+            status=Document.Status.PENDING,
+        )
+        # The stored name is not the uploaded one: nobody picks paths on our disk.
+        document.upload.save(f"{kind}.upload", uploaded, save=False)
+        document.save()
+        _enqueue_extraction(document)
     return document
+
+
+def _conversation_for(*, user: Any, title: str) -> Conversation:
+    """Every document belongs to a summarize conversation from the start: it holds the
+    pseudonym mapping, and its retention (CONVERSATION_RETENTION_DAYS) deletes the
+    document's text with it, also for a document that was never summarized."""
+    return Conversation.objects.create(
+        owner=user,
+        tool=Tool.SUMMARIZE,
+        model_id=model_default().id,
+        title=f"Summary: {' '.join(title.split())[:60]}"[:200],
+    )
 
 
 def _enqueue_extraction(document: Document) -> None:
@@ -199,6 +221,7 @@ def document_create_from_text(*, user: Any, text: str | bytes) -> Document:
     extracted = extract_markdown(text)
     return Document.objects.create(
         owner=user,
+        conversation=_conversation_for(user=user, title=text),
         filename="",
         declared_type="paste",
         size_bytes=size,
@@ -222,7 +245,7 @@ def document_extract(*, document_id: int) -> None:
         return  # duplicate delivery, or already done
     document = Document.objects.select_related("owner").get(pk=document_id)
     try:
-        extracted = extract_in_child(Path(document.upload.path), document.declared_type)
+        extracted = _extract_stored_upload(document)
         if len(extracted.text) > settings.SUMMARY_MAX_DOCUMENT_CHARS:
             raise ExtractionError("too_long", too_long_message(len(extracted.text)))
     except ExtractionError as exc:
@@ -236,6 +259,19 @@ def document_extract(*, document_id: int) -> None:
         token_estimate=estimate_tokens(extracted.text),
     )
     _delete_upload(document)
+
+
+def _extract_stored_upload(document: Document) -> Extracted:
+    """Copy the upload to a local temporary file for the child. Through the storage API
+    (not `.path`), so web and workers on different machines can share S3 or any other
+    storage; with the default FileSystemStorage, MEDIA_ROOT must be a shared volume."""
+    with (
+        document.upload.open("rb") as stored,
+        tempfile.NamedTemporaryFile(prefix="extract-", suffix=".upload") as local,
+    ):
+        shutil.copyfileobj(stored, local)
+        local.flush()
+        return extract_in_child(Path(local.name), document.declared_type)
 
 
 def document_fail(*, document_id: int, code: str, message: str) -> None:
@@ -353,12 +389,15 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
     out = _length_cap(length)
     spec = model_get(model_id)
     parts, _budget = _parts_for(document, spec, out)
-    title = document.filename or " ".join(document.text.split())[:60]
-    conversation = Conversation.objects.create(
-        owner=user, tool=Tool.SUMMARIZE, model_id=spec.id, title=f"Summary: {title}"[:200]
+    # Summaries of one document share its conversation, and so its pseudonym mapping.
+    conversation = document.conversation or _conversation_for(
+        user=user, title=document.filename or document.text
     )
-    document.conversation = conversation
-    document.save(update_fields=["conversation"])
+    conversation.model_id = spec.id
+    conversation.save(update_fields=["model_id", "updated_at"])
+    if document.conversation_id != conversation.pk:
+        document.conversation = conversation
+        document.save(update_fields=["conversation"])
     instructions = _instructions(length, style)
     titles = {p.index: _source_titles(document, p) for p in parts}
     all_titles = [t for p in parts for t in titles[p.index]]

@@ -439,3 +439,35 @@ def test_text_without_headings_names_character_ranges(
     assert len(parts) > 1
     assert parts[0].source_sections[0].startswith("Characters 1\u2013")
     assert summaries.summary_sources(parent)[-1]["sections"].endswith(f"{len(text):,}")
+
+
+def test_a_document_never_summarized_is_purged_with_its_conversation(alice: Any) -> None:
+    """Every document belongs to a summarize conversation from the start, so retention
+    deletes its text even if no summary was ever run."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.retention import conversations_purge
+
+    document = summaries.document_create_from_text(user=alice, text="Rider Anna Berg's refund.")
+    assert document.conversation is not None
+    assert document.conversation.tool == "summarize"
+    conversations_purge(now=timezone.now() + timedelta(days=365))
+    assert not Document.objects.filter(pk=document.pk).exists()
+
+
+def test_summaries_of_one_document_share_its_mapping(alice: Any, no_queue: list[Any]) -> None:
+    """A second summary of the same document runs in the same conversation (one mapping)."""
+    first = start(alice, "# A\n\nCall Maria Gonzalez today.")
+    assert first.document is not None
+    from prompting.selectors import model_default
+
+    second = summaries.summary_start(
+        user=alice,
+        document_id=first.document.pk,
+        model_id=model_default().id,
+        length="long",
+        style="executive",
+    )
+    assert second.conversation_id == first.conversation_id == first.document.conversation_id
