@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from audit import actions
 from audit.chain import EMPTY_SHA256, GENESIS, canonical_bytes, parse_float
@@ -31,6 +34,8 @@ from audit.checkpoints import checkpoint_dict, signature_valid
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 
 BATCH_SIZE = 20_000
+# Below this many events per process, forking costs more than it saves.
+MIN_SEGMENT = 50_000
 # Built once: json.loads(..., parse_float=...) would build a decoder per row.
 _DECODER = json.JSONDecoder(parse_float=parse_float)
 
@@ -99,8 +104,15 @@ class _Row:
 
 
 def verify_chain(
-    *, external_checkpoints: Sequence[dict[str, Any]] = (), batch_size: int = BATCH_SIZE
+    *,
+    external_checkpoints: Sequence[dict[str, Any]] = (),
+    batch_size: int = BATCH_SIZE,
+    jobs: int | None = None,
+    min_segment: int = MIN_SEGMENT,
 ) -> VerifyResult:
+    """Verify the whole chain. `jobs` > 1 splits it into id ranges checked by
+    that many processes (each range's links and hashes are independent; only the
+    seams need the neighbouring range), used outside a transaction only."""
     started = time.perf_counter()
     result = VerifyResult()
     anchors, problem = _checkpoint_anchors(external_checkpoints)
@@ -109,9 +121,14 @@ def verify_chain(
     # Events appended while we walk are not ours to judge: stop at the head as
     # it was when we started (the head is updated in each append's transaction).
     head = AuditChainHead.objects.filter(pk=1).first()
-    upto = head.seq if head is not None else 2**62
+    upto = head.seq if head is not None else _highest_id()
+    jobs = jobs if jobs is not None else min(4, os.cpu_count() or 1)
     if problem is None:
-        problem = _walk(result, anchors, purged_through, batch_size, upto)
+        if jobs > 1 and not connection.in_atomic_block and upto >= 2 * min_segment:
+            segments = _walk_parallel(upto, anchors, purged_through, batch_size, jobs)
+        else:
+            segments = [_walk_segment(0, upto, anchors, purged_through, batch_size, True)]
+        problem = _stitch(result, segments)
     if problem is None:
         problem = _check_tail(result, anchors, head)
     result.problem = problem
@@ -120,33 +137,93 @@ def verify_chain(
     return result
 
 
-def _walk(
-    result: VerifyResult,
+@dataclass
+class _Segment:
+    """What one id range found: its count, its first and last rows (for the
+    seams), and its first problem."""
+
+    events: int = 0
+    first: tuple[int, str, str] | None = None  # id, prev_hash, hash
+    last: tuple[int, str, str] | None = None
+    problem: Problem | None = None
+
+
+def _walk_segment(
+    lo: int,
+    hi: int,
     anchors: dict[int, dict[str, Any]],
     purged_through: int,
     batch: int,
-    upto: int,
-) -> Problem | None:
+    link_first: bool,
+) -> _Segment:
+    """Check events with lo < id <= hi. The first row's link to its predecessor is
+    checked here only when `link_first` (the first range); otherwise at the seam."""
+    segment = _Segment()
     previous: _Row | None = None
-    rows = _rows(batch, upto)
+    rows = _rows(batch, lo, hi)
     current = next(rows, None)
     while current is not None:
         following = next(rows, None)
-        problem = _check_row(current, previous, following, purged_through)
+        if previous is None and not link_first:
+            problem = _check_self(current, purged_through)
+        else:
+            problem = _check_link(current, previous, following) or _check_self(
+                current, purged_through
+            )
         if problem is None and current.id in anchors:
             problem = _check_anchor(current, anchors[current.id])
         if problem is not None:
-            return problem
-        result.events += 1
-        result.first_id = result.first_id or current.id
-        result.last_id, result.last_hash = current.id, current.hash
+            segment.problem = problem
+            return segment
+        summary = (current.id, current.prev_hash, current.hash)
+        segment.events += 1
+        segment.first = segment.first or summary
+        segment.last = summary
         previous, current = current, following
+    return segment
+
+
+def _segment_job(arguments: tuple[Any, ...]) -> _Segment:
+    return _walk_segment(*arguments)
+
+
+def _walk_parallel(
+    upto: int, anchors: dict[int, dict[str, Any]], purged_through: int, batch: int, jobs: int
+) -> list[_Segment]:
+    count = jobs * 2
+    bounds = [upto * k // count for k in range(count + 1)]
+    work = [
+        (bounds[k], bounds[k + 1], anchors, purged_through, batch, k == 0) for k in range(count)
+    ]
+    # Forked children must not share this process's database connection.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(pool.map(_segment_job, work))
+
+
+def _stitch(result: VerifyResult, segments: list[_Segment]) -> Problem | None:
+    """Check each seam, then each range's own finding, in id order."""
+    last: tuple[int, str, str] | None = None
+    for index, segment in enumerate(segments):
+        if segment.first is not None and index > 0:
+            previous = _Row(last[0], {"prev_hash": last[1]}, "", last[2]) if last else None
+            first = _Row(segment.first[0], {"prev_hash": segment.first[1]}, "", segment.first[2])
+            problem = _check_link(first, previous, None)
+            if problem is not None:
+                return problem
+        if segment.problem is not None:
+            return segment.problem
+        if segment.first is not None:
+            result.first_id = result.first_id or segment.first[0]
+        if segment.last is not None:
+            last = segment.last
+            result.last_id, result.last_hash = last[0], last[2]
+        result.events += segment.events
     return None
 
 
-def _check_row(
-    row: _Row, previous: _Row | None, following: _Row | None, purged_through: int
-) -> Problem | None:
+def _check_link(row: _Row, previous: _Row | None, following: _Row | None) -> Problem | None:
     expected_id = previous.id + 1 if previous else 1
     expected_prev = previous.hash if previous else GENESIS
     if row.id != expected_id:
@@ -170,6 +247,10 @@ def _check_row(
             "deleted",
             f"does not follow #{expected_id - 1}: an event before it was deleted or replaced",
         )
+    return None
+
+
+def _check_self(row: _Row, purged_through: int) -> Problem | None:
     if hashlib.sha256(canonical_bytes(row.fields)).hexdigest() != row.hash:
         return Problem(row.id, "edited", "edited: its hash does not match its fields")
     stored_sha = row.fields["content_sha256"]
@@ -253,6 +334,10 @@ def _checkpoint_anchors(
     return anchors, None
 
 
+def _highest_id() -> int:
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def _purged_through() -> int:
     """The highest event id a recorded audit-content purge covered."""
     highest = 0
@@ -265,20 +350,20 @@ def _purged_through() -> int:
     return highest
 
 
-def _rows(batch_size: int, upto: int) -> Iterator[_Row]:
+def _rows(batch_size: int, lo: int, upto: int) -> Iterator[_Row]:
     to_row = _postgres_row if connection.vendor == "postgresql" else _sqlite_row
     # Inside a transaction (tests, or a caller's atomic block) only this connection
     # sees the data: read in line. Otherwise a second thread fetches the next batch
     # while this one hashes, which overlaps database and Python time.
     fetch = _batches if connection.in_atomic_block else _prefetched_batches
-    for batch in fetch(batch_size, upto):
+    for batch in fetch(batch_size, lo, upto):
         for raw in batch:
             yield to_row(raw)
 
 
-def _batches(batch_size: int, upto: int) -> Iterator[list[Any]]:
+def _batches(batch_size: int, lo: int, upto: int) -> Iterator[list[Any]]:
     sql = _POSTGRES_SQL if connection.vendor == "postgresql" else _SQLITE_SQL
-    after = 0
+    after = lo
     with connection.cursor() as cursor:
         while True:
             cursor.execute(sql, [after, upto, batch_size])
@@ -290,13 +375,13 @@ def _batches(batch_size: int, upto: int) -> Iterator[list[Any]]:
             after = batch[-1][0]
 
 
-def _prefetched_batches(batch_size: int, upto: int) -> Iterator[list[Any]]:
+def _prefetched_batches(batch_size: int, lo: int, upto: int) -> Iterator[list[Any]]:
     batches: queue.Queue[list[Any] | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for batch in _batches(batch_size, upto):
+            for batch in _batches(batch_size, lo, upto):
                 while not stop.is_set():
                     try:
                         batches.put(batch, timeout=0.5)

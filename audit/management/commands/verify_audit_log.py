@@ -21,13 +21,19 @@ class Command(BaseCommand):
             type=Path,
             help="JSON Lines file from export_audit_checkpoints kept outside the database",
         )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            help="processes checking id ranges in parallel (default: CPUs, at most 4)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         external = []
         if options["checkpoints"]:
             with options["checkpoints"].open(encoding="utf-8") as lines:
                 external = read_checkpoints_jsonl(lines)
-        result = verify_chain(external_checkpoints=external)
+        result = verify_chain(external_checkpoints=external, jobs=options["jobs"])
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
         if not result.ok:
