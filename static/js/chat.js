@@ -150,6 +150,12 @@ function adoptConversation(conversation) {
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-heading").textContent = conversation.title;
   document.title = `${conversation.title} · Chat · Company Assistant`;
+  // Rename and Delete exist from now on (their forms were rendered with id 0).
+  for (const form of [document.getElementById("rename-form"), document.getElementById("delete-form")]) {
+    form.action = form.action.replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);
+  }
+  document.getElementById("rename-title").value = conversation.title;
+  document.getElementById("conversation-actions").hidden = false;
   const list = document.getElementById("conversation-list");
   const empty = document.getElementById("no-conversations");
   if (empty) empty.remove();

@@ -83,8 +83,12 @@ def test_chat_with_a_name_and_a_phone_number(
     conversation = Conversation.objects.get(owner=alice)
     expect(page).to_have_url(re.compile(rf"/chat/{conversation.pk}/$"))
     expect(page.locator("#conversation-list")).to_contain_text("Please call")
+    page.get_by_text("Rename").click()  # offered at once for the new conversation
+    page.get_by_label("New title").fill("Refund call")
+    page.get_by_role("button", name="Save title").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Refund call")
+    expect(page.locator("#conversation-list a[aria-current=page]")).to_have_text("Refund call")
     page.reload()
-    expect(page.locator("#conversation-list a[aria-current=page]")).to_contain_text("Please call")
     expect(page.locator("#transcript .answer")).to_contain_text(PHONE)
 
     # Thumbs up, with a comment.
@@ -220,3 +224,21 @@ def test_copy_puts_the_answer_on_the_clipboard(live_site: str, page: Any, alice:
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("status").filter(has_text="Answer copied.")).to_have_count(1)
     assert page.evaluate("() => navigator.clipboard.readText()") == "You said: copy this answer"
+
+
+def test_a_saved_template_fills_the_message(live_site: str, page: Any, alice: Any) -> None:
+    """A template saved on the templates page is offered in Chat and fills the box."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/templates/")
+    page.get_by_label("Title").fill("Late pickup reply")
+    page.get_by_label("Used in").select_option("chat")
+    page.get_by_label("Text").fill("Draft an apology for a late pickup.")
+    page.get_by_role("button", name="Save template").click()
+    expect(page.locator(".messages")).to_contain_text("Template saved.")
+
+    page.goto(f"{live_site}/chat/")
+    page.get_by_label("Insert a template").select_option(label="Late pickup reply")
+    page.get_by_role("button", name="Use").click()
+    expect(page.locator("#message")).to_have_value("Draft an apology for a late pickup.")

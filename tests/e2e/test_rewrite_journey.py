@@ -119,3 +119,24 @@ def test_empty_and_oversized_input_are_explained(live_site: str, page: Any, alic
     page.get_by_role("button", name="Rewrite", exact=True).click()
     expect(page.locator("#composer-error")).to_contain_text("the limit is")
     assert not Run.objects.filter(owner=alice).exists()
+
+
+def test_stop_and_retry_a_rewrite(live_site: str, page: Any, alice: Any) -> None:
+    """Stop ends a slow rewrite keeping what arrived; Retry starts it again."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/rewrite/")
+    words = " ".join(f"word{i}" for i in range(60))
+    page.get_by_label("Text to rewrite").fill(f"[[emulator:token-delay=200]] {words}")
+    page.get_by_role("button", name="Rewrite", exact=True).click()
+    expect(page.locator("#result-text")).to_contain_text("word1", timeout=20_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#result-error")).to_contain_text("stopped", timeout=5_000)
+    expect(page.locator("#result-text")).to_contain_text("You said")
+    wait_for(lambda: Run.objects.filter(owner=alice, status=Run.Status.CANCELLED).exists())
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator("#result-error")).to_be_hidden()
+    expect(page.locator("#result-text")).to_contain_text("word1", timeout=20_000)
+    page.get_by_role("button", name="Stop").click()
+    assert wait_for(lambda: Run.objects.filter(owner=alice).count() == 2)

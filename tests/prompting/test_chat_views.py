@@ -338,6 +338,18 @@ def test_another_users_ids_are_404_on_every_route(alice: Any, bob: Any) -> None:
         ("post", f"/runs/{run.pk}/cancel", {}),
         ("post", f"/runs/{run.pk}/retry", {}),
     ]
+    # Every object route of these pages is in the walk (a new route must be added here).
+    from prompting.urls import urlpatterns
+
+    object_routes = {
+        str(p.pattern)
+        for p in urlpatterns
+        if "<int:" in str(p.pattern) and not str(p.pattern).startswith("summarize")
+    }
+    walked = {url.lstrip("/") for _method, url, _data in routes}
+    for pattern in object_routes:
+        prefix = pattern.split("<int:")[0]
+        assert any(w.startswith(prefix) for w in walked), f"{pattern} is not walked"
     for method, url, data in routes:
         if method == "get":
             response = bob_client.get(url)
