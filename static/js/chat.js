@@ -152,7 +152,8 @@ function adoptConversation(conversation) {
   document.title = `${conversation.title} · Chat · Company Assistant`;
   // Rename and Delete exist from now on (their forms were rendered with id 0).
   for (const form of [document.getElementById("rename-form"), document.getElementById("delete-form")]) {
-    form.action = form.action.replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);
+    const path = form.getAttribute("action").replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);
+    form.setAttribute("action", path);
   }
   document.getElementById("rename-title").value = conversation.title;
   document.getElementById("conversation-actions").hidden = false;

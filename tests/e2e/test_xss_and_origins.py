@@ -43,7 +43,9 @@ INSPECT = """(base) => {
               .filter(h => h.trim().toLowerCase().startsWith('javascript:')),
     scripts: [...document.scripts].filter(s => s.type !== 'application/json')
               .map(s => s.getAttribute('src') || 'inline'),
-    frames: document.querySelectorAll('iframe, object, embed, svg, form[action^="http"]').length,
+    frames: document.querySelectorAll('iframe, object, embed, svg').length,
+    foreignForms: [...document.forms].map(f => f.action)
+                   .filter(action => new URL(action).origin !== location.origin),
     styled: document.querySelectorAll('.answer [style]').length,
     xss: window.__xss || null,
   };
@@ -80,6 +82,7 @@ def assert_inert(page: Any, live_site: str, seen: dict[str, list[str]]) -> None:
     assert found["jsLinks"] == []
     assert all(src.startswith("/static/") for src in found["scripts"]), found["scripts"]
     assert found["frames"] == 0
+    assert found["foreignForms"] == []
     assert found["styled"] == 0
     assert found["xss"] is None
     assert seen["dialogs"] == []
