@@ -151,10 +151,12 @@ def run_generate(*, run_id: Any) -> None:
     finished: Finished | None = None
     heartbeats.add(run_id)
     try:
+        history = conversation_history(run)
+        _release_db_connection()
         stream = stream_converse(
             bedrock(),
             model=model,
-            messages=conversation_history(run),
+            messages=history,
             system=run.system_prompt or None,
             max_tokens=run.max_output_tokens,  # set by Summarize's length choice
             on_status=lambda status: _relay_status(run_id, status),
@@ -162,14 +164,17 @@ def run_generate(*, run_id: Any) -> None:
         )
         for event in stream:
             if isinstance(event, TextDelta):
-                if not raw_parts:
-                    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
-                        status=Run.Status.STREAMING
-                    )
                 raw_parts.append(event.text)
                 relay.relay_append(
                     run_id, "delta", {"text": restorer.feed(event.text)}, raw=event.text
                 )
+                if len(raw_parts) == 1:
+                    # After the first token is on its way: this update opens a database
+                    # connection (~ms), which the browser should not wait for.
+                    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+                        status=Run.Status.STREAMING
+                    )
+                    _release_db_connection()
             elif isinstance(event, Usage):
                 usage = event
             elif isinstance(event, Finished):
@@ -209,6 +214,18 @@ def run_generate(*, run_id: Any) -> None:
     finally:
         heartbeats.discard(run_id)
         close_old_connections()
+
+
+def _release_db_connection() -> None:
+    """Hold no database connection while a stream runs; the next query opens one.
+
+    Found by bench/bench_full_path.py: a thread-pool worker streaming 200 answers held
+    200 PostgreSQL connections for the whole length of each stream, past PostgreSQL's
+    default max_connections (100), so the web process got "too many clients" errors.
+    Inside a transaction (in-process tests) closing would only mark it for rollback.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _flush(run_id: Any, restorer: StreamRestorer) -> None:
