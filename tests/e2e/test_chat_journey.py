@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from audit.models import AuditEvent
 from prompting.models import Conversation, Feedback, Run
@@ -242,3 +243,42 @@ def test_a_saved_template_fills_the_message(live_site: str, page: Any, alice: An
     page.get_by_label("Insert a template").select_option(label="Late pickup reply")
     page.get_by_role("button", name="Use").click()
     expect(page.locator("#message")).to_have_value("Draft an apology for a late pickup.")
+
+
+def test_failed_answer_offers_retry(live_site: str, page: Any, alice: Any) -> None:
+    """A model error mid-stream keeps the partial answer, says what happened and offers
+    Retry, which queues a new attempt for the same message."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/")
+    page.locator("#message").fill("[[emulator:stream-error=3]] one two three four five six")
+    page.get_by_role("button", name="Send").click()
+    error = page.locator("#transcript .run-error")
+    expect(error).to_be_visible(timeout=20_000)
+    expect(page.locator("#transcript .answer")).to_contain_text("You said")
+    retry = page.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
+    retry.click()
+    expect(error).to_be_visible(timeout=20_000)
+    assert wait_for(lambda: Run.objects.filter(owner=alice).count() == 2)
+    runs = list(Run.objects.filter(owner=alice))
+    assert runs[0].user_message_id == runs[1].user_message_id
+
+
+def test_empty_and_oversized_messages_are_explained(live_site: str, page: Any, alice: Any) -> None:
+    """An empty message and a 5 MB paste get a sentence (the limit named); nothing is sent."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#composer-error")).to_have_text("Type a message first.")
+    page.locator("#message").evaluate("(el) => { el.value = 'x'.repeat(5000000); }")
+    page.locator("#message").dispatch_event("input")
+    error = page.locator("#composer-error")
+    limit = f"{settings.MAX_PROMPT_CHARS:,}"
+    expect(error).to_contain_text(f"The text is 5,000,000 characters; the limit is {limit}.")
+    page.get_by_role("button", name="Send").click()
+    expect(error).to_contain_text("use Summarize for long documents")
+    assert not Run.objects.filter(owner=alice).exists()
