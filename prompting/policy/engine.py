@@ -88,6 +88,11 @@ NER_MODEL_CONFIGURATION: dict[str, Any] = {
 }
 
 
+# spaCy counts "call" as a stop word, and Presidio drops stop words from the words it
+# compares with context words: "call 01154960930" never got the phone context boost.
+_STOP_WORDS = frozenset(STOP_WORDS) - {"call"}
+
+
 class LeanSpacyNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine, loading only the NER pipe and never downloading."""
 
@@ -142,7 +147,7 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
     # Presidio looks words up in the spaCy vocab, which adds every new string to it
     # (a slow leak in a long-lived worker); plain set lookups do not.
     def is_stopword(self, word: str, language: str) -> bool:
-        return word.lower() in STOP_WORDS
+        return word.lower() in _STOP_WORDS
 
     def is_punct(self, word: str, language: str) -> bool:
         return bool(word) and not any(ch.isalnum() for ch in word)

@@ -485,7 +485,7 @@ class PhoneRecognizer(PatternRecognizer):
 
     CONTEXT = [
         "phone", "call", "tel", "telephone", "mobile", "cell", "fax", "number", "contact",
-        "text", "sms", "whatsapp", "reach",
+        "text", "sms", "whatsapp", "reach", "ring", "dial",
     ]  # fmt: skip
 
     def __init__(self) -> None:
@@ -497,13 +497,23 @@ class PhoneRecognizer(PatternRecognizer):
                 rf"[0-9]{{3}}[-. ][0-9]{{4}}{ext}\b",
                 0.6,
             ),
+            # "+44 20 7946 0958", "+44(0)116 4960621", "+441154960200", "+49 (0) 6212 997220"
             Pattern(
                 "international with +",
-                r"(?<![\w+])\+[1-9][0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,5}"
-                rf"(?:[-. ][0-9]{{1,5}}){{1,4}}{ext}\b",
+                r"(?<![\w+])\+[1-9][0-9]{0,3}[-. ]?(?:\(0\)[-. ]?)?"
+                rf"(?:\(?[0-9]{{1,5}}\)?[-. ]?){{1,5}}[0-9]{ext}\b",
                 0.6,
             ),
+            # National numbers with a trunk 0 (UK, Germany, France...): "(0116) 4960157",
+            # "020 7946 0958", "03681 930364". Bare "01154960930" only with context.
+            Pattern(
+                "national with trunk 0",
+                r"(?<![\w+\-.])(?:\(0[1-9][0-9]{1,4}\)[ ]?|0[1-9][0-9]{1,4}[-. ])"
+                r"[0-9]{2,4}(?:[-. ]?[0-9]{2,4}){1,2}\b(?![-.][0-9])",
+                0.5,
+            ),
             Pattern("bare 10 digits", r"(?<![\w+\-.])[0-9]{10}\b(?![-.][0-9])", 0.3),
+            Pattern("bare 11 digits, trunk 0", r"(?<![\w+\-.])0[1-9][0-9]{9}\b(?![-.][0-9])", 0.3),
             # A CSV/table field of 10-11 digits in a row that also holds an email address:
             # a contact list, where the column header ("phone") is too far for context.
             Pattern(
@@ -523,7 +533,7 @@ class PhoneRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = sum(ch.isdigit() for ch in pattern_text.split("x")[0].split("ext")[0])
-        return None if 8 <= digits <= 15 else False
+        return None if 9 <= digits <= 15 else False
 
 
 # -- Names by position --------------------------------------------------------------------
