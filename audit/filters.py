@@ -113,7 +113,7 @@ def period_range(period: str, now: datetime) -> tuple[datetime | None, datetime 
 
 
 class AuditFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False)
+    period = forms.ChoiceField(choices=PERIODS, required=False, label="Quick period")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -133,7 +133,7 @@ class AuditFilterForm(forms.Form):
         required=False,
         max_length=200,
         label="Model id",
-        widget=forms.TextInput(attrs={"list": "audit-models", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     decision = forms.ChoiceField(
         choices=_choices(actions.DECISIONS, "Any decision"), required=False

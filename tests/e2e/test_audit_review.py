@@ -55,7 +55,7 @@ def test_reviewer_filters_last_month_support_blocked_and_exports(
     page.goto(f"{live_site}/audit/")
     assert page.get_by_role("heading", name="Audit log", exact=True).is_visible()
 
-    page.get_by_label("Period", exact=True).select_option("last_month")
+    page.get_by_label("Quick period", exact=True).select_option("last_month")
     page.get_by_label("Department", exact=True).select_option("Support")
     page.get_by_label("Outcome", exact=True).select_option("blocked")
     page.get_by_role("button", name="Apply filters").focus()
