@@ -265,6 +265,48 @@ class Corpus:
         return Doc("clean", " ".join(r.sample(sentences, k=r.randint(3, 6))))
 
 
+PROSE_TEMPLATES = [
+    "Yesterday {n} told me the app crashed twice.",
+    "{n} wants a refund for last Tuesday.",
+    "I think {n} should lead the Denver launch.",
+    "Can you draft an apology to {n}?",
+    "According to {n}, the surge was too high.",
+    "We promoted {n} to team lead.",
+    "{n}'s car was towed near the stadium.",
+    "The complaint came from {n} and her brother.",
+    "Please thank {n} for the feedback.",
+    "Is {n} still on the night shift?",
+]
+
+
+def hard_cases(seed: int, n: int) -> dict[str, dict[str, float]]:
+    """Checks written after the main tuning, kept apart from the main table: names in
+    plain sentences with no label, role or sign-off around them (not tuned on), and en_GB
+    phone formats (the phone recognizer was extended after this check found them)."""
+    policy, fake, rng = default_policy(), Faker("en_US"), random.Random(seed)
+    fake.seed_instance(seed)
+    uk = Faker("en_GB")
+    uk.seed_instance(seed)
+    cases = {
+        "PERSON in plain prose": [
+            (name, rng.choice(PROSE_TEMPLATES).format(n=name))
+            for name in (f"{fake.first_name()} {fake.last_name()}" for _ in range(n))
+        ],
+        "PHONE_NUMBER en_GB formats": [
+            (phone, f"Ring the customer on {phone} after five.")
+            for phone in (uk.phone_number() for _ in range(n))
+        ],
+    }
+    out = {}
+    for label, items in cases.items():
+        leaked = 0
+        for value, text in items:
+            sent = judge(text, policy=policy, mapping=PseudonymMap()).sanitized_text
+            leaked += sent is not None and value in sent
+        out[label] = {"planted": len(items), "leaked": leaked, "leak_rate": leaked / len(items)}
+    return out
+
+
 def run(seed: int, n_pii: int, n_block: int, n_clean: int) -> dict[str, object]:
     corpus = Corpus(seed)
     docs = (
@@ -317,6 +359,7 @@ def run(seed: int, n_pii: int, n_block: int, n_clean: int) -> dict[str, object]:
         for label in sorted(planted)
     }
     return {
+        "hard_cases": hard_cases(seed, 400),
         "seed": seed,
         "documents": len(docs),
         "seconds": round(elapsed, 2),
@@ -362,6 +405,11 @@ def main() -> None:
         "personal-data docs blocked without a secret:",
         result["pii_docs_blocked_without_secret"] or "none",
     )
+    for label, row in result["hard_cases"].items():  # type: ignore[attr-defined]
+        print(
+            f"hard case, {label}: {row['leaked']} of {row['planted']} leaked "
+            f"({row['leak_rate']:.1%}; outside the main table)"
+        )
     if args.examples:
         for example in clean["examples"]:  # type: ignore[index]
             print("    altered:", example)
