@@ -58,7 +58,9 @@ def relay_append(
             client = redis_client()
             pipe = client.pipeline(transaction=False)
             pipe.xadd(key, fields)  # type: ignore[arg-type]
-            ttl = RETENTION_AFTER_END_S if event_type in TERMINAL_TYPES else RETENTION_WHILE_ACTIVE_S
+            ttl = (
+                RETENTION_AFTER_END_S if event_type in TERMINAL_TYPES else RETENTION_WHILE_ACTIVE_S
+            )
             pipe.expire(key, ttl)
             entry_id, _ = pipe.execute()
             return str(entry_id)

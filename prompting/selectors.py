@@ -95,9 +95,7 @@ def run_get_for_user(*, user: Any, run_id: Any) -> Run:
 def conversation_turns(*, conversation: Conversation) -> list[Run]:
     """The runs of a conversation in order, with their messages, for display."""
     return list(
-        conversation.runs.select_related("user_message", "assistant_message").order_by(
-            "created_at"
-        )
+        conversation.runs.select_related("user_message", "assistant_message").order_by("created_at")
     )
 
 

@@ -243,7 +243,7 @@ def run_judge(*, run_id: Any) -> bool:
         if judgement.decision == "block":
             run.status = Run.Status.BLOCKED
             run.error_code = "blocked"
-            run.error_message = judgement.user_message
+            run.error_message = judgement.user_message or "This message was blocked by the policy."
             run.finished_at = timezone.now()
             run.save()
             audit_record(

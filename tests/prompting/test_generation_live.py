@@ -42,13 +42,15 @@ def stream_all(live_site: str, user: Any, run: Run, **kwargs: Any) -> list[Any]:
 
 def actions_for(run: Run) -> list[str]:
     return list(
-        AuditEvent.objects.filter(target_id=str(run.pk)).order_by("id").values_list(
-            "action", flat=True
-        )
+        AuditEvent.objects.filter(target_id=str(run.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
     )
 
 
-def test_answer_streams_with_placeholders_restored(live_site: str, alice: Any, bedrock_emulator: Any) -> None:
+def test_answer_streams_with_placeholders_restored(
+    live_site: str, alice: Any, bedrock_emulator: Any
+) -> None:
     """Bedrock sees a placeholder for the name and email; the owner sees them restored."""
     run = send(alice, "Please reply to Maria Gonzalez at maria.gonzalez@example.com today.")
     events = stream_all(live_site, alice, run)
@@ -82,9 +84,10 @@ def test_blocked_prompt_sends_nothing(live_site: str, alice: Any, bedrock_emulat
 
     assert events[-1].event == "error"
     assert events[-1].data["code"] == "blocked"
-    assert "US_SSN" in events[-1].data["message"] or "social security" in events[-1].data[
-        "message"
-    ].lower()
+    assert (
+        "US_SSN" in events[-1].data["message"]
+        or "social security" in events[-1].data["message"].lower()
+    )
     run.refresh_from_db()
     assert run.status == Run.Status.BLOCKED
     time.sleep(0.5)

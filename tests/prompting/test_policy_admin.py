@@ -61,7 +61,9 @@ def test_invalid_rules_are_refused_with_a_message(admin_user: Any) -> None:
     assert PolicyVersion.objects.count() == 1
 
 
-@pytest.mark.parametrize("path", ["/admin/prompting/policyversion/", "/admin/prompting/policyversion/add/"])
+@pytest.mark.parametrize(
+    "path", ["/admin/prompting/policyversion/", "/admin/prompting/policyversion/add/"]
+)
 def test_employees_cannot_reach_the_policy_admin(alice: Any, path: str) -> None:
     """A non-Admin never sees the policy pages."""
     client = Client()

@@ -48,7 +48,10 @@ def test_planted_values_never_leave_the_conversation(
         live_site,
         "/policy/preview",
         session_cookie_for(alice),
-        {"text": f"Preview for {PSEUDONYMIZED['EMAIL_ADDRESS']}", "conversation_id": str(conversation.pk)},
+        {
+            "text": f"Preview for {PSEUDONYMIZED['EMAIL_ADDRESS']}",
+            "conversation_id": str(conversation.pk),
+        },
     )
     assert status == 200 and preview["counts"].get("EMAIL_ADDRESS") == 1
     pseudonymized = services.run_create(
@@ -74,7 +77,10 @@ def test_planted_values_never_leave_the_conversation(
     assert pseudonymized.findings_summary.keys() >= {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"}
 
     audit_dump = serializers.serialize("json", AuditEvent.objects.all())
-    assert AuditEvent.objects.filter(target_id__in=[str(pseudonymized.pk), str(blocked.pk)]).count() == 3
+    assert (
+        AuditEvent.objects.filter(target_id__in=[str(pseudonymized.pk), str(blocked.pk)]).count()
+        == 3
+    )
     sent_to_bedrock = " ".join(r.last_user_text for r in bedrock_emulator.received)
     worker_log = celery_worker_process.tail(5_000_000)
     for value in [*PSEUDONYMIZED.values(), *BLOCKED.values()]:
