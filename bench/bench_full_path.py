@@ -1,0 +1,729 @@
+"""Full path vs direct boto3: what the gateway adds to Bedrock streaming, at 1, 50, 200 streams.
+
+    .venv/bin/python bench/bench_full_path.py [--streams 1 50 200] [--json out.json]
+
+In one run, against one emulator process (time to first token 300 ms, 20 ms per token):
+
+(a) the baseline: N threads stream ConverseStream straight through one boto3 client
+    (bench/bench_bedrock_baseline.py's functions, its "warm" round);
+(b) the full path, in the browser's place: N clients each POST /chat/send (a new
+    conversation), then read the run's SSE endpoint until `done`. The message goes
+    web → cpu worker (policy) → interactive worker (Bedrock) → Redis Stream → web → SSE.
+
+Production topology, in processes started here: one uvicorn web process; an `interactive`
+worker (`--pool threads --concurrency 200`); a `cpu` worker (prefork, 2 processes) for the
+policy; PostgreSQL (database `bench_gateway`, recreated each run); Redis (the system one on
+127.0.0.1:6379, database 7, flushed each run; `--redis-url` to change). DEBUG is off.
+
+Reported per level: time to first token p50/p95 of both paths and the difference ("added"),
+relay delay per token (SSE arrival minus the Redis XADD time in the entry id; ms resolution),
+token gaps, errors, streams with lost or duplicated tokens, and peak RSS of the web process
+and the interactive worker. Streams in a level start together (a barrier), as in the
+baseline; `--spread-ms` spreads the starts instead (users do not all press Enter in the same
+millisecond).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bench.bench_bedrock_baseline import (  # noqa: E402
+    EMULATOR_TOKEN_DELAY_MS,
+    EMULATOR_TTFT_MS,
+    MODEL_ID,
+    PROMPT_WORDS,
+    boto3_token_stream,
+    free_port,
+    machine_description,
+    percentile,
+    run_concurrent,
+    start_emulator_process,
+    summarize,
+)
+
+DEFAULT_DATABASE = "bench_gateway"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
+INTERACTIVE_CONCURRENCY = 200
+CPU_PROCESSES = 2
+STREAM_TIMEOUT_S = 60.0
+SINGLE_REPEATS = 10
+WARM_UP_STREAMS = 4
+
+
+# The answer's length in words (~tokens): the baseline's 48 words by default; longer
+# answers keep more streams open at once (`--words`).
+words_per_prompt = PROMPT_WORDS
+
+
+def prompt_for(index: int) -> str:
+    return f"stream{index} " + " ".join(f"w{n}" for n in range(words_per_prompt - 1))
+
+
+def expected_echo(index: int) -> str:
+    return f"You said: {prompt_for(index)}"
+
+
+# -- the stack ---------------------------------------------------------------------------
+
+
+def stack_env(*, database_url: str, redis_url: str, emulator_url: str, var_dir: Path) -> dict:
+    """Production settings (DEBUG off) with throwaway secrets; plain HTTP on loopback."""
+    from cryptography.fernet import Fernet
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(60),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            # Production refuses to start without SSO; the bench signs in through sessions.
+            "SSO_OIDC_SERVER_URL": "http://127.0.0.1:9/oidc",
+            "SSO_OIDC_CLIENT_ID": "bench",
+            "SSO_ALLOWED_EMAIL_DOMAINS": "example.com",
+            "PSEUDONYM_KEY": Fernet.generate_key().decode(),
+            "AUDIT_HMAC_KEY": secrets.token_hex(32),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "BEDROCK_ENDPOINT_URL": emulator_url,
+            "BEDROCK_EMULATOR": "true",
+            "BEDROCK_READ_TIMEOUT": "30",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "LOG_LEVEL": "WARNING",
+            "VAR_DIR": str(var_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+class Stack:
+    """uvicorn, the interactive worker and the cpu worker, each a process group."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        level = self.env["LOG_LEVEL"]
+        celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", level]
+        self._spawn(
+            "interactive",
+            [
+                *celery,
+                "-Q",
+                "interactive",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(INTERACTIVE_CONCURRENCY),
+                "--hostname",
+                "interactive@%h",
+            ],
+        )
+        self._spawn(
+            "cpu",
+            [
+                *celery,
+                "-Q",
+                "cpu",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(CPU_PROCESSES),
+                "--hostname",
+                "cpu@%h",
+            ],
+        )
+        self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+        )
+        self._wait_for_web()
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def _wait_for_web(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited; see {self.log_dir / name}.log")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:  # noqa: S310
+                    if reply.status < 500:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the web process did not answer /healthz")
+
+    def stop(self) -> None:
+        import signal
+
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def pids(self) -> dict[str, int]:
+        return {name: process.pid for name, process in self.processes.items()}
+
+
+class RssSampler:
+    """Peak RSS per service while a level runs (the cpu worker: parent plus children), and
+    the CPU each used (busy share of one core over the level: 1.0 = a whole core)."""
+
+    def __init__(self, pids: dict[str, int], interval_s: float = 0.1) -> None:
+        self.pids = pids
+        self.interval_s = interval_s
+        self.peak_mb: dict[str, float] = {}
+        self.cpu_cores: dict[str, float] = {}
+        self._cpu_start: dict[str, float] = {}
+        self._started = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._cpu_start = self._cpu_seconds()
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        elapsed = time.perf_counter() - self._started
+        for name, seconds in self._cpu_seconds().items():
+            used = seconds - self._cpu_start.get(name, seconds)
+            self.cpu_cores[name] = round(used / elapsed, 2)
+
+    def _cpu_seconds(self) -> dict[str, float]:
+        import psutil
+
+        seconds: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            try:
+                process = psutil.Process(pid)
+                # The prefork cpu worker's children do its work; other processes' children
+                # (this script's: the whole stack) are counted under their own names.
+                family = [process]
+                if name == "cpu":
+                    family += process.children(recursive=True)
+                seconds[name] = sum(sum(p.cpu_times()[:2]) for p in family)
+            except psutil.Error:
+                continue
+        return seconds
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(self.interval_s):
+            for name, pid in self.pids.items():
+                try:
+                    process = psutil.Process(pid)
+                    rss = process.memory_info().rss
+                    if name == "cpu":
+                        rss += sum(c.memory_info().rss for c in process.children(recursive=True))
+                except psutil.Error:
+                    continue
+                self.peak_mb[name] = max(self.peak_mb.get(name, 0.0), rss / 2**20)
+
+
+# -- the browser's side --------------------------------------------------------------------
+
+
+@dataclass
+class FullSample:
+    """One message through the full path, as the browser saw it."""
+
+    index: int
+    started: float = 0.0  # perf_counter before the POST
+    posted: float = 0.0  # perf_counter when the POST answered
+    deltas: list[tuple[float, float, str, str]] = field(
+        default_factory=list
+    )  # perf, wall, id, text
+    final: str = ""  # done | error
+    final_text: str = ""
+    error: str | None = None
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return (self.deltas[0][0] - self.started) * 1000 if self.deltas else None
+
+    @property
+    def text(self) -> str:
+        return "".join(delta[3] for delta in self.deltas)
+
+    @property
+    def duplicated(self) -> bool:
+        ids = [delta[2] for delta in self.deltas]
+        return len(ids) != len(set(ids))
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed before the response")
+    status = int(status_line.split()[1])
+    headers: dict[str, str] = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def _post_form(
+    host: str, port: int, path: str, cookie: str, form: dict[str, str]
+) -> tuple[int, bytes]:
+    body = urllib.parse.urlencode(form).encode()
+    csrf = "b" * 32  # any 32-character token: Django compares the cookie with the header
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+        f"Cookie: {cookie}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
+        "Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        status, headers = await _read_head(reader)
+        if "content-length" in headers:
+            payload = await reader.readexactly(int(headers["content-length"]))
+        else:
+            payload = await _read_chunked_all(reader)
+        return status, payload
+    finally:
+        writer.close()
+
+
+async def _read_chunked_all(reader: asyncio.StreamReader) -> bytes:
+    parts = []
+    async for chunk in _chunks(reader):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """HTTP/1.1 chunked transfer coding, chunk by chunk as it arrives."""
+    while True:
+        size_line = await reader.readline()
+        if not size_line:
+            return
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            await reader.readline()
+            return
+        data = await reader.readexactly(size)
+        await reader.readexactly(2)  # CRLF
+        yield data
+
+
+async def _follow(sample: FullSample, host: str, port: int, path: str, cookie: str) -> None:
+    """Read one run's SSE stream as EventSource does, until `done` or `error`."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
+                "Accept: text/event-stream\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        status, _headers = await _read_head(reader)
+        if status != 200:
+            raise RuntimeError(f"SSE answered {status}")
+        buffer = b""
+        async for chunk in _chunks(reader):
+            now, wall = time.perf_counter(), time.time()
+            buffer += chunk
+            while b"\n\n" in buffer:
+                raw, buffer = buffer.split(b"\n\n", 1)
+                event = _parse_event(raw.decode())
+                if event is None:
+                    continue
+                kind, entry_id, data = event
+                if kind == "delta":
+                    sample.deltas.append((now, wall, entry_id, data.get("text", "")))
+                elif kind in ("done", "error"):
+                    sample.final = kind
+                    sample.final_text = data.get("text", "")
+                    if kind == "error":
+                        sample.error = f"error event: {data.get('code')}: {data.get('message')}"
+                    return
+        raise ConnectionError("the SSE response ended without done/error")
+    finally:
+        writer.close()
+
+
+def _parse_event(raw: str) -> tuple[str, str, dict[str, Any]] | None:
+    fields: dict[str, str] = {}
+    for line in raw.split("\n"):
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value.removeprefix(" ")
+    if "data" not in fields:
+        return None
+    return fields.get("event", "message"), fields.get("id", ""), json.loads(fields["data"])
+
+
+async def _one_message(
+    sample: FullSample, base_url: str, cookie: str, text: str, start_at: float
+) -> None:
+    parts = urllib.parse.urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    delay = start_at - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    sample.started = time.perf_counter()
+    try:
+        async with asyncio.timeout(STREAM_TIMEOUT_S):
+            status, payload = await _post_form(host, port, "/chat/send", cookie, {"text": text})
+            sample.posted = time.perf_counter()
+            if status != 201:
+                raise RuntimeError(f"POST /chat/send answered {status}: {payload[:200]!r}")
+            events_url = json.loads(payload)["run"]["events_url"]
+            await _follow(sample, host, port, events_url, cookie)
+    except Exception as exc:  # every failure is counted, none hides the others
+        sample.error = sample.error or f"{type(exc).__name__}: {exc}"
+
+
+def run_full_level(
+    base_url: str, cookies: list[str], count: int, *, spread_ms: float, text_for: Callable
+) -> list[FullSample]:
+    """`count` messages from `count` users; all start together unless spread."""
+
+    async def main() -> list[FullSample]:
+        samples = [FullSample(index=i) for i in range(count)]
+        zero = time.perf_counter() + 0.05
+        step = spread_ms / 1000 / max(1, count - 1) if spread_ms else 0.0
+        await asyncio.gather(
+            *(
+                _one_message(samples[i], base_url, cookies[i], text_for(i), zero + i * step)
+                for i in range(count)
+            )
+        )
+        return samples
+
+    return asyncio.run(main())
+
+
+def summarize_full(samples: list[FullSample], expected: Callable[[int], str]) -> dict[str, Any]:
+    ok = [s for s in samples if s.error is None]
+    ttfts = [s.ttft_ms for s in ok if s.ttft_ms is not None]
+    relay = [
+        (wall - int(entry_id.split("-")[0]) / 1000) * 1000
+        for s in ok
+        for _p, wall, entry_id, _t in s.deltas
+    ]
+    gaps = [
+        (later[0] - earlier[0]) * 1000
+        for s in ok
+        for earlier, later in zip(s.deltas, s.deltas[1:], strict=False)
+    ]
+    posts = [(s.posted - s.started) * 1000 for s in ok if s.posted]
+    bad = [
+        s.index
+        for s in ok
+        if s.duplicated or s.text != expected(s.index) or s.final_text != expected(s.index)
+    ]
+    errors = [s.error for s in samples if s.error is not None]
+
+    def r(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "streams": len(samples),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:3],
+        "streams_with_lost_or_duplicated_tokens": len(bad),
+        "ttft_ms_p50": r(percentile(ttfts, 0.5)),
+        "ttft_ms_p95": r(percentile(ttfts, 0.95)),
+        "ttft_ms_max": r(max(ttfts) if ttfts else None),
+        "post_ms_p50": r(percentile(posts, 0.5)),
+        "post_ms_p95": r(percentile(posts, 0.95)),
+        "relay_delay_ms_p50": r(percentile(relay, 0.5)),
+        "relay_delay_ms_p95": r(percentile(relay, 0.95)),
+        "relay_delay_ms_max": r(max(relay) if relay else None),
+        "inter_arrival_ms_p50": r(percentile(gaps, 0.5)),
+        "inter_arrival_ms_p95": r(percentile(gaps, 0.95)),
+        "tokens": sum(len(s.deltas) for s in samples),
+    }
+
+
+# -- setup and the two measurements ----------------------------------------------------------
+
+
+def stage_breakdown(since: Any) -> dict[str, Any]:
+    """Where the time to first token goes, from the rows the path wrote (ms, p50/p95):
+    POST commit → policy done (cpu queue wait + analysis) → generation claimed (interactive
+    queue) → first token from Bedrock (the worker's own measure)."""
+    from audit.models import AuditEvent
+    from prompting.models import Run
+
+    runs = list(
+        Run.objects.filter(created_at__gte=since).values(
+            "pk", "created_at", "started_at", "time_to_first_token_ms"
+        )
+    )
+    judged = dict(
+        AuditEvent.objects.filter(
+            action="prompt.submitted", target_id__in=[str(r["pk"]) for r in runs]
+        ).values_list("target_id", "created_at")
+    )
+    stages: dict[str, list[float]] = {"policy": [], "to_worker": [], "bedrock_ttft": []}
+    for run in runs:
+        at = judged.get(str(run["pk"]))
+        if at is None or run["started_at"] is None:
+            continue
+        stages["policy"].append((at - run["created_at"]).total_seconds() * 1000)
+        stages["to_worker"].append((run["started_at"] - at).total_seconds() * 1000)
+        if run["time_to_first_token_ms"] is not None:
+            stages["bedrock_ttft"].append(run["time_to_first_token_ms"])
+    return {
+        f"{name}_ms_{label}": None if not values else round(percentile(values, q) or 0, 1)
+        for name, values in stages.items()
+        for label, q in (("p50", 0.5), ("p95", 0.95))
+    }
+
+
+def make_sessions(count: int) -> list[str]:
+    """`count` employees, each signed in: the Cookie header of each session."""
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+    from accounts.roles import EMPLOYEE
+    from accounts.services import user_roles_sync
+
+    cookies = []
+    for i in range(count):
+        user, _ = User.objects.get_or_create(
+            username=f"bench{i}",
+            defaults={"email": f"bench{i}@example.com", "sso_subject": f"bench-{i}"},
+        )
+        user_roles_sync(user=user, roles={EMPLOYEE}, source="bench")
+        client = Client()
+        client.force_login(user)
+        cookies.append(
+            f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        )
+    return cookies
+
+
+def run_baseline_level(client: Any, count: int, *, repeats: int = 1) -> dict[str, Any]:
+    def opener(index: int) -> Callable[[], Iterator[str]]:
+        return lambda: boto3_token_stream(client, model_id=MODEL_ID, text=prompt_for(index))
+
+    run_concurrent(count, opener)  # cold: opens the connections a long-lived worker keeps
+    started = time.perf_counter()
+    samples = [sample for _ in range(repeats) for sample in run_concurrent(count, opener)]
+    summary = summarize(samples, expected_text=expected_echo)
+    summary["wall_s"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def pool_settings_module(var_dir: Path, max_size: int) -> str:
+    """A settings overlay with Django's psycopg connection pool (needs psycopg-pool), to
+    measure what pooling would change; the product settings have none yet."""
+    (var_dir / "bench_pool_settings.py").write_text(
+        "from config.settings import *  # noqa: F403\n"
+        "DATABASES['default'].setdefault('OPTIONS', {})['pool'] = "
+        f"{{'min_size': 2, 'max_size': {max_size}, 'timeout': 30}}\n"
+    )
+    return "bench_pool_settings"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 50, 200])
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument(
+        "--spread-ms", type=float, default=0.0, help="spread each level's starts over this long"
+    )
+    parser.add_argument(
+        "--db-pool",
+        type=int,
+        default=0,
+        help="experiment: a psycopg pool of this size per process (0: the product's settings)",
+    )
+    parser.add_argument(
+        "--words", type=int, default=PROMPT_WORDS, help="words per prompt (answer ~ words + 2)"
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="INFO logs each task's duration (var dir logs)"
+    )
+    args = parser.parse_args(argv)
+    global words_per_prompt  # a script setting, read by prompt_for
+    words_per_prompt = args.words
+
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-full-"))
+    emulator, emulator_url = start_emulator_process()
+    env = stack_env(
+        database_url=f"{args.pg}/{args.database}",
+        redis_url=args.redis_url,
+        emulator_url=emulator_url,
+        var_dir=var_dir,
+    )
+    env["LOG_LEVEL"] = args.log_level
+    if args.db_pool:
+        env["DJANGO_SETTINGS_MODULE"] = pool_settings_module(var_dir, args.db_pool)
+        env["PYTHONPATH"] = os.pathsep.join([str(var_dir), str(ROOT)])
+        sys.path.insert(0, str(var_dir))
+    os.environ.update(env)  # this process creates users and sessions with the same settings
+    stack: Stack | None = None
+    try:
+        recreate_database(f"{args.pg}/postgres", args.database)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        import django
+        import redis
+
+        django.setup()
+        redis.Redis.from_url(args.redis_url).flushdb()
+        cookies = make_sessions(max(*args.streams, WARM_UP_STREAMS))
+
+        from prompting.llm.client import bedrock_client
+
+        client = bedrock_client(
+            region="us-east-1", endpoint_url=emulator_url, read_timeout=30, max_attempts=3,
+            use_dummy_credentials=True, max_pool_connections=max(args.streams) + 10,
+        )  # fmt: skip
+        for _ in boto3_token_stream(client, model_id=MODEL_ID, text="warm up"):
+            pass
+
+        stack = Stack(env, var_dir)
+        stack.start()
+        # Warm-up: the policy engine, the Bedrock client, connections in every process.
+        run_full_level(stack.url, cookies, WARM_UP_STREAMS, spread_ms=0, text_for=prompt_for)
+
+        results = {
+            f"{count} streams": measure_level(stack, client, cookies, count, args.spread_ms)
+            for count in args.streams
+        }
+        report = {
+            "machine": machine_description(),
+            "topology": {
+                "web": "1 uvicorn process",
+                "interactive": f"celery --pool threads --concurrency {INTERACTIVE_CONCURRENCY}",
+                "cpu": f"celery --pool prefork --concurrency {CPU_PROCESSES}",
+                "database": f"PostgreSQL (local), pool per process: {args.db_pool or 'none'}",
+                "redis": args.redis_url,
+                "spread_ms": args.spread_ms,
+                "words_per_prompt": args.words,
+            },
+            "emulator": {"ttft_ms": EMULATOR_TTFT_MS, "token_delay_ms": EMULATOR_TOKEN_DELAY_MS},
+            "results": results,
+        }
+        print(json.dumps(report, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return 0
+    finally:
+        if stack is not None:
+            stack.stop()
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
+def measure_level(
+    stack: Stack, client: Any, cookies: list[str], count: int, spread_ms: float
+) -> dict[str, Any]:
+    """Baseline, then the full path, at `count` concurrent streams. One stream is measured
+    SINGLE_REPEATS times in a row, so its percentiles mean something."""
+    from django.utils import timezone
+
+    repeats = SINGLE_REPEATS if count == 1 else 1
+    load_before = os.getloadavg()[0]
+    baseline = run_baseline_level(client, count, repeats=repeats)
+    level_started = timezone.now()
+    samples: list[FullSample] = []
+    # The browsers' side is this process: its CPU shows whether the reader kept up.
+    with RssSampler({**stack.pids(), "bench_client": os.getpid()}) as rss:
+        started = time.perf_counter()
+        for _ in range(repeats):
+            samples += run_full_level(
+                stack.url, cookies, count, spread_ms=spread_ms, text_for=prompt_for
+            )
+        full = summarize_full(samples, expected_echo)
+        full["wall_s"] = round(time.perf_counter() - started, 2)
+    result = {
+        "baseline": baseline,
+        "full_path": full,
+        "added_ttft_ms_p50": _minus(full["ttft_ms_p50"], baseline["ttft_ms_p50"]),
+        "added_ttft_ms_p95": _minus(full["ttft_ms_p95"], baseline["ttft_ms_p95"]),
+        "peak_rss_mb": {name: round(mb, 1) for name, mb in rss.peak_mb.items()},
+        "cpu_cores": rss.cpu_cores,
+        "stages": stage_breakdown(level_started),
+        # Other work on the machine shows here (the 1-minute load average, 2 cores).
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
+    print(json.dumps({f"{count} streams": result}), flush=True)
+    return result
+
+
+def _minus(value: float | None, base: float | None) -> float | None:
+    return None if value is None or base is None else round(value - base, 1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
