@@ -27,6 +27,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from faker import Faker
 
@@ -307,7 +308,7 @@ def hard_cases(seed: int, n: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def run(seed: int, n_pii: int, n_block: int, n_clean: int) -> dict[str, object]:
+def run(seed: int, n_pii: int, n_block: int, n_clean: int) -> dict[str, Any]:
     corpus = Corpus(seed)
     docs = (
         [corpus.pii_doc() for _ in range(n_pii)]
@@ -387,7 +388,7 @@ def main() -> None:
     result = run(args.seed, args.docs, args.block_docs, args.clean_docs)
     print(f"{result['documents']} documents, seed {result['seed']}, {result['seconds']} s")
     print(f"{'type':<16}{'planted':>9}{'leaked':>8}{'rate':>8}{'target':>8}  ok")
-    for label, row in result["per_type"].items():  # type: ignore[union-attr]
+    for label, row in result["per_type"].items():
         target = row["target"]
         ok = "" if target is None else ("yes" if row["leak_rate"] <= target else "NO")
         target_text = "-" if target is None else f"{target:.0%}"
@@ -398,20 +399,20 @@ def main() -> None:
             print("    e.g.", row["examples"])
     clean = result["clean"]
     print(
-        f"clean texts: {clean['documents']}, blocked {clean['blocked']}, "  # type: ignore[index]
-        f"altered {clean['altered']} ({clean['altered_rate']:.1%}; target <= 10%, never blocked)"  # type: ignore[index]
+        f"clean texts: {clean['documents']}, blocked {clean['blocked']}, "
+        f"altered {clean['altered']} ({clean['altered_rate']:.1%}; target <= 10%, never blocked)"
     )
     print(
         "personal-data docs blocked without a secret:",
         result["pii_docs_blocked_without_secret"] or "none",
     )
-    for label, row in result["hard_cases"].items():  # type: ignore[attr-defined]
+    for label, row in result["hard_cases"].items():
         print(
             f"hard case, {label}: {row['leaked']} of {row['planted']} leaked "
             f"({row['leak_rate']:.1%}; outside the main table)"
         )
     if args.examples:
-        for example in clean["examples"]:  # type: ignore[index]
+        for example in clean["examples"]:
             print("    altered:", example)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
