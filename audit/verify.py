@@ -26,9 +26,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 
-from audit import actions
+from audit import actions, verify_worker
 from audit.chain import EMPTY_SHA256, GENESIS, canonical_bytes, parse_float
 from audit.checkpoints import checkpoint_dict, signature_valid
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
@@ -183,10 +183,6 @@ def _walk_segment(
     return segment
 
 
-def _segment_job(arguments: tuple[Any, ...]) -> _Segment:
-    return _walk_segment(*arguments)
-
-
 def _walk_parallel(
     upto: int, anchors: dict[int, dict[str, Any]], purged_through: int, batch: int, jobs: int
 ) -> list[_Segment]:
@@ -195,11 +191,16 @@ def _walk_parallel(
     work = [
         (bounds[k], bounds[k + 1], anchors, purged_through, batch, k == 0) for k in range(count)
     ]
-    # Forked children must not share this process's database connection.
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        return list(pool.map(_segment_job, work))
+    # "spawn", not "fork": forking a process that runs other threads (a web server,
+    # a test harness) can copy a held lock into the child and hang it.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=verify_worker.init,
+        initargs=(connection.settings_dict["NAME"],),
+    ) as pool:
+        return list(pool.map(verify_worker.run_segment, work))
 
 
 def _stitch(result: VerifyResult, segments: list[_Segment]) -> Problem | None:

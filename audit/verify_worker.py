@@ -1,0 +1,26 @@
+"""Entry points for verify_audit_log's spawned worker processes.
+
+Importable before Django is set up (a spawned child unpickles these names
+first): nothing here touches models at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def init(database_name: str) -> None:
+    """Set Django up on the parent's database (under tests its name is only known
+    at run time, not from the environment)."""
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    connections["default"].settings_dict["NAME"] = database_name
+
+
+def run_segment(arguments: tuple[Any, ...]) -> Any:
+    from audit.verify import _walk_segment
+
+    return _walk_segment(*arguments)
