@@ -107,6 +107,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # parts finishing together did. IMMEDIATE takes the write lock first and waits.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+else:
+    # A pool per process (Django 5.1+ with psycopg_pool): a burst of requests or 200
+    # streaming worker threads then share a bounded number of PostgreSQL connections
+    # and wait for one instead of failing with "too many clients".
+    DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=0)
+    if DATABASE_POOL_MAX_SIZE:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": 30,
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the token relay ---------------------------------

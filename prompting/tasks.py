@@ -21,8 +21,23 @@ logger = logging.getLogger(__name__)
 
 
 @worker_process_init.connect
+def _warm_up_in_child(**_kwargs: object) -> None:
+    _warm_up_policy_engine()
+
+
 @worker_ready.connect
-def _warm_up_policy_engine(**_kwargs: object) -> None:
+def _warm_up_when_ready(sender: object = None, **_kwargs: object) -> None:
+    # Only workers that consume the cpu queue analyse text; an interactive-only
+    # worker would carry ~170 MB of spaCy it never uses.
+    try:
+        queues = set(sender.app.amqp.queues.consume_from)  # type: ignore[attr-defined]
+    except AttributeError:
+        queues = {"cpu"}
+    if "cpu" in queues:
+        _warm_up_policy_engine()
+
+
+def _warm_up_policy_engine() -> None:
     """Load spaCy and run one analysis now, not in the first user's request (~2 s)."""
     from prompting.policy import warm_up
 
