@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -126,29 +127,49 @@ async def _send_413(send: Send) -> None:
 
 
 class RequestTooBigMiddleware:
-    """A form whose fields are too large for memory gets a sentence naming the limit."""
+    """A form whose fields are too large for memory gets a sentence naming the limit.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Sync and async capable (like Django's MiddlewareMixin): a sync-only middleware would
+    make every request, the async SSE views included, hop threads.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST":
-            try:
-                request.POST  # noqa: B018 - parse now, where the error can be answered
-            except RequestDataTooBig:
-                limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
-                logger.warning(
-                    "form refused: fields over %s bytes", settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-                )
-                return JsonResponse(
-                    {
-                        "error": (
-                            f"The text sent is larger than {limit_mb:.1f} MB, the most a form "
-                            "field can hold. To summarize a long text, upload it as a file "
-                            "(.txt or .md)."
-                        ),
-                        "code": "too_large",
-                    },
-                    status=413,
-                )
-        return self.get_response(request)
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        return _refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        # The body is already in memory or a spooled file (the ASGI handler read it):
+        # parsing it here does no network or database I/O.
+        return _refusal(request) or await self.get_response(request)
+
+
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    if request.method != "POST":
+        return None
+    try:
+        request.POST  # noqa: B018 - parse now, where the error can be answered
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        logger.warning("form refused: fields over %s bytes (%s)", limit, request.path)
+        return JsonResponse(
+            {
+                "error": (
+                    f"The text sent is larger than {limit / 1024 / 1024:.1f} MB, the most a "
+                    "form field can hold. To summarize a long text, upload it as a file "
+                    "(.txt or .md)."
+                ),
+                "code": "too_large",
+            },
+            status=413,
+        )
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -102,3 +103,15 @@ def test_other_routes_are_not_limited_by_the_upload_guard(live_site: str) -> Non
     status, _headers, _body = read_response(sock)
     sock.close()
     assert status == 200
+
+
+def test_oversized_form_field_is_a_sentence_through_uvicorn(live_site: str, alice: Any) -> None:
+    """A 3 MB form field (over Django's 2.5 MB in-memory limit, under the upload limit)
+    gets 413 with a sentence from the async middleware path, not a bare 400."""
+    from tests.support.sse import post_form, session_cookie_for
+
+    status, data = post_form(
+        live_site, "/summarize/documents", session_cookie_for(alice), {"text": "x" * 3_000_000}
+    )
+    assert status == 413
+    assert "larger than 2.5 MB" in data["error"]
