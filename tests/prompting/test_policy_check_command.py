@@ -153,18 +153,19 @@ def test_jsonl_bad_lines_get_error_objects_and_the_rest_still_run(tmp_path: Path
     }
 
 
-def test_command_exit_status_in_a_real_process(tmp_path: Path) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_command_exit_status_in_a_real_process(tmp_path: Path, live_env: dict[str, str]) -> None:
     """Run as a script: exit 0 for a clean input, 1 when a line could not be checked."""
     good = jsonl(tmp_path, b'{"text": "hello"}\n')
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b"{oops\n")
     root = Path(__file__).resolve().parents[2]
     base = [sys.executable, str(root / "manage.py"), "policy_check", "--jsonl"]
-    ok = subprocess.run([*base, str(good)], capture_output=True, text=True, cwd=root, timeout=120)
+    # live_env points the child process at the test database (the policy lives there).
+    run = {"capture_output": True, "text": True, "cwd": root, "timeout": 120, "env": live_env}
+    ok = subprocess.run([*base, str(good)], **run)  # type: ignore[call-overload]
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["decision"] == "allow"
-    failed = subprocess.run(
-        [*base, str(bad)], capture_output=True, text=True, cwd=root, timeout=120
-    )
+    failed = subprocess.run([*base, str(bad)], **run)  # type: ignore[call-overload]
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["error"] == "invalid_json"
