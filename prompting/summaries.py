@@ -423,7 +423,6 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
         parent.save(update_fields=["user_message"])
     else:
         for part in parts:
-            label = part_label(part.index, len(parts), list(part.section_titles))
             Run.objects.create(
                 owner=user,
                 conversation=conversation,
@@ -437,9 +436,12 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
                 user_message=Message.objects.create(
                     conversation=conversation, role=Message.Role.USER, content=part.text
                 ),
+                # Numbers only: section titles are document text (a heading can hold a
+                # name) and the system prompt does not go through the policy.
                 system_prompt=(
-                    f"You summarize {label.lower()} of a longer document, for an employee; "
-                    f"your summary will be combined with the others. {instructions}"
+                    f"You summarize part {part.index + 1} of {len(parts)} of a longer "
+                    "document, for an employee; your summary will be combined with the "
+                    f"others. {instructions}"
                 ),
             )
     from prompting.tasks import summary_judge_parts

@@ -471,3 +471,16 @@ def test_summaries_of_one_document_share_its_mapping(alice: Any, no_queue: list[
         style="executive",
     )
     assert second.conversation_id == first.conversation_id == first.document.conversation_id
+
+
+def test_system_prompts_hold_no_document_text(
+    alice: Any, small_parts: None, no_queue: list[Any]
+) -> None:
+    """Headings can hold personal data and system prompts skip the policy: they carry
+    part numbers and instructions only; the headings reach the model only judged."""
+    text = long_text(6).replace("# Section 2", "# Complaint from Maria Gonzalez")
+    parent = start(alice, text)
+    parts = parent.parts.order_by("part_index").values_list("system_prompt", flat=True)
+    prompts = [parent.system_prompt, *parts]
+    assert all("Maria" not in prompt and "Section" not in prompt for prompt in prompts)
+    assert "part 1 of" in prompts[1]
