@@ -143,6 +143,13 @@ def check_content_matches(kind: str, data: bytes) -> None:
     elif kind == "docx":
         ok = head.startswith(b"PK\x03\x04")
     else:
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # Windows "Unicode" text: readable, but not UTF-8, and full of NUL bytes.
+            raise ExtractionError(
+                "invalid_utf8",
+                "The file is UTF-16 text, not UTF-8. Save it as UTF-8 (in most editors: "
+                "Save As → Encoding: UTF-8) and upload it again.",
+            )
         ok = seen is None and b"\x00" not in data[:8192]
     if not ok:
         what = seen or "something else (binary data)"

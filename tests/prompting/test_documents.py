@@ -244,6 +244,13 @@ def test_invalid_utf8_is_refused_with_the_position() -> None:
     assert "UTF-8" in error.user_message
 
 
+def test_utf16_text_is_refused_with_how_to_fix_it() -> None:
+    """UTF-16 text (Windows "Unicode") is not called binary: the sentence says re-save."""
+    error = refusal("Notes about the driver".encode("utf-16"), "text")
+    assert error.code == "invalid_utf8"
+    assert "UTF-16" in error.user_message and "Save it as UTF-8" in error.user_message
+
+
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
