@@ -157,6 +157,9 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
         Run.Status.CANCELLED,
     ):
         raise RunNotRetryable("Only a failed, interrupted or stopped answer can be retried.")
+    if previous.user_message is None or previous.parent_id is not None:
+        # Summaries (and their parts) have no single message to send again.
+        raise RunNotRetryable("Start the summary again from the document instead.")
     run = Run.objects.create(
         owner=user,
         conversation=previous.conversation,
