@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from prompting import relay
 from prompting.crypto import decrypt_mapping, encrypt_mapping
-from prompting.errors import InputRejected, NotFound, RunNotRetryable
+from prompting.errors import InputRejected, ModelNotAvailable, NotFound, RunNotRetryable
 from prompting.models import Conversation, Feedback, Message, PromptTemplate, Run, Tool
 from prompting.policy import Override, get_analyzer, judge_fail_closed
 from prompting.selectors import (
@@ -48,6 +48,7 @@ def _clean_text(text: str) -> str:
 
 
 def _reject(*, user: Any, reason: str, message: str, tool: str) -> InputRejected:
+    """Record a refused prompt (no content) and return the error to raise."""
     audit_record(
         actor=user,
         action="prompt.rejected",
@@ -91,7 +92,6 @@ def conversation_delete(*, user: Any, conversation_id: int) -> None:
         conversation.delete()
 
 
-@transaction.atomic
 def run_create(
     *,
     user: Any,
@@ -101,43 +101,52 @@ def run_create(
     system_prompt: str = "",
     overrides: Sequence[dict[str, Any]] = (),
 ) -> Run:
-    """Queue a generation for a new user message: policy first, then Bedrock."""
+    """Queue a generation for a new user message: policy first, then Bedrock.
+
+    Input is checked before the transaction that creates the run, so the audit event
+    of a refused prompt is committed rather than rolled back with the refusal.
+    """
     if conversation.owner_id != user.pk:
         raise NotFound("That conversation")
     text = _clean_text(text)
+    tool = conversation.tool
     if not text.strip():
-        raise _reject(
-            user=user, reason="empty", message="Type a message first.", tool=conversation.tool
-        )
+        raise _reject(user=user, reason="empty", message="Type a message first.", tool=tool)
     if len(text) > settings.MAX_PROMPT_CHARS:
         raise _reject(
             user=user,
             reason="too_long",
-            tool=conversation.tool,
+            tool=tool,
             message=(
                 f"The text is {len(text):,} characters; the limit is "
                 f"{settings.MAX_PROMPT_CHARS:,}. Shorten it, or use Summarize for long documents."
             ),
         )
-    model = model_get(model_id or conversation.model_id)
-    if model.id != conversation.model_id:
-        conversation.model_id = model.id
-    if not conversation.title:
-        conversation.title = _title_from(text)
-    conversation.save()
-    message = Message.objects.create(
-        conversation=conversation, role=Message.Role.USER, content=text
-    )
-    run = Run.objects.create(
-        owner=user,
-        conversation=conversation,
-        user_message=message,
-        tool=conversation.tool,
-        model_id=model.id,
-        system_prompt=system_prompt,
-        overrides=list(overrides),
-    )
-    _enqueue_judge(run)
+    try:
+        model = model_get(model_id or conversation.model_id)
+    except ModelNotAvailable as exc:
+        raise _reject(
+            user=user, reason="model_not_allowed", message=exc.user_message, tool=tool
+        ) from None
+    with transaction.atomic():
+        if model.id != conversation.model_id:
+            conversation.model_id = model.id
+        if not conversation.title:
+            conversation.title = _title_from(text)
+        conversation.save()
+        message = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=text
+        )
+        run = Run.objects.create(
+            owner=user,
+            conversation=conversation,
+            user_message=message,
+            tool=tool,
+            model_id=model.id,
+            system_prompt=system_prompt,
+            overrides=list(overrides),
+        )
+        _enqueue_judge(run)
     return run
 
 
