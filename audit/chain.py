@@ -59,8 +59,22 @@ def format_cost(value: Decimal | None) -> str | None:
 def normalize_json(value: Any) -> Any:
     """What a JSON column returns for `value`: dicts/lists/str/int/float/bool/None,
     integral floats as ints (PostgreSQL's jsonb may print 1e20 as an integer)."""
-    plain = json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    plain = json.loads(text)
+    if "\\u0000" in text:
+        # PostgreSQL refuses NUL in jsonb: the caller's whole transaction would fail.
+        plain = _without_nul(plain)
     return _integral_floats_as_ints(plain)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _integral_floats_as_ints(value: Any) -> Any:

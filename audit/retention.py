@@ -10,9 +10,12 @@ verify_audit_log tells a recorded purge from content removed by hand.
 
 from __future__ import annotations
 
+import functools
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +24,8 @@ from audit.chain import format_timestamp
 from audit.models import AuditEvent
 from audit.services import audit_record
 
+logger = logging.getLogger(__name__)
+
 SYSTEM_ACTOR = "system:retention"
 BATCH_SIZE = 500
 
@@ -28,7 +33,7 @@ BATCH_SIZE = 500
 def conversations_purge(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Delete conversations (messages and runs cascade) untouched for the retention
     period. Batches keep each transaction, and the lock on the chain head, short."""
-    from prompting.models import Conversation  # audit must not need prompting to import
+    from prompting.models import Conversation, Document  # audit must not need prompting
 
     cutoff = (now or timezone.now()) - timedelta(days=settings.CONVERSATION_RETENTION_DAYS)
     total = 0
@@ -41,6 +46,14 @@ def conversations_purge(*, now: datetime | None = None, batch_size: int = BATCH_
             )
             if not ids:
                 return total
+            # Uploads are normally deleted once their text is extracted; a crash in
+            # between would leave customer files behind the rows. Removed after
+            # commit, so a rolled-back purge keeps them.
+            uploads = list(
+                Document.objects.filter(conversation_id__in=ids)
+                .exclude(upload="")
+                .values_list("upload", flat=True)
+            )
             _total, by_model = Conversation.objects.filter(id__in=ids).delete()
             audit_record(
                 actor=SYSTEM_ACTOR,
@@ -51,9 +64,19 @@ def conversations_purge(*, now: datetime | None = None, batch_size: int = BATCH_
                     "retention_days": settings.CONVERSATION_RETENTION_DAYS,
                     "count": len(ids),
                     "rows": {label: n for label, n in sorted(by_model.items())},
+                    "files": len(uploads),
                 },
             )
+            transaction.on_commit(functools.partial(_delete_files, uploads))
             total += len(ids)
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("retention: could not delete stored file %s", name)
 
 
 def audit_content_purge(*, now: datetime | None = None) -> int:

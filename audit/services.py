@@ -71,7 +71,9 @@ def audit_record(
     if not isinstance(plain_details, dict):
         raise TypeError("audit details must be a dict")
     _refuse_private_keys(plain_details)
-    stored_content = content if settings.AUDIT_STORE_CONTENT else ""
+    # NUL cannot be stored in a PostgreSQL text column; drop it rather than fail the
+    # caller's change.
+    stored_content = content.replace("\x00", "") if settings.AUDIT_STORE_CONTENT else ""
     user, label, department = _actor_parts(actor)
     event = AuditEvent(
         actor=user,

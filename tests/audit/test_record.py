@@ -92,6 +92,22 @@ def test_content_off_stores_no_content(alice: User, settings) -> None:
 
 
 @pytest.mark.django_db
+def test_nul_characters_are_dropped_not_fatal(alice: User) -> None:
+    """PostgreSQL cannot store NUL; an event carrying one is stored without it
+    instead of failing the change it records, and its hash still verifies."""
+    event = audit_record(
+        actor=alice,
+        action=actions.POLICY_OVERRIDE,
+        details={"reason": "a\x00b", "k\x00": ["c\x00"]},
+        content="x\x00y",
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.details == {"reason": "ab", "k": ["c"]}
+    assert stored.content == "xy"
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
 def test_lost_head_row_restarts_from_the_last_event() -> None:
     """Without its head row the chain continues from the last event, never from #1."""
     audit_record(actor="system:test", action=actions.AUDIT_VIEWED)

@@ -4,8 +4,11 @@ after AUDIT_RETENTION_DAYS, each recorded, the chain still intact."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import User
@@ -14,7 +17,7 @@ from audit.models import AuditEvent
 from audit.retention import audit_content_purge, conversations_purge
 from audit.tasks import retention_purge
 from audit.verify import verify_chain
-from prompting.models import Conversation, Message
+from prompting.models import Conversation, Document, Message
 from tests.audit.conftest import record_prompt, triggers_bypassed
 
 
@@ -43,6 +46,27 @@ def test_old_conversations_are_purged_and_recorded(alice: User, settings) -> Non
     assert event.actor_label == "system:retention"
     assert conversations_purge() == 0
     assert AuditEvent.objects.filter(action=actions.RETENTION_PURGED).count() == 1
+
+
+@pytest.mark.django_db
+def test_purge_removes_leftover_upload_files_after_commit(
+    alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An upload a crashed extraction left behind goes with its conversation, once
+    the purge has committed."""
+    conversation = _conversation(alice, 60)
+    document = Document.objects.create(owner=alice, conversation=conversation, filename="a.pdf")
+    document.upload.save("left-behind.upload", ContentFile(b"%PDF customer data"), save=True)
+    path = Path(document.upload.path)
+    assert path.exists()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert conversations_purge() == 1
+    assert path.exists(), "nothing is deleted before the commit"
+    for callback in callbacks:
+        callback()
+    assert not path.exists()
+    event = AuditEvent.objects.get(action=actions.RETENTION_PURGED)
+    assert event.details["files"] == 1
 
 
 @pytest.mark.django_db
