@@ -15,6 +15,7 @@ Target (issue 7): text extraction of a 300-page PDF <= 10 s.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import platform
@@ -92,11 +93,13 @@ def main() -> int:
             path = Path(tmp) / f"doc.{kind}"
             path.write_bytes(data)
             child_times, extracted = timed(
-                lambda p=path, k=kind: extract_in_child(p, k), args.repeat
+                functools.partial(extract_in_child, path, kind), args.repeat
             )
-            in_process, _ = timed(lambda d=data, k=kind: extract_bytes(d, k), args.repeat)
+            in_process, _ = timed(functools.partial(extract_bytes, data, kind), args.repeat)
             split_times, parts = timed(
-                lambda e=extracted: split_into_parts(e.text, e.sections, max_chars=PART_CHARS),
+                functools.partial(
+                    split_into_parts, extracted.text, extracted.sections, max_chars=PART_CHARS
+                ),
                 args.repeat,
             )
             peak_child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -30,10 +30,8 @@ from pathlib import Path  # noqa: E402
 from typing import cast  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_policy_quality import Corpus  # noqa: E402
-
+from bench.bench_policy_quality import Corpus  # noqa: E402
 from prompting.policy import PseudonymMap, default_policy, get_analyzer, judge  # noqa: E402
 from prompting.policy.analyzer import BATCH_SIZE  # noqa: E402
 from prompting.policy.chunking import split_into_chunks  # noqa: E402

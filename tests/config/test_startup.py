@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,7 +136,7 @@ def test_make_run_serves_health_and_ctrl_c_leaves_no_process(tmp_path: Path) -> 
         text=True,
     )
     try:
-        body: dict[str, object] = {}
+        body: dict[str, Any] = {}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and supervisor.poll() is None:
             try:

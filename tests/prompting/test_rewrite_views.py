@@ -50,6 +50,7 @@ def test_preset_goes_in_the_system_prompt_and_the_text_is_the_message(alice: Any
     assert response.status_code == 201
     run = Run.objects.get(pk=response.json()["run"]["id"])
     assert run.tool == Tool.REWRITE and run.conversation.tool == Tool.REWRITE
+    assert run.user_message is not None
     assert run.user_message.content == "pls send the report asap"
     assert run.system_prompt.startswith("Rewrite the user's text in a more formal")
     assert run.conversation.title == "More formal: pls send the report asap"
@@ -67,6 +68,7 @@ def test_own_instruction_is_part_of_the_judged_message(alice: Any) -> None:
     )
     assert response.status_code == 201
     run = Run.objects.get(pk=response.json()["run"]["id"])
+    assert run.user_message is not None
     assert run.user_message.content == (
         "Instruction: Apologise to Maria Gonzalez warmly\n\nText:\nYour refund is late."
     )

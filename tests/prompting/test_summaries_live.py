@@ -36,6 +36,7 @@ def upload(live_site: str, cookie: str, name: str, data: bytes) -> tuple[int, An
         + f"\r\n--{boundary}--\r\n".encode()
     )
     parts = urlsplit(live_site)
+    assert parts.hostname
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     connection.request(
         "POST",
@@ -54,6 +55,7 @@ def upload(live_site: str, cookie: str, name: str, data: bytes) -> tuple[int, An
 
 def get_json(live_site: str, cookie: str, path: str) -> tuple[int, Any]:
     parts = urlsplit(live_site)
+    assert parts.hostname
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     connection.request("GET", path, headers={"Cookie": cookie, "Accept": "application/json"})
     reply = connection.getresponse()

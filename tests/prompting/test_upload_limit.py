@@ -20,6 +20,7 @@ HUNDRED_MB = 100 * 1024 * 1024
 
 def connect(live_site: str) -> socket.socket:
     parts = urlsplit(live_site)
+    assert parts.hostname and parts.port
     sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
     sock.settimeout(10)
     return sock

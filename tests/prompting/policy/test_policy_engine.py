@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
@@ -16,12 +17,12 @@ TEXT = (
 )
 
 
-def raw_results():  # type: ignore[no-untyped-def]
+def raw_results() -> tuple[list[Any], Any, Any]:
     """Recognizer results before context enhancement, as AnalyzerEngine produces them."""
-    engine = get_analyzer().engine
+    engine: Any = get_analyzer().engine  # Presidio is untyped
     artifacts = engine.nlp_engine.process_text(TEXT, LANGUAGE)
     recognizers = engine.registry.recognizers
-    results = []
+    results: list[Any] = []
     for recognizer in recognizers:
         found = recognizer.analyze(TEXT, recognizer.supported_entities, artifacts) or []
         for result in found:
@@ -50,6 +51,7 @@ def test_fast_context_enhancer_scores_like_presidios() -> None:
 
 def test_only_the_ner_pipe_is_loaded() -> None:
     """Tagger, parser, lemmatizer and friends are not loaded: they cost time and find nothing."""
-    nlp = get_analyzer().engine.nlp_engine.get_nlp(LANGUAGE)
+    nlp_engine: Any = get_analyzer().engine.nlp_engine  # our LeanSpacyNlpEngine
+    nlp = nlp_engine.get_nlp(LANGUAGE)
     assert nlp.pipe_names == ["ner"]
     assert not set(EXCLUDED_PIPES) & set(nlp.pipe_names)

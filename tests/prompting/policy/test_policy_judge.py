@@ -7,12 +7,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from prompting.policy import (
     AnalysisFailed,
     Analyzer,
+    Judgement,
     Override,
     PseudonymMap,
     TextTooLong,
@@ -28,13 +30,13 @@ from prompting.policy.chunking import split_into_chunks
 POLICY = default_policy(version=3)
 
 
-def judged(text: str, mapping: PseudonymMap | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+def judged(text: str, mapping: PseudonymMap | None = None, **kwargs: Any) -> Judgement:
     return judge(
         text, policy=POLICY, mapping=mapping if mapping is not None else PseudonymMap(), **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
-def row(text: str, decision: str, types: set[str], id: str):  # type: ignore[no-untyped-def]
+def row(text: str, decision: str, types: set[str], id: str) -> Any:
     return pytest.param(text, decision, types, id=id)
 
 

@@ -1,0 +1,1 @@
+"""Benchmark scripts; run as `python bench/<name>.py` (results: docs/PERFORMANCE.md)."""
