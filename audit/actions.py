@@ -16,6 +16,11 @@ from typing import Final
 
 PROMPT_SUBMITTED: Final = "prompt.submitted"
 PROMPT_BLOCKED: Final = "prompt.blocked"
+# Refused before the policy ran (empty, too long, unreadable); not counted as a request.
+PROMPT_REJECTED: Final = "prompt.rejected"
+DOCUMENT_REJECTED: Final = "document.rejected"
+POLICY_PREVIEWED: Final = "policy.previewed"
+CONVERSATION_DELETED: Final = "conversation.deleted"
 GENERATION_FINISHED: Final = "generation.finished"
 POLICY_OVERRIDE: Final = "policy.override"
 POLICY_CHANGED: Final = "policy.changed"
@@ -32,6 +37,10 @@ RETENTION_PURGED: Final = "retention.purged"
 ALL_ACTIONS: Final = (
     PROMPT_SUBMITTED,
     PROMPT_BLOCKED,
+    PROMPT_REJECTED,
+    DOCUMENT_REJECTED,
+    POLICY_PREVIEWED,
+    CONVERSATION_DELETED,
     GENERATION_FINISHED,
     POLICY_OVERRIDE,
     POLICY_CHANGED,
@@ -47,5 +56,7 @@ ALL_ACTIONS: Final = (
 )
 
 # Outcomes used across actions; free strings are allowed, these are the filter's choices.
-OUTCOMES: Final = ("ok", "blocked", "done", "failed", "interrupted", "cancelled", "refused")
+OUTCOMES: Final = (
+    "ok", "blocked", "rejected", "done", "failed", "interrupted", "cancelled", "refused",
+)  # fmt: skip
 DECISIONS: Final = ("allow", "pseudonymize", "block")
