@@ -20,10 +20,12 @@ from audit.services import audit_record
 from prompting import relay
 from prompting.crypto import decrypt_mapping, encrypt_mapping
 from prompting.errors import InputRejected, ModelNotAvailable, NotFound, RunNotRetryable
+from prompting.llm.models import ModelSpec
 from prompting.models import Conversation, Feedback, Message, PromptTemplate, Run, Tool
 from prompting.policy import Override, get_analyzer, judge_fail_closed
 from prompting.selectors import (
     conversation_get_for_user,
+    model_default,
     model_get,
     policy_in_force,
     policy_version_in_force,
@@ -62,8 +64,6 @@ def conversation_create(
     *, owner: Any, tool: str = Tool.CHAT, model_id: str = "", title: str = ""
 ) -> Conversation:
     model = model_get(model_id) if model_id else None
-    from prompting.selectors import model_default
-
     return Conversation.objects.create(
         owner=owner, tool=tool, model_id=(model or model_default()).id, title=title[:200]
     )
@@ -92,24 +92,13 @@ def conversation_delete(*, user: Any, conversation_id: int) -> None:
         conversation.delete()
 
 
-def run_create(
-    *,
-    user: Any,
-    conversation: Conversation,
-    text: str,
-    model_id: str = "",
-    system_prompt: str = "",
-    overrides: Sequence[dict[str, Any]] = (),
-) -> Run:
-    """Queue a generation for a new user message: policy first, then Bedrock.
+def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str, ModelSpec]:
+    """Refuse an empty or oversized prompt or a model off the allowlist, with a sentence.
 
-    Input is checked before the transaction that creates the run, so the audit event
-    of a refused prompt is committed rather than rolled back with the refusal.
+    The refusal's audit event is written in its own transaction: callers check input
+    before they open theirs, so the event is not rolled back with the refusal.
     """
-    if conversation.owner_id != user.pk:
-        raise NotFound("That conversation")
     text = _clean_text(text)
-    tool = conversation.tool
     if not text.strip():
         raise _reject(user=user, reason="empty", message="Type a message first.", tool=tool)
     if len(text) > settings.MAX_PROMPT_CHARS:
@@ -123,11 +112,33 @@ def run_create(
             ),
         )
     try:
-        model = model_get(model_id or conversation.model_id)
+        model = model_get(model_id) if model_id else model_default()
     except ModelNotAvailable as exc:
         raise _reject(
             user=user, reason="model_not_allowed", message=exc.user_message, tool=tool
         ) from None
+    return text, model
+
+
+def run_create(
+    *,
+    user: Any,
+    conversation: Conversation,
+    text: str,
+    model_id: str = "",
+    system_prompt: str = "",
+    overrides: Sequence[dict[str, Any]] = (),
+) -> Run:
+    """Queue a generation for a new user message: policy first, then Bedrock.
+
+    Input is checked (prompt_check) before the transaction that creates the run.
+    """
+    if conversation.owner_id != user.pk:
+        raise NotFound("That conversation")
+    tool = conversation.tool
+    text, model = prompt_check(
+        user=user, text=text, model_id=model_id or conversation.model_id, tool=tool
+    )
     with transaction.atomic():
         if model.id != conversation.model_id:
             conversation.model_id = model.id
@@ -399,13 +410,21 @@ def chat_message_send(
     One transaction: a message that is rejected (empty, too long, unknown model) leaves
     no empty conversation behind.
     """
+    existing = None
+    if conversation_id is not None:
+        existing = conversation_get_for_user(user=user, conversation_id=conversation_id)
+        if existing.tool != Tool.CHAT:
+            raise NotFound("That conversation")
+    prompt_check(
+        user=user,
+        text=text,
+        model_id=model_id or (existing.model_id if existing else ""),
+        tool=Tool.CHAT,
+    )
     with transaction.atomic():
-        if conversation_id is not None:
-            conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
-            if conversation.tool != Tool.CHAT:
-                raise NotFound("That conversation")
-        else:
-            conversation = conversation_create(owner=user, tool=Tool.CHAT, model_id=model_id)
+        conversation = existing or conversation_create(
+            owner=user, tool=Tool.CHAT, model_id=model_id
+        )
         return run_create(
             user=user,
             conversation=conversation,
@@ -438,6 +457,8 @@ def rewrite_create(
     if preset == presets.CUSTOM and not presets.normalize_instruction(instruction):
         raise InputRejected("Write an instruction, or choose a preset.", code="empty")
     label = presets.PRESETS_BY_KEY[preset].label if preset != presets.CUSTOM else "Own instruction"
+    message = presets.compose_message(preset_key=preset, instruction=instruction, text=text)
+    prompt_check(user=user, text=message, model_id=model_id, tool=Tool.REWRITE)
     with transaction.atomic():
         conversation = conversation_create(
             owner=user,
@@ -448,7 +469,7 @@ def rewrite_create(
         return run_create(
             user=user,
             conversation=conversation,
-            text=presets.compose_message(preset_key=preset, instruction=instruction, text=text),
+            text=message,
             model_id=model_id,
             system_prompt=presets.system_prompt_for(preset),
             overrides=overrides,

@@ -53,3 +53,26 @@ def test_someone_elses_conversation_is_not_found(alice: Any, bob: Any) -> None:
     conversation = services.conversation_create(owner=alice)
     with pytest.raises(NotFound):
         services.run_create(user=bob, conversation=conversation, text="hi")
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/chat/send", {"text": "   "}),
+        ("/rewrite/send", {"text": "x" * 200_001, "preset": "shorter"}),
+    ],
+)
+def test_refusals_through_the_pages_are_recorded_too(
+    alice: Any, settings: Any, path: str, data: dict[str, str]
+) -> None:
+    """The pages wrap run_create in their own transaction; the refusal event survives it."""
+    from django.test import Client
+
+    settings.MAX_PROMPT_CHARS = 200_000
+    client = Client()
+    client.force_login(alice)
+    response = client.post(path, data, content_type="application/json")
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+    assert AuditEvent.objects.filter(action="prompt.rejected").count() == 1
+    assert not Run.objects.exists()
