@@ -213,6 +213,21 @@ def overrides_from_json(raw: Sequence[dict[str, Any]]) -> list[Override]:
     return [Override(**{k: v for k, v in item.items() if k in keys}) for item in raw]
 
 
+def judgement_details(
+    *, run: Run, policy_version: int, judgement: Any, input_chars: int
+) -> dict[str, Any]:
+    """The audit details of a policy decision: kinds and counts, never values."""
+    return {
+        "tool": run.tool,
+        "model": run.model_id,
+        "region": settings.BEDROCK_REGION,
+        "policy_version": policy_version,
+        "decision": judgement.decision,
+        "findings": dict(judgement.counts_by_type),
+        "input_chars": input_chars,
+    }
+
+
 def run_judge(*, run_id: Any) -> bool:
     """Apply the policy in force to the run's new message. True if it may go to Bedrock.
 
@@ -237,15 +252,12 @@ def run_judge(*, run_id: Any) -> bool:
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=POLICY_TIMEOUT_S,
     )
-    common = {
-        "tool": run.tool,
-        "model": run.model_id,
-        "region": settings.BEDROCK_REGION,
-        "policy_version": version_row.version,
-        "decision": judgement.decision,
-        "findings": dict(judgement.counts_by_type),
-        "input_chars": len(message.content),
-    }
+    common = judgement_details(
+        run=run,
+        policy_version=version_row.version,
+        judgement=judgement,
+        input_chars=len(message.content),
+    )
     with transaction.atomic():
         rejected = set(judgement.rejected_overrides)
         for override in overrides_from_json(run.overrides):
