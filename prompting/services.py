@@ -114,9 +114,8 @@ def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str
     try:
         model = model_get(model_id) if model_id else model_default()
     except ModelNotAvailable as exc:
-        raise _reject(
-            user=user, reason="model_not_allowed", message=exc.user_message, tool=tool
-        ) from None
+        _reject(user=user, reason="model_not_allowed", message=exc.user_message, tool=tool)
+        raise
     return text, model
 
 
