@@ -21,7 +21,9 @@ from prompting import relay
 from prompting.models import Run
 
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-HEARTBEAT_MS = 15_000
+# An idle stream gets a heartbeat comment (proxies close silent connections) and a
+# look at the database this often.
+HEARTBEAT_MS = 5_000
 
 
 def _start_after(request: HttpRequest) -> str:
@@ -50,8 +52,10 @@ async def _events(run_id: Any, after: str) -> AsyncIterator[str]:
             if not batch:
                 run = await Run.objects.only("status").aget(pk=run_id)
                 await _release_db_connection()
-                if run.is_final and not await _relay_has(run_id):
-                    # The stream expired (or Redis lost it): the database has the outcome.
+                if run.is_final:
+                    # Final in the database, yet no terminal entry arrived for a whole
+                    # heartbeat: the stream expired, Redis lost it, or its append failed
+                    # after the outcome was committed. The database has the outcome.
                     yield await _final_from_database(run_id)
                     return
                 yield ": heartbeat\n\n"

@@ -256,3 +256,29 @@ def test_preview_of_another_users_conversation_is_404(live_site: str, alice: Any
         {"text": "hello", "conversation_id": str(conversation.pk)},
     )
     assert status == 404
+
+
+def test_outcome_reaches_the_browser_when_the_terminal_event_is_lost(
+    live_site: str, alice: Any
+) -> None:
+    """If the run is final in the database but its terminal relay entry never arrived
+    (Redis down too long when it was appended), the SSE stream ends with the database's
+    outcome after one idle heartbeat instead of hanging."""
+    from prompting import relay
+    from prompting.models import Message
+
+    conversation = services.conversation_create(owner=alice)
+    answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi!")
+    run = Run.objects.create(
+        owner=alice,
+        conversation=conversation,
+        model_id=conversation.model_id,
+        status=Run.Status.DONE,
+        assistant_message=answer,
+    )
+    relay.relay_append(run.pk, "delta", {"text": "Hi"}, raw="Hi")  # then nothing more
+    started = time.monotonic()
+    events = stream_all(live_site, alice, run, deadline_s=20)
+    assert [e.event for e in events] == ["delta", "done"]
+    assert events[-1].data["text"] == "Hi!"
+    assert time.monotonic() - started < 12
