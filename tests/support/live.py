@@ -86,7 +86,10 @@ def celery_worker_process(
     live_env: dict[str, str], bedrock_emulator: str
 ) -> Iterator[ServiceProcess]:
     """A real Celery worker process consuming both queues from the test Redis."""
-    worker = start_worker(live_env)
+    # No beat here: the reaper is tested on private stacks (tests/support/stack.py), and
+    # a second reaper on this shared database would finish their runs against this
+    # stack's Redis, so their browsers would never hear of it.
+    worker = start_worker(live_env, beat=False)
     yield worker
     worker.stop()
 
