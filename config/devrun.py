@@ -73,14 +73,15 @@ class Supervisor:
         self.children.append((name, process))
 
     def stop_all(self) -> None:
+        """Stop children one by one, newest first: the web server before the worker, and
+        Redis last, so nothing is left talking to a Redis that is already gone."""
         for name, process in reversed(self.children):
-            if process.poll() is None:
-                say(f"stopping {name}")
-                process.terminate()
-        deadline = time.monotonic() + 15
-        for name, process in reversed(self.children):
+            if process.poll() is not None:
+                continue
+            say(f"stopping {name}")
+            process.terminate()
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 say(f"{name} did not stop in time; killing it")
                 process.kill()
@@ -142,7 +143,7 @@ def main() -> int:
             from config.embedded_redis import EmbeddedRedisError, start
 
             try:
-                supervisor.adopt("embedded Redis", start(redis_socket))
+                supervisor.adopt("embedded Redis", start(redis_socket, preexec_fn=_die_with_parent))
             except EmbeddedRedisError as exc:
                 fail(f"the embedded Redis could not start: {exc}")
                 return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -30,8 +31,17 @@ def is_up(socket_path: Path) -> bool:
         return False
 
 
-def start(socket_path: Path, *, timeout: float = 10.0) -> subprocess.Popen[bytes]:
-    """Start redis-server on `socket_path` as a child process and wait until it answers."""
+def start(
+    socket_path: Path,
+    *,
+    timeout: float = 10.0,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start redis-server on `socket_path` as a child process and wait until it answers.
+
+    It gets its own session, so a Ctrl-C in the terminal reaches only the parent, which
+    stops Redis last (after the workers that use it).
+    """
     socket_path = socket_path.resolve()
     try:
         socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +63,13 @@ def start(socket_path: Path, *, timeout: float = 10.0) -> subprocess.Popen[bytes
         "--dir", str(socket_path.parent),
         "--loglevel", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=preexec_fn,  # make run: the parent-death signal (config/devrun.py)
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -9,6 +9,7 @@ dies leaves its runs to the reaper, which marks them interrupted.
 from __future__ import annotations
 
 import logging
+import threading
 
 from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
@@ -34,7 +35,9 @@ def _warm_up_when_ready(sender: object = None, **_kwargs: object) -> None:
     except AttributeError:
         queues = {"cpu"}
     if "cpu" in queues:
-        _warm_up_policy_engine()
+        # In a thread: blocking here would keep the worker from answering pings
+        # (/healthz would count it as missing) for the seconds spaCy takes to load.
+        threading.Thread(target=_warm_up_policy_engine, name="policy-warm-up", daemon=True).start()
 
 
 def _warm_up_policy_engine() -> None:
