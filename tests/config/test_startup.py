@@ -159,6 +159,9 @@ def test_make_run_serves_health_and_ctrl_c_leaves_no_process(tmp_path: Path) -> 
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
     assert not alive, f"left behind: {alive}\n{output}"
     assert "stopped" in output
+    # Redis goes last, after everything that talks to it.
+    assert output.index("stopping web server") < output.index("stopping embedded Redis")
+    assert output.index("stopping Celery worker") < output.index("stopping embedded Redis")
 
 
 def test_make_run_refuses_when_redis_socket_dir_is_not_writable(tmp_path: Path) -> None:
