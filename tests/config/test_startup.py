@@ -134,6 +134,7 @@ def test_make_run_serves_health_and_ctrl_c_leaves_no_process(tmp_path: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
     )
     try:
         body: dict[str, Any] = {}
@@ -152,7 +153,8 @@ def test_make_run_serves_health_and_ctrl_c_leaves_no_process(tmp_path: Path) -> 
         children = _children_of(supervisor.pid)
         assert len(children) >= 4  # redis, emulator, worker, web
     finally:
-        supervisor.send_signal(signal.SIGINT)
+        # Ctrl-C: the terminal sends SIGINT to the whole foreground process group.
+        os.killpg(supervisor.pid, signal.SIGINT)
         output, _ = supervisor.communicate(timeout=60)
     assert supervisor.returncode == 0, output
     time.sleep(0.5)
