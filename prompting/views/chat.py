@@ -21,7 +21,7 @@ from prompting.forms import ChatSendForm, FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.rendering import render_markdown
 from prompting.views.errors import json_errors
-from prompting.views.runs import run_payload
+from prompting.views.runs import run_created_response
 
 RETRYABLE = (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED)
 
@@ -124,18 +124,7 @@ def chat_conversation(request: HttpRequest, conversation_id: int) -> HttpRespons
 def chat_send(request: HttpRequest) -> JsonResponse:
     data = ChatSendForm(request_data(request)).cleaned_or_raise()
     run = services.chat_message_send(user=request.user, **data)
-    conversation = run.conversation
-    return JsonResponse(
-        {
-            "run": run_payload(run),
-            "conversation": {
-                "id": conversation.pk,
-                "title": conversation.title,
-                "url": reverse("prompting:chat_conversation", args=[conversation.pk]),
-            },
-        },
-        status=201,
-    )
+    return run_created_response(run, conversation_url_name="prompting:chat_conversation")
 
 
 @require_POST

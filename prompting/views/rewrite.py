@@ -7,7 +7,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from prompting import rewrite_presets, selectors, services
@@ -15,7 +14,7 @@ from prompting.forms import RewriteForm, request_data
 from prompting.models import Conversation, Tool
 from prompting.views.chat import composer_context, own_conversation, turn_context
 from prompting.views.errors import json_errors
-from prompting.views.runs import run_payload
+from prompting.views.runs import run_created_response
 
 HISTORY_LENGTH = 20
 
@@ -63,15 +62,4 @@ def rewrite_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def rewrite_send(request: HttpRequest) -> JsonResponse:
     data = RewriteForm(request_data(request)).cleaned_or_raise()
     run = services.rewrite_create(user=request.user, **data)
-    conversation = run.conversation
-    return JsonResponse(
-        {
-            "run": run_payload(run),
-            "conversation": {
-                "id": conversation.pk,
-                "title": conversation.title,
-                "url": reverse("prompting:rewrite_detail", args=[conversation.pk]),
-            },
-        },
-        status=201,
-    )
+    return run_created_response(run, conversation_url_name="prompting:rewrite_detail")

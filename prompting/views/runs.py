@@ -38,6 +38,22 @@ def run_payload(run: Run) -> dict[str, Any]:
     }
 
 
+def run_created_response(run: Run, *, conversation_url_name: str) -> JsonResponse:
+    """201 with the new run and its conversation, for the page that sent the message."""
+    conversation = run.conversation
+    return JsonResponse(
+        {
+            "run": run_payload(run),
+            "conversation": {
+                "id": conversation.pk,
+                "title": conversation.title,
+                "url": reverse(conversation_url_name, args=[conversation.pk]),
+            },
+        },
+        status=201,
+    )
+
+
 @require_GET
 @json_errors
 def run_status(request: HttpRequest, run_id: str) -> JsonResponse:

@@ -6,7 +6,13 @@
 
 import { followRun, postJson, sendJson } from "./runstream.js";
 import { createPreview } from "./preview.js";
-import { copyText, announce, tooLongMessage, wireTemplatePicker } from "./composer.js";
+import {
+  announce,
+  copyText,
+  prependCurrentLink,
+  tooLongMessage,
+  wireTemplatePicker,
+} from "./composer.js";
 
 const composer = document.getElementById("composer");
 const textarea = document.getElementById("message");
@@ -160,13 +166,7 @@ function adoptConversation(conversation) {
   const list = document.getElementById("conversation-list");
   const empty = document.getElementById("no-conversations");
   if (empty) empty.remove();
-  const item = document.createElement("li");
-  const link = document.createElement("a");
-  link.href = conversation.url;
-  link.textContent = conversation.title;
-  link.setAttribute("aria-current", "page");
-  item.append(link);
-  list.prepend(item);
+  prependCurrentLink(list, conversation);
 }
 
 // ---- sending ------------------------------------------------------------------------

@@ -67,3 +67,15 @@ export function wireTemplatePicker(apply) {
     announce("Template used.");
   });
 }
+
+// Put the current conversation at the top of a sidebar list, marked as the current page.
+export function prependCurrentLink(list, conversation) {
+  list.querySelector('[aria-current="page"]')?.removeAttribute("aria-current");
+  const item = document.createElement("li");
+  const link = document.createElement("a");
+  link.href = conversation.url;
+  link.textContent = conversation.title;
+  link.setAttribute("aria-current", "page");
+  item.append(link);
+  list.prepend(item);
+}

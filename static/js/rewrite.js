@@ -5,7 +5,13 @@
 import { followRun, postJson, sendJson } from "./runstream.js";
 import { createPreview } from "./preview.js";
 import { diffWords, renderDiff } from "./diff.js";
-import { announce, copyText, tooLongMessage, wireTemplatePicker } from "./composer.js";
+import {
+  announce,
+  copyText,
+  prependCurrentLink,
+  tooLongMessage,
+  wireTemplatePicker,
+} from "./composer.js";
 
 const form = document.getElementById("rewrite-form");
 const textarea = document.getElementById("rewrite-text");
@@ -123,14 +129,7 @@ function remember(conversation) {
   history.replaceState(null, "", conversation.url);
   document.getElementById("no-history")?.remove();
   const list = document.getElementById("rewrite-history");
-  list.querySelector('[aria-current="page"]')?.removeAttribute("aria-current");
-  const item = document.createElement("li");
-  const link = document.createElement("a");
-  link.href = conversation.url;
-  link.textContent = conversation.title;
-  link.setAttribute("aria-current", "page");
-  item.append(link);
-  list.prepend(item);
+  prependCurrentLink(list, conversation);
 }
 
 async function send() {

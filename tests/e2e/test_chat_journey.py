@@ -5,7 +5,6 @@ Stop, Retry, the conversation list and the audit log."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -15,21 +14,12 @@ from audit.models import AuditEvent
 from prompting.models import Conversation, Feedback, Run
 from tests.support.live import sign_in
 from tests.support.processes import OUTPUT
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 NAME = "Maria Gonzalez"
 PHONE = "(415) 555-0132"
-
-
-def wait_for(predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_chat_with_a_name_and_a_phone_number(

@@ -4,27 +4,17 @@ streaming beside the original, the word-level diff, Copy, history, an own instru
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 
 from prompting.models import Conversation, Run, Tool
 from tests.support.live import sign_in
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ORIGINAL = "Hi Maria Gonzalez, the meeting moved to friday. Thanks"
-
-
-def wait_for(predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_rewrite_with_a_preset_shows_the_diff(

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from prompting import services
 from prompting.models import Run
 from tests.support.sse import SseEvent, open_stream, post_form, read_events, session_cookie_for
 from tests.support.stack import PrivateStack
+from tests.support.waiting import send_message as send
+from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -34,21 +35,6 @@ BROWSER_RETRY_S = 1.5
 def words(count: int, tag: str) -> str:
     """Distinct words, so a token shown twice or out of order is visible in the text."""
     return " ".join(f"{tag}w{n}" for n in range(count))
-
-
-def send(user: Any, text: str) -> Run:
-    conversation = services.conversation_create(owner=user)
-    return services.run_create(user=user, conversation=conversation, text=text)
-
-
-def wait_for_status(run: Run, statuses: set[str], timeout: float = 30) -> Run:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status in statuses:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run stayed {run.status}, wanted {statuses}")
 
 
 def requests_with(emulator: Any, marker: str) -> list[Any]:

@@ -13,23 +13,10 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Conversation, Run
 from tests.support.sse import open_stream, post_form, read_events, session_cookie_for
+from tests.support.waiting import send_message as send
+from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def send(user: Any, text: str, *, model_id: str = "") -> Run:
-    conversation = services.conversation_create(owner=user, model_id=model_id)
-    return services.run_create(user=user, conversation=conversation, text=text)
-
-
-def wait_for_status(run: Run, statuses: set[str], timeout: float = 30) -> Run:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status in statuses:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run stayed {run.status}, wanted {statuses}")
 
 
 def stream_all(live_site: str, user: Any, run: Run, **kwargs: Any) -> list[Any]:

@@ -3,7 +3,6 @@ appears in the audit log, in the logs, or in what was sent to Bedrock."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Run
 from tests.support.sse import post_form, session_cookie_for
+from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,16 +26,6 @@ BLOCKED = {
     "US_SSN": "536-22-1234",
     "CREDIT_CARD": "4111 1111 1111 1111",
 }
-
-
-def wait_final(run: Run, timeout: float = 30) -> Run:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.is_final:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run.pk} stayed {run.status}")
 
 
 def test_planted_values_never_leave_the_conversation(
@@ -67,8 +57,8 @@ def test_planted_values_never_leave_the_conversation(
         conversation=conversation,
         text=f"Her SSN is {BLOCKED['US_SSN']} and card {BLOCKED['CREDIT_CARD']}.",
     )
-    assert wait_final(pseudonymized).status == Run.Status.DONE
-    assert wait_final(blocked).status == Run.Status.BLOCKED
+    assert wait_for_status(pseudonymized, Run.FINAL_STATUSES).status == Run.Status.DONE
+    assert wait_for_status(blocked, Run.FINAL_STATUSES).status == Run.Status.BLOCKED
 
     # The owner sees the restored values; that proves they were really found and replaced.
     pseudonymized.refresh_from_db()
