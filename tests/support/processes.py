@@ -94,23 +94,6 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def start_emulator(
-    env: dict[str, str], *, ttft_ms: int = 30, token_delay_ms: int = 5
-) -> tuple[ServiceProcess, str]:
-    port = free_port()
-    service = ServiceProcess(
-        "emulator",
-        python_command(
-            "-m", "prompting.llm.emulator", "--port", str(port),
-            "--ttft-ms", str(ttft_ms), "--token-delay-ms", str(token_delay_ms),
-        ),
-        env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    service.wait_until(lambda: _port_open(port), timeout=30)
-    return service, url
-
-
 def start_worker(
     env: dict[str, str],
     *,
@@ -168,9 +151,3 @@ def start_web(env: dict[str, str]) -> tuple[ServiceProcess, str]:
     url = f"http://127.0.0.1:{port}"
     service.wait_until(lambda: http_ok(f"{url}/healthz"), timeout=60)
     return service, url
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
