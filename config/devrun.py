@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 WEB_PORT = int(os.environ.get("PORT", "8000"))
@@ -95,8 +95,8 @@ class Supervisor:
         return None
 
 
-def check_settings() -> Path | None:
-    """Load settings once so a bad variable stops us with one line; return the Redis socket."""
+def check_settings() -> Any:
+    """Load settings once so a bad variable stops us with one line."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from config.startup import exit_on_config_error
 
@@ -104,7 +104,7 @@ def check_settings() -> Path | None:
         from django.conf import settings
 
         settings.INSTALLED_APPS  # noqa: B018 - forces the settings module to load
-    return settings.EMBEDDED_REDIS_SOCKET if settings.USES_EMBEDDED_REDIS else None
+    return settings
 
 
 def wait_for_health(timeout: float) -> dict[str, object] | None:
@@ -124,7 +124,8 @@ def wait_for_health(timeout: float) -> dict[str, object] | None:
 
 
 def main() -> int:
-    redis_socket = check_settings()
+    settings = check_settings()
+    redis_socket = settings.EMBEDDED_REDIS_SOCKET if settings.USES_EMBEDDED_REDIS else None
     for port, what in ((WEB_PORT, "the web server"),):
         if not port_free(port):
             fail(f"port {port} for {what} is in use (is `make run` already running?)")
@@ -174,7 +175,7 @@ def main() -> int:
                 PYTHON, "-m", "celery", "-A", "config", "worker", "--beat",
                 "-Q", "interactive,cpu", "--pool", "threads", "--concurrency", "16",
                 "--loglevel", "WARNING", "--hostname", "dev@%h",
-                "--schedule", str(Path(supervisor.env.get("VAR_DIR", "var")) / "celerybeat"),
+                "--schedule", str(settings.VAR_DIR / "celerybeat"),
             ],
         )  # fmt: skip
         supervisor.spawn(

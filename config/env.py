@@ -1,15 +1,17 @@
 """Reading configuration from the environment, with one clear line per mistake.
 
-django-environ does the parsing; this module turns its exceptions (and our own
-validation) into `ConfigError`, which `config.startup` prints as a single line
+Strings and database URLs are parsed by django-environ, the rest here; every mistake
+becomes a `ConfigError`, which `config.startup` prints as a single line
 naming the variable instead of a traceback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,30 @@ def env_json(name: str, default: Any) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name} is malformed: not valid JSON ({exc.msg})") from None
+
+
+# AF_UNIX socket paths hold at most 107 bytes on Linux; leave room for redis-server's own
+# temporary names next to it.
+MAX_SOCKET_PATH_BYTES = 100
+
+
+def env_path(name: str, default: Path, *, base: Path) -> Path:
+    """An absolute path: a relative value is taken relative to `base` (the project), so
+    every process (web, workers, tests, `make run`) resolves it to the same place whatever
+    its working directory. `unix://var/x.sock` would read `var` as a host name."""
+    raw = os.environ.get(name, "").strip()
+    path = Path(raw).expanduser() if raw else default
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def unix_socket_path(path: Path) -> Path:
+    """`path`, or a short stand-in under the temporary directory when a deep checkout makes
+    it too long for a unix socket (the stand-in is derived from the path, so every process
+    of this checkout agrees on it)."""
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
+        return path
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"assistant-{digest}.sock"
 
 
 SUPPORTED_DATABASE_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}

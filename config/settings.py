@@ -20,11 +20,13 @@ from config.env import (
     env_int,
     env_json,
     env_list,
+    env_path,
     env_str,
+    unix_socket_path,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
 
 # Development is the default so that `make run` needs nothing set; production
 # says DEBUG=false explicitly and then every secret must come from the env.
@@ -121,11 +123,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the token relay ---------------------------------
-EMBEDDED_REDIS_SOCKET = Path(env_str("EMBEDDED_REDIS_SOCKET", str(VAR_DIR / "redis.sock")))
+# Absolute, so the URL below reads as unix:///abs/path (a relative `var/redis.sock` would
+# parse as host "var"); any relative value is taken relative to the project.
+EMBEDDED_REDIS_SOCKET = unix_socket_path(
+    env_path("EMBEDDED_REDIS_SOCKET", VAR_DIR / "redis.sock", base=BASE_DIR)
+)
 REDIS_URL = env_str("REDIS_URL", "") or f"unix://{EMBEDDED_REDIS_SOCKET}"
 USES_EMBEDDED_REDIS = f"unix://{EMBEDDED_REDIS_SOCKET}" == REDIS_URL
-if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ConfigError("REDIS_URL is malformed: expected redis://, rediss:// or unix://")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix:///")):
+    raise ConfigError(
+        "REDIS_URL is malformed: expected redis://, rediss:// or unix:///absolute/path.sock"
+    )
 
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = (

@@ -39,6 +39,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         process.wait(timeout=10)
 
 
+# The newcomer's subset (`make test-newcomer`, and `.ci/run` on a fresh clone with no
+# environment variables): configuration, the policy, the audit log and one chat end to end.
+NEWCOMER_DIRECTORIES = ("tests/config/", "tests/audit/", "tests/prompting/policy/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(f"/{d}" in f"/{item.nodeid}" for d in NEWCOMER_DIRECTORIES):
+            item.add_marker(pytest.mark.newcomer)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     """In CI a test that would be skipped (missing chromium, node, …) fails instead."""

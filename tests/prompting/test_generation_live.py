@@ -35,6 +35,7 @@ def actions_for(run: Run) -> list[str]:
     )
 
 
+@pytest.mark.newcomer
 def test_answer_streams_with_placeholders_restored(
     live_site: str, alice: Any, bedrock_emulator: Any
 ) -> None:
