@@ -75,6 +75,7 @@ def roles_for(identity: SsoIdentity) -> set[str]:
         identity.groups,
         compliance_groups=settings.SSO_COMPLIANCE_GROUPS,
         admin_groups=settings.SSO_ADMIN_GROUPS,
+        insights_groups=settings.SSO_INSIGHTS_GROUPS,
     )
 
 

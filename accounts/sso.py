@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.roles import ADMIN, COMPLIANCE_REVIEWER, EMPLOYEE
+from accounts.roles import ADMIN, COMPLIANCE_REVIEWER, EMPLOYEE, INSIGHTS_VIEWER
 
 # Why a sign-in was refused; the refusal page and the audit event use these.
 REFUSED_EMAIL_DOMAIN = "email_domain"
@@ -93,7 +93,11 @@ def identity_from_claims(
 
 
 def roles_for_groups(
-    groups: Iterable[str], *, compliance_groups: Iterable[str], admin_groups: Iterable[str]
+    groups: Iterable[str],
+    *,
+    compliance_groups: Iterable[str],
+    admin_groups: Iterable[str],
+    insights_groups: Iterable[str] = (),
 ) -> set[str]:
     """Everyone signed in is Employee; group membership adds the other roles.
 
@@ -107,6 +111,8 @@ def roles_for_groups(
         roles.add(COMPLIANCE_REVIEWER)
     if member_of & {g.casefold() for g in admin_groups}:
         roles.add(ADMIN)
+    if member_of & {g.casefold() for g in insights_groups}:
+        roles.add(INSIGHTS_VIEWER)
     return roles
 
 

@@ -33,6 +33,14 @@ AUDIT_VIEWED: Final = "audit.viewed"
 AUDIT_EXPORTED: Final = "audit.exported"
 AUDIT_CHECKPOINT: Final = "audit.checkpoint"
 RETENTION_PURGED: Final = "retention.purged"
+# Usage signals for insights (issue 14): ids, tool and rating only, never text.
+TEMPLATE_USED: Final = "template.used"
+FEEDBACK_GIVEN: Final = "feedback.given"
+# Insights viewers are audited like reviewers: every page, CSV and report download.
+INSIGHTS_VIEWED: Final = "insights.viewed"
+INSIGHTS_EXPORTED: Final = "insights.exported"
+INSIGHTS_REPORT_CREATED: Final = "insights.report_created"
+INSIGHTS_REPORT_DOWNLOADED: Final = "insights.report_downloaded"
 
 ALL_ACTIONS: Final = (
     PROMPT_SUBMITTED,
@@ -53,6 +61,12 @@ ALL_ACTIONS: Final = (
     AUDIT_EXPORTED,
     AUDIT_CHECKPOINT,
     RETENTION_PURGED,
+    TEMPLATE_USED,
+    FEEDBACK_GIVEN,
+    INSIGHTS_VIEWED,
+    INSIGHTS_EXPORTED,
+    INSIGHTS_REPORT_CREATED,
+    INSIGHTS_REPORT_DOWNLOADED,
 )
 
 # Outcomes used across actions; free strings are allowed, these are the filter's choices.

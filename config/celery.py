@@ -14,4 +14,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["config", "prompting", "audit", "accounts"])
+app.autodiscover_tasks(["config", "prompting", "audit", "accounts", "insights"])

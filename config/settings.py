@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from insights import config as insights_config  # pure Python: parses the values below
 from config.env import (
     ConfigError,
     dev_secret,
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "prompting",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +153,7 @@ CELERY_TASK_ROUTES = {
     "prompting.tasks.*": {"queue": "cpu"},
     "audit.tasks.*": {"queue": "cpu"},
     "config.tasks.*": {"queue": "cpu"},
+    "insights.tasks.*": {"queue": "cpu"},
 }
 # Hard ceiling for any task; generations bound themselves more tightly.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
@@ -170,6 +173,17 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "audit.tasks.checkpoint",
         "schedule": float(env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=60)),
+    },
+    # Insights rollups follow the audit log from their high-water mark.
+    "insights-refresh": {
+        "task": "insights.tasks.refresh_rollups",
+        "schedule": float(env_int("INSIGHTS_REFRESH_SECONDS", 300, minimum=10)),
+    },
+    # Hourly, so the report appears within an hour of the 1st starting in the company's
+    # zone whatever that zone is; it is made once per month (a no-op otherwise).
+    "insights-monthly-report": {
+        "task": "insights.tasks.monthly_report",
+        "schedule": 3600.0,
     },
 }
 
@@ -200,6 +214,8 @@ SSO_GROUPS_CLAIM = env_str("SSO_GROUPS_CLAIM", "groups")
 SSO_DEPARTMENT_CLAIM = env_str("SSO_DEPARTMENT_CLAIM", "department")
 SSO_COMPLIANCE_GROUPS = env_list("SSO_COMPLIANCE_GROUPS", [])
 SSO_ADMIN_GROUPS = env_list("SSO_ADMIN_GROUPS", [])
+# IdP groups whose members see /insights/ and the monthly report (aggregates only).
+SSO_INSIGHTS_GROUPS = env_list("SSO_INSIGHTS_GROUPS", [])
 SSO_OIDC_CONFIGURED = bool(SSO_OIDC_SERVER_URL and SSO_OIDC_CLIENT_ID)
 SSO_SAML_CONFIGURED = bool(SSO_SAML_METADATA_URL and SSO_SAML_ENTITY_ID)
 SSO_CONFIGURED = SSO_OIDC_CONFIGURED or SSO_SAML_CONFIGURED
@@ -347,6 +363,27 @@ MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
 # context; smaller parts run in parallel (faster) and keep detail a long context loses.
 SUMMARY_MAX_DOCUMENT_CHARS = env_int("SUMMARY_MAX_DOCUMENT_CHARS", 2_000_000, minimum=10_000)
 SUMMARY_PART_MAX_TOKENS = env_int("SUMMARY_PART_MAX_TOKENS", 24_000, minimum=1_000)
+
+# --- Insights (docs/insights.md) -------------------------------------------------
+# The zone whose calendar decides days and months in insights and the monthly report.
+COMPANY_TIME_ZONE = insights_config.time_zone_name(env_str("COMPANY_TIME_ZONE", "UTC"))
+# Departments with fewer active users than this in a period are shown only inside
+# "Other departments".
+INSIGHTS_MIN_GROUP_SIZE = env_int("INSIGHTS_MIN_GROUP_SIZE", 5, minimum=2)
+# Optional adoption denominators, {"Department": employees}; without them the
+# denominator is the people who signed in at least once.
+INSIGHTS_HEADCOUNT = insights_config.amounts(
+    "INSIGHTS_HEADCOUNT", env_json("INSIGHTS_HEADCOUNT", {}), whole=True
+)
+# Monthly budgets in USD for "for the decision": the total and per department (until
+# the capacity work brings budgets of its own).
+INSIGHTS_MONTHLY_BUDGET_USD = insights_config.amounts(
+    "INSIGHTS_MONTHLY_BUDGET_USD",
+    {"total": env_str("INSIGHTS_MONTHLY_BUDGET_USD", "") or 0},
+)["total"]
+INSIGHTS_DEPARTMENT_BUDGETS_USD = insights_config.amounts(
+    "INSIGHTS_DEPARTMENT_BUDGETS_USD", env_json("INSIGHTS_DEPARTMENT_BUDGETS_USD", {})
+)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")

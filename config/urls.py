@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("audit/", include("audit.urls")),
+    path("insights/", include("insights.urls")),
     path("", include("prompting.urls")),
     path(settings.ADMIN_URL_PATH, admin.site.urls),
 ]

@@ -125,6 +125,8 @@ class ChatSendForm(BoundForm):
     conversation_id = forms.IntegerField(required=False, min_value=1)
     model_id = LenientCharField(max_length=200, strip=True)
     overrides = OverridesField(required=False)
+    # The template the employee picked, if any (audited as template.used for insights).
+    template_id = forms.IntegerField(required=False, min_value=1)
 
 
 class RewriteForm(BoundForm):
@@ -139,6 +141,7 @@ class RewriteForm(BoundForm):
     instruction = LenientCharField(max_length=MAX_INSTRUCTION_CHARS, strip=True)
     model_id = LenientCharField(max_length=200, strip=True)
     overrides = OverridesField(required=False)
+    template_id = forms.IntegerField(required=False, min_value=1)
 
 
 class RenameForm(BoundForm):

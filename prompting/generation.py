@@ -308,6 +308,7 @@ def run_finish(
                 "latency_ms": latency_ms,
                 "error_code": error_code,
                 "stop_reason": stop_reason,
+                **({"preset": run.preset} if run.preset else {}),
             },
         )
     final = {

@@ -108,6 +108,8 @@ class Run(models.Model):
         Message, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
     )
     tool = models.CharField(max_length=20, choices=Tool.choices, default=Tool.CHAT)
+    # Rewrite: the preset key (or "custom"), carried into the audit events for insights.
+    preset = models.CharField(max_length=40, null=True, blank=True)
     # Summaries of long documents: one run per part (map) under the combining run (reduce).
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="parts"

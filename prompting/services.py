@@ -127,6 +127,7 @@ def run_create(
     model_id: str = "",
     system_prompt: str = "",
     overrides: Sequence[dict[str, Any]] = (),
+    preset: str | None = None,
 ) -> Run:
     """Queue a generation for a new user message: policy first, then Bedrock.
 
@@ -155,6 +156,7 @@ def run_create(
             model_id=model.id,
             system_prompt=system_prompt,
             overrides=list(overrides),
+            preset=preset,
         )
         _enqueue_judge(run)
     return run
@@ -187,6 +189,7 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
         model_id=previous.model_id,
         system_prompt=previous.system_prompt,
         overrides=previous.overrides,
+        preset=previous.preset,
     )
     _enqueue_judge(run)
     return run
@@ -216,7 +219,7 @@ def judgement_details(
     *, run: Run, policy_version: int, judgement: Any, input_chars: int
 ) -> dict[str, Any]:
     """The audit details of a policy decision: kinds and counts, never values."""
-    return {
+    details = {
         "tool": run.tool,
         "model": run.model_id,
         "region": settings.BEDROCK_REGION,
@@ -225,6 +228,9 @@ def judgement_details(
         "findings": dict(judgement.counts_by_type),
         "input_chars": input_chars,
     }
+    if run.preset:
+        details["preset"] = run.preset  # Rewrite's preset, for insights
+    return details
 
 
 def run_judge(*, run_id: Any) -> bool:
@@ -357,11 +363,49 @@ def feedback_set(*, user: Any, message_id: int, rating: int, comment: str = "") 
         raise NotFound("That answer") from None
     if rating not in (Feedback.Rating.UP, Feedback.Rating.DOWN):
         raise InputRejected("Choose thumbs up or thumbs down.")
-    feedback, _ = Feedback.objects.update_or_create(
-        message=message,
-        defaults={"owner": user, "rating": rating, "comment": comment.strip()[:2000]},
-    )
+    with transaction.atomic():
+        previous = Feedback.objects.filter(message=message).values_list("rating", flat=True).first()
+        feedback, _ = Feedback.objects.update_or_create(
+            message=message,
+            defaults={"owner": user, "rating": rating, "comment": comment.strip()[:2000]},
+        )
+        if previous != rating:
+            # For insights' helpful ratio: tool and rating only, never the comment.
+            names = {Feedback.Rating.UP: "up", Feedback.Rating.DOWN: "down"}
+            audit_record(
+                actor=user,
+                action="feedback.given",
+                target=message,
+                details={
+                    "tool": message.conversation.tool,
+                    "rating": names[rating],
+                    "previous_rating": names.get(previous) if previous is not None else None,
+                },
+            )
     return feedback
+
+
+def _template_used(*, user: Any, template_id: int | None, tool: str) -> None:
+    """Record that a message was sent with a template the user may use (for insights:
+    shared ones are shown by name, personal ones only counted). An unknown id is ignored:
+    the message itself is what matters."""
+    if template_id is None:
+        return
+    from django.db.models import Q
+
+    template = (
+        PromptTemplate.objects.filter(Q(owner=user) | Q(shared=True), tool=tool)
+        .filter(pk=template_id)
+        .first()
+    )
+    if template is None:
+        return
+    audit_record(
+        actor=user,
+        action="template.used",
+        target=template,
+        details={"tool": tool, "template_id": template.pk, "shared": template.shared},
+    )
 
 
 STALE_HEARTBEAT = timedelta(seconds=15)
@@ -415,6 +459,7 @@ def chat_message_send(
     conversation_id: int | None = None,
     model_id: str = "",
     overrides: Sequence[dict[str, Any]] = (),
+    template_id: int | None = None,
 ) -> Run:
     """A message in an existing conversation, or the first one of a new conversation.
 
@@ -436,13 +481,15 @@ def chat_message_send(
         conversation = existing or conversation_create(
             owner=user, tool=Tool.CHAT, model_id=model_id
         )
-        return run_create(
+        run = run_create(
             user=user,
             conversation=conversation,
             text=text,
             model_id=model_id,
             overrides=overrides,
         )
+        _template_used(user=user, template_id=template_id, tool=Tool.CHAT)
+        return run
 
 
 def rewrite_create(
@@ -453,6 +500,7 @@ def rewrite_create(
     instruction: str = "",
     model_id: str = "",
     overrides: Sequence[dict[str, Any]] = (),
+    template_id: int | None = None,
 ) -> Run:
     """One rewrite = one conversation (tool=rewrite) with one user message.
 
@@ -477,14 +525,17 @@ def rewrite_create(
             model_id=model_id,
             title=f"{label}: {_title_from(text)}",
         )
-        return run_create(
+        run = run_create(
             user=user,
             conversation=conversation,
             text=message,
             model_id=model_id,
             system_prompt=presets.system_prompt_for(preset),
             overrides=overrides,
+            preset=preset,
         )
+        _template_used(user=user, template_id=template_id, tool=Tool.REWRITE)
+        return run
 
 
 def _may_publish_shared(user: Any) -> bool:

@@ -29,6 +29,7 @@ const feedbackUrlPattern = composer.dataset.feedbackUrl; // ".../messages/0/feed
 
 let conversationId = composer.dataset.conversationId || "";
 let activeRun = null; // {payload, follower, turn}
+let templateId = null; // the template used for the message being written, if any
 
 const preview = createPreview({
   panel: document.getElementById("preview"),
@@ -209,6 +210,7 @@ async function send() {
     overrides: state && state.result ? preview.overrides() : [],
   };
   if (conversationId) body.conversation_id = Number(conversationId);
+  if (templateId) body.template_id = templateId;
   let reply;
   try {
     reply = await sendJson(composer.action, body);
@@ -227,6 +229,7 @@ async function send() {
   transcript.append(turn);
   wireTurn(turn);
   adoptConversation(reply.data.conversation);
+  templateId = null;
   textarea.value = "";
   preview.reset();
   follow(turn, reply.data.run);
@@ -326,7 +329,8 @@ for (const turn of transcript.querySelectorAll(".turn")) {
   if (parts(turn).box.dataset.follow) follow(turn, runFromDataset(turn));
 }
 
-wireTemplatePicker((body) => {
+wireTemplatePicker((body, id) => {
+  templateId = id;
   textarea.value = textarea.value ? `${textarea.value}\n${body}` : body;
   textarea.focus();
   preview.schedule(textarea.value);

@@ -63,7 +63,8 @@ export function wireTemplatePicker(apply) {
       picker.focus();
       return;
     }
-    apply(body);
+    // The id goes with the next send (audited as template.used for insights).
+    apply(body, Number(picker.value));
     announce("Template used.");
   });
 }

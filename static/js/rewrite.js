@@ -35,6 +35,7 @@ const maxChars = Number(form.dataset.maxChars);
 
 // The original the shown result was made from (not whatever the textarea holds now).
 let original = textarea.defaultValue;
+let templateId = null; // the template used for the rewrite being prepared, if any
 let answer = resultText.textContent;
 let active = null; // the run payload being followed
 
@@ -166,6 +167,7 @@ async function send() {
       instruction: preset() === "custom" ? instruction.value : "",
       model_id: modelSelect.value,
       overrides: state && state.result ? preview.overrides() : [],
+      ...(templateId ? { template_id: templateId } : {}),
     });
   } catch (_) {
     reply = { ok: false, data: { error: "The text could not be sent: no connection. Try again." } };
@@ -176,6 +178,7 @@ async function send() {
     return;
   }
   original = textarea.value;
+  templateId = null;
   remember(reply.data.conversation);
   follow(reply.data.run);
 }
@@ -241,7 +244,8 @@ copyButton.addEventListener("click", async () => {
   announce(ok ? "Rewritten text copied." : "Copy failed: select the text and copy it yourself.");
 });
 
-wireTemplatePicker((body) => {
+wireTemplatePicker((body, id) => {
+  templateId = id;
   customRadio.checked = true;
   instruction.value = body.split(/\s+/).filter(Boolean).join(" ");
   instruction.focus();

@@ -1,0 +1,22 @@
+from typing import Any
+
+from django import template
+
+from insights.tables import Table, cells
+
+register = template.Library()
+
+
+@register.filter
+def table_cells(table: Table) -> Any:
+    """Formatted rows of a table: [(text, kind), …] per row."""
+    return list(cells(table))
+
+
+@register.filter
+def change_class(text: str) -> str:
+    if text.startswith("+") and text.strip("+0.,% pts$") != "":
+        return "up"
+    if text.startswith(("-", "−")):
+        return "down"
+    return "flat"
