@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from insights import config as insights_config  # pure Python: parses the values below
 from config.env import (
     ConfigError,
     dev_secret,
@@ -25,6 +24,7 @@ from config.env import (
     env_str,
     unix_socket_path,
 )
+from insights import config as insights_config  # pure Python: parses the values below
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)

@@ -12,7 +12,7 @@ from the IdP and may hold markup.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -30,7 +30,7 @@ def _short(label: str) -> str:
     return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
 
 
-def _number(value: float | int | Decimal) -> float:
+def _number(value: Any) -> float:
     return float(value or 0)
 
 
@@ -56,10 +56,10 @@ def _open(uid: str, height: int, title: str, desc: str) -> str:
 def bar_chart(
     uid: str,
     title: str,
-    labels: Sequence[str],
-    values: Sequence[float | int | Decimal],
+    labels: Sequence[Any],
+    values: Sequence[Any],
     *,
-    previous: Sequence[float | int | Decimal | None] | None = None,
+    previous: Sequence[Any] | None = None,
     fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
     previous_label: str = "previous period",
 ) -> SafeString:
@@ -68,7 +68,7 @@ def bar_chart(
     per_row = BAR * (2 if previous is not None else 1) + GAP
     legend = 26 if previous is not None else 0
     height = max(rows * per_row + legend + 8, 40)
-    top = max([_number(v) for v in values] + [_number(v) for v in previous or [] if v]) or 1
+    top = max([_number(v) for v in values] + [_number(v) for v in previous or [] if v] + [0]) or 1
     span = WIDTH - LABEL_WIDTH - 90
     desc = "; ".join(
         f"{label}: {fmt(_number(value))}"
@@ -94,7 +94,7 @@ def bar_chart(
         y = legend + i * per_row
         width = span * _number(value) / top
         parts.append(
-            f'<g><title>{escape(label)}: {escape(fmt(_number(value)))}</title>'
+            f"<g><title>{escape(label)}: {escape(fmt(_number(value)))}</title>"
             f'<text x="{LABEL_WIDTH - 8}" y="{y + BAR - 4}" text-anchor="end">'
             f"{escape(_short(label))}</text>"
             f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR}" '
@@ -118,8 +118,8 @@ def bar_chart(
 def column_chart(
     uid: str,
     title: str,
-    labels: Sequence[str],
-    values: Sequence[float | int],
+    labels: Sequence[Any],
+    values: Sequence[Any],
     *,
     fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
 ) -> SafeString:
@@ -144,7 +144,7 @@ def column_chart(
         h = (base - 30) * _number(value) / top
         x = left + i * step
         parts.append(
-            f'<g><title>{escape(label)}: {escape(fmt(_number(value)))}</title>'
+            f"<g><title>{escape(label)}: {escape(fmt(_number(value)))}</title>"
             f'<rect x="{x + step * 0.1:.1f}" y="{base - h:.1f}" width="{max(step * 0.8, 1):.1f}" '
             f'height="{h:.1f}" fill="{CURRENT_FILL}"/></g>'
         )

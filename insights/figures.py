@@ -84,7 +84,9 @@ def _in(span: Span, column: str = "day") -> Q:
 
 def _flag(span: Span, column: str = "day") -> Case:
     """1 for rows of the current span, 0 for the previous one."""
-    return Case(When(_in(span, column), then=Value(1)), default=Value(0), output_field=IntegerField())
+    return Case(
+        When(_in(span, column), then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
 
 
 def figures_for(period: Period, *, today: date) -> Figures:
@@ -99,8 +101,8 @@ def figures_for(period: Period, *, today: date) -> Figures:
     ):
         both[flag].users_by_department.setdefault(department, set()).add(user)
         both[flag].active_users.add(user)
-    for day, n in active.values("day").annotate(n=Count("user_id", distinct=True)).values_list(
-        "day", "n"
+    for day, n in (
+        active.values("day").annotate(n=Count("user_id", distinct=True)).values_list("day", "n")
     ):
         both[int(day >= cur_span.start)].daily_active[day] = n
     for flag, _week, n in (

@@ -44,6 +44,9 @@ class ActiveDay(models.Model):
         ]
         indexes = [models.Index(fields=["day", "user_id"], name="insights_activeday_day")]
 
+    def __str__(self) -> str:
+        return f"{self.day} user {self.user_id}"
+
 
 class ActiveMonth(models.Model):
     """A user was active in the month starting on `month` (MAU, retention cohorts)."""
@@ -56,6 +59,9 @@ class ActiveMonth(models.Model):
             models.UniqueConstraint(fields=["month", "user_id"], name="insights_activemonth_key")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} user {self.user_id}"
+
 
 class FirstActive(models.Model):
     """The day of a user's first request ever: new vs returning users, cohorts."""
@@ -63,6 +69,9 @@ class FirstActive(models.Model):
     user_id = models.BigIntegerField(primary_key=True)
     day = models.DateField(db_index=True)
     month = models.DateField()  # the first of day's month: cohorts group on it
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} since {self.day}"
 
 
 class SignInMonth(models.Model):
@@ -79,9 +88,12 @@ class SignInMonth(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} sign-in of user {self.user_id}"
+
 
 class DailyUsage(models.Model):
-    """Requests, generations, tokens and cost per day × department × tool × preset × model."""
+    """Requests, generations, tokens and cost per day x department x tool x preset x model."""
 
     day = models.DateField()
     department = models.CharField(max_length=200, blank=True)
@@ -104,9 +116,12 @@ class DailyUsage(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.tool}: {self.requests} requests"
+
 
 class DailyCount(models.Model):
-    """Counts of one kind of thing per day × tool × key (× subkey).
+    """Counts of one kind of thing per day x tool x key (x subkey).
 
     `metric` says what is counted (insights/rollup.py, METRIC_*): requests finding an
     entity type with the action taken (key = type, subkey = action), overrides (key =
@@ -129,6 +144,9 @@ class DailyCount(models.Model):
             )
         ]
         indexes = [models.Index(fields=["metric", "day"], name="insights_dailycount_metric")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.key}: {self.n}"
 
 
 class AdoptionReport(models.Model):

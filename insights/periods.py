@@ -52,7 +52,7 @@ class Period:
             return self.start.strftime("%B %Y")
         if self.kind == "quarter":
             return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
-        return f"{self.start:%d %b %Y} – {self.last_day:%d %b %Y}"
+        return f"{self.start:%d %b %Y} to {self.last_day:%d %b %Y}"
 
     @property
     def query(self) -> dict[str, str]:
@@ -60,7 +60,10 @@ class Period:
         if self.kind == "month":
             return {"period": "month", "month": f"{self.start:%Y-%m}"}
         if self.kind == "quarter":
-            return {"period": "quarter", "quarter": f"{self.start.year}-Q{self.start.month // 3 + 1}"}
+            return {
+                "period": "quarter",
+                "quarter": f"{self.start.year}-Q{self.start.month // 3 + 1}",
+            }
         return {"period": "custom", "from": self.start.isoformat(), "to": self.last_day.isoformat()}
 
     def previous(self) -> Period:

@@ -22,7 +22,9 @@ def department_label(name: str) -> str:
     return name or NO_DEPARTMENT
 
 
-def fold_departments(users: Mapping[str, set[int]], *, threshold: int | None = None) -> dict[str, str]:
+def fold_departments(
+    users: Mapping[str, set[int]], *, threshold: int | None = None
+) -> dict[str, str]:
     """{department: the label it is shown under} for one period's active users.
 
     `users` maps each department to the ids of its active users (a person who moved

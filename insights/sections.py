@@ -90,12 +90,17 @@ def headlines(figures: Figures) -> list[Headline]:
     cur, prev = figures.current, figures.previous
     pairs = [
         ("Active users", len(cur.active_users), len(prev.active_users), "int", "change"),
-        ("Share of employees who used it", adoption_share(cur), adoption_share(prev), "share",
-         "change_points"),
+        (
+            "Share of employees who used it",
+            adoption_share(cur),
+            adoption_share(prev),
+            "share",
+            "change_points",
+        ),
         ("Requests", requests(cur), requests(prev), "int", "change"),
         ("Cost", cost(cur), cost(prev), "usd", "change_usd"),
         ("Helpful answers", helpful_share(cur), helpful_share(prev), "share", "change_points"),
-    ]  # fmt: skip
+    ]
     return [Headline(label, a, kind, change(a, b), ck) for label, a, b, kind, ck in pairs]
 
 
@@ -108,27 +113,37 @@ def _average(values: list[int]) -> float | None:
 
 def adoption_section(figures: Figures) -> Section:
     cur, prev = figures.current, figures.previous
-    rows = [
+    rows: list[list[Any]] = [
         ["Active users", len(cur.active_users), len(prev.active_users)],
         ["New users", cur.new_users, prev.new_users],
-        ["Returning users", len(cur.active_users) - cur.new_users,
-         len(prev.active_users) - prev.new_users],
+        [
+            "Returning users",
+            len(cur.active_users) - cur.new_users,
+            len(prev.active_users) - prev.new_users,
+        ],
         ["Average daily active users", _daily_average(cur), _daily_average(prev)],
         ["Average weekly active users", _average(cur.weekly_active), _average(prev.weekly_active)],
-        ["Average monthly active users", _average(list(cur.monthly_active.values())),
-         _average(list(prev.monthly_active.values()))],
+        [
+            "Average monthly active users",
+            _average(list(cur.monthly_active.values())),
+            _average(list(prev.monthly_active.values())),
+        ],
         ["Adoption denominator", denominator(cur), denominator(prev)],
-    ]  # fmt: skip
+    ]
     for row in rows:
         row.append(change(row[1], row[2]))
     summary = Table(
         "adoption",
         "Adoption at a glance",
-        [Column("Measure", "text"), Column("This period", "int"),
-         Column("Previous period", "int"), Column("Change", "change")],
+        [
+            Column("Measure", "text"),
+            Column("This period", "int"),
+            Column("Previous period", "int"),
+            Column("Change", "change"),
+        ],
         rows,
         note=_denominator_note(),
-    )  # fmt: skip
+    )
     summary.chart = charts.bar_chart(
         "adoption",
         "Active, new and returning users, this period and the previous one",
@@ -157,8 +172,11 @@ def _daily_average(figures: PeriodFigures) -> float | None:
 
 def _denominator_note() -> str:
     if settings.INSIGHTS_HEADCOUNT:
-        return "Share of employees: active users ÷ the configured headcount (INSIGHTS_HEADCOUNT)."
-    return "Share of employees: active users ÷ people who signed in at least once by the period's end."
+        return "Share of employees: active users / the configured headcount (INSIGHTS_HEADCOUNT)."
+    return (
+        "Share of employees: active users / people who signed in at least once "
+        "by the end of the period."
+    )
 
 
 def _activity_series(figures: Figures) -> Table:
@@ -169,17 +187,23 @@ def _activity_series(figures: Figures) -> Table:
         ]
         rows = [[d.isoformat(), cur.daily_active.get(d, 0)] for d in days]
         labels = [f"{d.day} {d:%b}" for d in days]
-        table = Table("active-series", "Daily active users",
-                      [Column("Day", "text"), Column("Active users")], rows)  # fmt: skip
+        table = Table(
+            "active-series",
+            "Daily active users",
+            [Column("Day", "text"), Column("Active users")],
+            rows,
+        )
     else:
         months = sorted(cur.monthly_active)
         rows = [[f"{m:%Y-%m}", cur.monthly_active[m]] for m in months]
         labels = [f"{m:%b %y}" for m in months]
-        table = Table("active-series", "Monthly active users",
-                      [Column("Month", "text"), Column("Active users")], rows)  # fmt: skip
-    table.chart = charts.column_chart(
-        "active-series", table.title, labels, [r[1] for r in rows]
-    )
+        table = Table(
+            "active-series",
+            "Monthly active users",
+            [Column("Month", "text"), Column("Active users")],
+            rows,
+        )
+    table.chart = charts.column_chart("active-series", table.title, labels, [r[1] for r in rows])
     return table
 
 
@@ -227,8 +251,10 @@ def department_rows(figures: PeriodFigures) -> dict[str, list[Any]]:
         )
         known = denominators[label]
         denominators[label] = None if seats is None or known is None else known + seats
-    out = {label: [len(members), denominators[label], 0, 0, Decimal(0)]
-           for label, members in users.items()}  # fmt: skip
+    out = {
+        label: [len(members), denominators[label], 0, 0, Decimal(0)]
+        for label, members in users.items()
+    }
     for (department, _tool, _preset, _model), row in figures.usage.items():
         label = labels.get(department, OTHER)
         target = out.setdefault(label, [len(users.get(label, ())), None, 0, 0, Decimal(0)])
@@ -246,23 +272,37 @@ def departments_section(figures: Figures) -> Section:
     for label in order:
         users, seats, reqs, tokens, spent = cur[label]
         before = prev.get(label) if label != OTHER else None
-        rows.append([
-            label, users, share(users, seats) if seats else None, reqs, tokens,
-            spent.quantize(Decimal("0.01")), (spent / users).quantize(Decimal("0.01")) if users else None,
-            change(users, before[0]) if before else None,
-        ])  # fmt: skip
+        rows.append(
+            [
+                label,
+                users,
+                share(users, seats) if seats else None,
+                reqs,
+                tokens,
+                spent.quantize(Decimal("0.01")),
+                (spent / users).quantize(Decimal("0.01")) if users else None,
+                change(users, before[0]) if before else None,
+            ]
+        )
     table = Table(
         "departments",
         "Usage by department",
-        [Column("Department", "text"), Column("Active users"), Column("Share of employees", "share"),
-         Column("Requests"), Column("Tokens"), Column("Cost", "usd"),
-         Column("Cost per active user", "usd"), Column("Change in active users", "change")],
+        [
+            Column("Department", "text"),
+            Column("Active users"),
+            Column("Share of employees", "share"),
+            Column("Requests"),
+            Column("Tokens"),
+            Column("Cost", "usd"),
+            Column("Cost per active user", "usd"),
+            Column("Change in active users", "change"),
+        ],
         rows,
         note=(
             f"Departments with fewer than {settings.INSIGHTS_MIN_GROUP_SIZE} active users are "
             f"counted in “{OTHER}”; the department is the one at the time of each request."
         ),
-    )  # fmt: skip
+    )
     table.chart = charts.bar_chart(
         "departments",
         "Active users by department",
@@ -293,21 +333,36 @@ def tools_section(figures: Figures) -> Section:
     total = requests(figures.current)
     tools = sorted(cur, key=lambda k: -cur[k][_REQ])
     tool_rows = [
-        [name, cur[name][_REQ], share(cur[name][_REQ], total), cur[name][_IN] + cur[name][_OUT],
-         cur[name][_COST].quantize(Decimal("0.01")), change(cur[name][_REQ], prev.get(name, [0])[_REQ])]
+        [
+            name,
+            cur[name][_REQ],
+            share(cur[name][_REQ], total),
+            cur[name][_IN] + cur[name][_OUT],
+            cur[name][_COST].quantize(Decimal("0.01")),
+            change(cur[name][_REQ], prev.get(name, [0])[_REQ]),
+        ]
         for name in tools
-    ]  # fmt: skip
+    ]
     tool_table = Table(
         "tools",
         "Requests by tool (Rewrite by preset)",
-        [Column("Tool", "text"), Column("Requests"), Column("Share of requests", "share"),
-         Column("Tokens"), Column("Cost", "usd"), Column("Change in requests", "change")],
+        [
+            Column("Tool", "text"),
+            Column("Requests"),
+            Column("Share of requests", "share"),
+            Column("Tokens"),
+            Column("Cost", "usd"),
+            Column("Change in requests", "change"),
+        ],
         tool_rows,
-    )  # fmt: skip
+    )
     tool_table.chart = charts.bar_chart(
-        "tools", tool_table.title, tools, [r[1] for r in tool_rows],
+        "tools",
+        tool_table.title,
+        tools,
+        [r[1] for r in tool_rows],
         previous=[prev.get(name, [0])[_REQ] for name in tools],
-    )  # fmt: skip
+    )
 
     def by_model(_d: str, _t: str, _p: str, model: str) -> str:
         return model or "No model recorded"
@@ -316,21 +371,36 @@ def tools_section(figures: Figures) -> Section:
     spent = cost(figures.current)
     names = sorted(models, key=lambda k: -models[k][_COST])
     model_rows = [
-        [name, models[name][_REQ], models[name][_GEN], models[name][_IN] + models[name][_OUT],
-         models[name][_COST].quantize(Decimal("0.01")), share(models[name][_COST], spent)]
+        [
+            name,
+            models[name][_REQ],
+            models[name][_GEN],
+            models[name][_IN] + models[name][_OUT],
+            models[name][_COST].quantize(Decimal("0.01")),
+            share(models[name][_COST], spent),
+        ]
         for name in names
-    ]  # fmt: skip
+    ]
     model_table = Table(
         "models",
         "Cost by model",
-        [Column("Model", "text"), Column("Requests"), Column("Answers"), Column("Tokens"),
-         Column("Cost", "usd"), Column("Share of cost", "share")],
+        [
+            Column("Model", "text"),
+            Column("Requests"),
+            Column("Answers"),
+            Column("Tokens"),
+            Column("Cost", "usd"),
+            Column("Share of cost", "share"),
+        ],
         model_rows,
-    )  # fmt: skip
+    )
     model_table.chart = charts.bar_chart(
-        "models", "Cost by model (USD)", names, [r[4] for r in model_rows],
+        "models",
+        "Cost by model (USD)",
+        names,
+        [r[4] for r in model_rows],
         fmt=lambda v: f"${v:,.2f}",
-    )  # fmt: skip
+    )
     return Section(
         "tools", "By tool and model", tables=[tool_table, model_table, _templates(figures)]
     )
@@ -359,14 +429,21 @@ def _templates(figures: Figures) -> Table:
     shared_before, personal_before = uses(figures.previous)
     top = sorted(shared, key=lambda k: (-shared[k], k))[:TOP_TEMPLATES]
     ids = [int(k) for k in top if k.isdecimal()]
-    titles = dict(
-        PromptTemplate.objects.filter(pk__in=ids, shared=True).values_list("pk", "title")
-    ) if ids else {}  # fmt: skip
+    titles = (
+        dict(PromptTemplate.objects.filter(pk__in=ids, shared=True).values_list("pk", "title"))
+        if ids
+        else {}
+    )
     rows = [
-        [titles.get(int(k), "A shared template since deleted or unshared") if k.isdecimal()
-         else "A shared template", shared[k], change(shared[k], shared_before.get(k, 0))]
+        [
+            titles.get(int(k), "A shared template since deleted or unshared")
+            if k.isdecimal()
+            else "A shared template",
+            shared[k],
+            change(shared[k], shared_before.get(k, 0)),
+        ]
         for k in top
-    ]  # fmt: skip
+    ]
     rows.append(["Personal templates (all together)", personal, change(personal, personal_before)])
     table = Table(
         "templates",

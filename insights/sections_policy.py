@@ -20,13 +20,16 @@ from insights.rollup import (
     METRIC_TTFT,
     TTFT_EDGES_MS,
 )
-from insights.sections import TOOL_LABELS, usage_total, cost, department_rows, requests
+from insights.sections import TOOL_LABELS, cost, department_rows, requests, usage_total
 from insights.tables import Column, Section, Table, change, format_cell, share
 
 ACTION_COLUMNS = (
-    ("pseudonymize", "Pseudonymized"), ("redact", "Redacted"), ("block", "Blocked"),
-    ("allow", "Allowed"), ("unrecorded", "Action not recorded"),
-)  # fmt: skip
+    ("pseudonymize", "Pseudonymized"),
+    ("redact", "Redacted"),
+    ("block", "Blocked"),
+    ("allow", "Allowed"),
+    ("unrecorded", "Action not recorded"),
+)
 FAILURE_LABELS = {
     "failed": "Failed",
     "interrupted": "Interrupted (worker stopped)",
@@ -38,9 +41,7 @@ TOP = 5
 
 
 def _metric(figures: PeriodFigures, metric: str) -> dict[tuple[str, str, str], int]:
-    return {
-        (tool, key, sub): n for (m, tool, key, sub), n in figures.counts.items() if m == metric
-    }
+    return {(tool, key, sub): n for (m, tool, key, sub), n in figures.counts.items() if m == metric}
 
 
 def _by_entity(figures: PeriodFigures, metric: str) -> dict[str, dict[str, int]]:
@@ -68,8 +69,11 @@ def policy_section(figures: Figures) -> Section:
     table = Table(
         "entities",
         "Personal data found, by entity type and what the policy did",
-        [Column("Entity type", "text"), Column("Requests where found"),
-         Column("Share of requests", "share")]
+        [
+            Column("Entity type", "text"),
+            Column("Requests where found"),
+            Column("Share of requests", "share"),
+        ]
         + [Column(label) for _a, label in ACTION_COLUMNS],
         rows,
         note=(
@@ -77,11 +81,14 @@ def policy_section(figures: Figures) -> Section:
             "policy recorded each type's action show the request's decision instead, or "
             "“Action not recorded”."
         ),
-    )  # fmt: skip
+    )
     table.chart = charts.bar_chart(
-        "entities", "Requests with each entity type found", order, [r[1] for r in rows],
+        "entities",
+        "Requests with each entity type found",
+        order,
+        [r[1] for r in rows],
         previous=[before.get(e, {}).get("total", 0) for e in order],
-    )  # fmt: skip
+    )
     overrides = _by_entity(cur, METRIC_OVERRIDE)
     names = sorted(overrides, key=lambda e: (-overrides[e]["total"], e))
     override_rows = [
@@ -91,11 +98,15 @@ def policy_section(figures: Figures) -> Section:
     override_table = Table(
         "overrides",
         "“Not personal data” reports (overrides), by entity type",
-        [Column("Entity type", "text"), Column("Reports"), Column("Accepted"),
-         Column("Rejected by the policy")],
+        [
+            Column("Entity type", "text"),
+            Column("Reports"),
+            Column("Accepted"),
+            Column("Rejected by the policy"),
+        ],
         override_rows,
         note="An employee marked a finding as not personal data before sending.",
-    )  # fmt: skip
+    )
     override_table.chart = charts.bar_chart(
         "overrides", override_table.title, names, [r[1] for r in override_rows]
     )
@@ -109,9 +120,12 @@ def policy_section(figures: Figures) -> Section:
         facts=[
             ("Requests with personal data", format_cell(personal_data_share(cur), "share")),
             ("Previous period", format_cell(personal_data_share(prev), "share")),
-            ("Blocked requests", f"{blocked:,} ({format_cell(change(blocked, blocked_before), 'change')})"),
+            (
+                "Blocked requests",
+                f"{blocked:,} ({format_cell(change(blocked, blocked_before), 'change')})",
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def _percentile(buckets: dict[int, int], fraction: float) -> int | None:
@@ -144,26 +158,39 @@ def quality_section(figures: Figures) -> Section:
     for tool in tools:
         up, down = ratings(cur, tool)
         up_before, down_before = ratings(prev, tool)
-        rating_rows.append([
-            TOOL_LABELS.get(tool, tool or "Other"), up, down, share(up, up + down),
-            change(share(up, up + down), share(up_before, up_before + down_before)),
-        ])  # fmt: skip
+        rating_rows.append(
+            [
+                TOOL_LABELS.get(tool, tool or "Other"),
+                up,
+                down,
+                share(up, up + down),
+                change(share(up, up + down), share(up_before, up_before + down_before)),
+            ]
+        )
     rating_table = Table(
         "ratings",
         "Helpful and not helpful answers, by tool",
-        [Column("Tool", "text"), Column("Helpful"), Column("Not helpful"),
-         Column("Helpful share", "share"), Column("Change", "change_points")],
+        [
+            Column("Tool", "text"),
+            Column("Helpful"),
+            Column("Not helpful"),
+            Column("Helpful share", "share"),
+            Column("Change", "change_points"),
+        ],
         rating_rows,
         note="Ratings employees gave answers (thumbs up or down); a changed rating counts once.",
-    )  # fmt: skip
+    )
     rating_table.chart = charts.bar_chart(
-        "ratings", "Helpful share of rated answers, by tool", [r[0] for r in rating_rows],
-        [(r[3] or 0) * 100 for r in rating_rows], fmt=lambda v: f"{v:.0f} %",
-    )  # fmt: skip
+        "ratings",
+        "Helpful share of rated answers, by tool",
+        [r[0] for r in rating_rows],
+        [(r[3] or 0) * 100 for r in rating_rows],
+        fmt=lambda v: f"{v:.0f} %",
+    )
     answers = int(usage_total(cur, 3))
     failures = _metric(cur, METRIC_FAILURE)
     kinds: dict[str, int] = defaultdict(int)
-    for (tool, outcome, code), n in failures.items():
+    for (_tool, outcome, code), n in failures.items():
         label = FAILURE_LABELS.get(outcome, outcome.capitalize() or "Unknown")
         kinds[f"{label} · {code}" if code and code != outcome else label] += n
     failure_names = sorted(kinds, key=lambda k: (-kinds[k], k))
@@ -173,7 +200,7 @@ def quality_section(figures: Figures) -> Section:
         "Answers that did not finish, by kind",
         [Column("Kind", "text"), Column("Answers"), Column("Share of answers", "share")],
         failure_rows,
-    )  # fmt: skip
+    )
     failure_table.chart = charts.bar_chart(
         "failures", failure_table.title, failure_names, [r[1] for r in failure_rows]
     )
@@ -185,23 +212,36 @@ def quality_section(figures: Figures) -> Section:
         before = {
             int(k): n for (t, k, _s), n in _metric(prev, METRIC_TTFT).items() if t == tool and n
         }
-        latency_rows.append([
-            TOOL_LABELS.get(tool, tool or "Other"), sum(buckets.values()),
-            _percentile(buckets, 0.5), _percentile(buckets, 0.95), _percentile(before, 0.95),
-        ])  # fmt: skip
+        latency_rows.append(
+            [
+                TOOL_LABELS.get(tool, tool or "Other"),
+                sum(buckets.values()),
+                _percentile(buckets, 0.5),
+                _percentile(buckets, 0.95),
+                _percentile(before, 0.95),
+            ]
+        )
     latency_table = Table(
         "latency",
         "Time to first token, by tool",
-        [Column("Tool", "text"), Column("Answers timed"), Column("p50", "ms"),
-         Column("p95", "ms"), Column("p95, previous period", "ms")],
+        [
+            Column("Tool", "text"),
+            Column("Answers timed"),
+            Column("p50", "ms"),
+            Column("p95", "ms"),
+            Column("p95, previous period", "ms"),
+        ],
         latency_rows,
         note="From a histogram with buckets 10 % wide: each percentile is within 10 %.",
-    )  # fmt: skip
+    )
     latency_table.chart = charts.bar_chart(
-        "latency", "Time to first token p95 (ms), by tool", [r[0] for r in latency_rows],
-        [r[3] or 0 for r in latency_rows], previous=[r[4] for r in latency_rows],
+        "latency",
+        "Time to first token p95 (ms), by tool",
+        [r[0] for r in latency_rows],
+        [r[3] or 0 for r in latency_rows],
+        previous=[r[4] for r in latency_rows],
         fmt=lambda v: f"{v:,.0f} ms",
-    )  # fmt: skip
+    )
     return Section("quality", "Quality", tables=[rating_table, failure_table, latency_table])
 
 
@@ -240,16 +280,20 @@ def decision_section(figures: Figures) -> Section:
     budget_table = Table(
         "budgets",
         "Run-rate cost against the monthly budgets",
-        [Column("Budget", "text"), Column("Cost in the period", "usd"),
-         Column("Monthly run-rate", "usd"), Column("Monthly budget", "usd"),
-         Column("Run-rate ÷ budget", "share")],
+        [
+            Column("Budget", "text"),
+            Column("Cost in the period", "usd"),
+            Column("Monthly run-rate", "usd"),
+            Column("Monthly budget", "usd"),
+            Column("Run-rate ÷ budget", "share"),
+        ],
         rows,
         note=(
             "Budgets come from INSIGHTS_MONTHLY_BUDGET_USD and INSIGHTS_DEPARTMENT_BUDGETS_USD; "
             "a budget of a department with too few active users is counted in "
             f"“{OTHER}”."
         ),
-    )  # fmt: skip
+    )
     before = department_rows(figures.previous)
     growth = [
         [label, values[0], before[label][0], values[0] - before[label][0]]
@@ -262,11 +306,15 @@ def decision_section(figures: Figures) -> Section:
     growth_table = Table(
         "growth",
         "Departments growing fastest, and not at all",
-        [Column("Department", "text"), Column("Active users"), Column("Previous period"),
-         Column("Change", "change")],
+        [
+            Column("Department", "text"),
+            Column("Active users"),
+            Column("Previous period"),
+            Column("Change", "change"),
+        ],
         fastest + flat,
         note=f"The {TOP} fastest-growing departments first, then every one that did not grow.",
-    )  # fmt: skip
+    )
     blocked = _by_entity(figures.current, METRIC_ENTITY)
     overridden = _by_entity(figures.current, METRIC_OVERRIDE)
     top_blocked = sorted(

@@ -36,7 +36,7 @@ class Insights:
         full = self.period.previous()
         if span.end == full.end:
             return full.label
-        return f"{span.start:%d %b %Y} – {date.fromordinal(span.end.toordinal() - 1):%d %b %Y}"
+        return f"{span.start:%d %b %Y} to {date.fromordinal(span.end.toordinal() - 1):%d %b %Y}"
 
     def table(self, slug: str) -> Table | None:
         for section in self.sections:

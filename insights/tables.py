@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from audit.export import csv_chunks
 
-# How a column's values are written: plain text, a count, US dollars, a share (0–1),
+# How a column's values are written: plain text, a count, US dollars, a share (0 to 1),
 # milliseconds, or a change against the previous period (count, dollars, points).
 KINDS = ("text", "int", "usd", "share", "ms", "change", "change_usd", "change_points")
 
@@ -51,7 +51,7 @@ def share(part: float | Decimal, whole: float | Decimal) -> float | None:
 
 
 def change(current: Any, previous: Any) -> Any:
-    """current − previous, or None when either is unknown (shown as "—")."""
+    """current - previous, or None when either is unknown (shown as "—")."""
     if current is None or previous is None:
         return None
     return current - previous
@@ -72,7 +72,7 @@ def format_cell(value: Any, kind: str) -> str:
         return f"{int(value):+,}" if value else "0"
     if kind == "change_usd":
         amount = Decimal(value)
-        return f"{'+' if amount >= 0 else '−'}${abs(amount):,.2f}"
+        return f"{'+' if amount >= 0 else '-'}${abs(amount):,.2f}"
     if kind == "change_points":
         return f"{float(value) * 100:+.1f} pts"
     if isinstance(value, float):

@@ -43,7 +43,9 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         services.insights_viewed(
             user=request.user, page="page", period=None, query=query, error=exc.user_message
         )
-        return render(request, "insights/page.html", {**context, "error": exc.user_message}, 400)
+        return render(
+            request, "insights/page.html", {**context, "error": exc.user_message}, status=400
+        )
     refreshed = rollups_refresh(limit=PAGE_REFRESH_LIMIT, rebuild_if_needed=False)
     data = insights_for(period, today=today)
     services.insights_viewed(user=request.user, page="page", period=period, query=query)

@@ -371,7 +371,7 @@ def feedback_set(*, user: Any, message_id: int, rating: int, comment: str = "") 
         )
         if previous != rating:
             # For insights' helpful ratio: tool and rating only, never the comment.
-            names = {Feedback.Rating.UP: "up", Feedback.Rating.DOWN: "down"}
+            names: dict[int, str] = {Feedback.Rating.UP: "up", Feedback.Rating.DOWN: "down"}
             audit_record(
                 actor=user,
                 action="feedback.given",

@@ -11,12 +11,3 @@ register = template.Library()
 def table_cells(table: Table) -> Any:
     """Formatted rows of a table: [(text, kind), …] per row."""
     return list(cells(table))
-
-
-@register.filter
-def change_class(text: str) -> str:
-    if text.startswith("+") and text.strip("+0.,% pts$") != "":
-        return "up"
-    if text.startswith(("-", "−")):
-        return "down"
-    return "flat"
