@@ -135,6 +135,13 @@ def period_from_query(params: dict[str, str], *, today: date) -> Period:
     return period_checked(period, today=today)
 
 
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28) + timedelta(days=1)
+
+
 def period_checked(period: Period, *, today: date) -> Period:
     if period.start < EARLIEST:
         raise PeriodError(f"Choose a period from {EARLIEST.year} on.")
@@ -143,6 +150,6 @@ def period_checked(period: Period, *, today: date) -> Period:
             f"{period.label} has not started yet in the company's time zone: "
             "choose a period up to today."
         )
-    if period.end > add_months(period.start, 12 * MAX_YEARS):
+    if period.end > _years_later(period.start, MAX_YEARS):
         raise PeriodError(f"Choose a period of at most {MAX_YEARS} years.")
     return period

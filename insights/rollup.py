@@ -255,9 +255,12 @@ class RefreshResult:
 
 
 def _locked_state() -> RollupState | None:
-    RollupState.objects.get_or_create(id=1, defaults={"time_zone": settings.COMPANY_TIME_ZONE})
     # skip_locked: a refresh already under way elsewhere is as good as this one.
-    return RollupState.objects.select_for_update(skip_locked=True).filter(id=1).first()
+    locked = RollupState.objects.select_for_update(skip_locked=True).filter(id=1).first()
+    if locked is None and not RollupState.objects.filter(id=1).exists():
+        RollupState.objects.get_or_create(id=1, defaults={"time_zone": settings.COMPANY_TIME_ZONE})
+        locked = RollupState.objects.select_for_update(skip_locked=True).filter(id=1).first()
+    return locked
 
 
 def rollups_refresh(*, limit: int | None = None, rebuild_if_needed: bool = True) -> RefreshResult:
@@ -273,33 +276,37 @@ def rollups_refresh(*, limit: int | None = None, rebuild_if_needed: bool = True)
             return RefreshResult(events=0, through_id=state.last_event_id, caught_up=False)
         return rollups_rebuild()
     head = AuditEvent.objects.aggregate(head=Max("id"))["head"] or 0
-    folded = 0
+    if state is not None and state.last_event_id >= head:
+        return RefreshResult(events=0, through_id=state.last_event_id, caught_up=True)
+    folded, through = 0, 0
     zone = company_zone()
     while True:
         size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - folded)
+        if size <= 0:
+            return RefreshResult(events=folded, through_id=through, caught_up=False)
         with transaction.atomic():
             state = _locked_state()
-            if state is None:
-                return RefreshResult(events=folded, through_id=0, caught_up=False)
-            if state.last_event_id >= head:
-                return RefreshResult(folded, state.last_event_id, caught_up=True)
-            if size <= 0:
-                return RefreshResult(folded, state.last_event_id, caught_up=False)
-            rows = list(
-                AuditEvent.objects.filter(
-                    id__gt=state.last_event_id, id__lte=head, action__in=WATCHED_ACTIONS
+            if state is None:  # another refresh holds the lock: it does this work
+                return RefreshResult(events=folded, through_id=through, caught_up=False)
+            if state.last_event_id < head:
+                rows = list(
+                    AuditEvent.objects.filter(
+                        id__gt=state.last_event_id, id__lte=head, action__in=WATCHED_ACTIONS
+                    )
+                    .order_by("id")
+                    .values_list(*_EVENT_COLUMNS)[:size]
                 )
-                .order_by("id")
-                .values_list(*_EVENT_COLUMNS)[:size]
-            )
-            deltas_apply(event_deltas(rows, zone))
-            # A short batch reached the head: every event up to it was looked at.
-            state.last_event_id = rows[-1][0] if len(rows) == size else head
-            if rows:
-                state.last_event_at = rows[-1][1]
-            state.updated_at = timezone.now()
-            state.save()
-            folded += len(rows)
+                deltas_apply(event_deltas(rows, zone))
+                # A short batch reached the head: every event up to it was looked at.
+                state.last_event_id = rows[-1][0] if len(rows) == size else head
+                if rows:
+                    state.last_event_at = rows[-1][1]
+                state.updated_at = timezone.now()
+                state.save()
+                folded += len(rows)
+            through = state.last_event_id
+        if through >= head:
+            return RefreshResult(events=folded, through_id=through, caught_up=True)
 
 
 _ROLLUP_MODELS = (ActiveDay, ActiveMonth, FirstActive, SignInMonth, DailyUsage, DailyCount)

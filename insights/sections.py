@@ -16,7 +16,7 @@ from django.conf import settings
 from insights import charts
 from insights.figures import COHORT_MONTHS, Figures, PeriodFigures
 from insights.periods import add_months
-from insights.privacy import OTHER, cohort_shown, fold_departments
+from insights.privacy import OTHER, cohort_shown, department_label, fold_departments
 from insights.rollup import METRIC_RATING, METRIC_TEMPLATE
 from insights.tables import Column, Section, Table, change, format_cell, share
 
@@ -264,6 +264,18 @@ def department_rows(figures: PeriodFigures) -> dict[str, list[Any]]:
     return out
 
 
+def previous_users(label: str, folded: dict[str, list[Any]], previous: PeriodFigures) -> int | None:
+    """A department's active users in the previous period: its row there, 0 if it had
+    nobody active, None (unknown) if it was folded into "Other departments" then."""
+    if label == OTHER:
+        return None
+    if label in folded:
+        return int(folded[label][0])
+    if label not in {department_label(d) for d in previous.users_by_department}:
+        return 0
+    return None
+
+
 def departments_section(figures: Figures) -> Section:
     cur = department_rows(figures.current)
     prev = department_rows(figures.previous)
@@ -271,7 +283,7 @@ def departments_section(figures: Figures) -> Section:
     rows = []
     for label in order:
         users, seats, reqs, tokens, spent = cur[label]
-        before = prev.get(label) if label != OTHER else None
+        before = previous_users(label, prev, figures.previous)
         rows.append(
             [
                 label,
@@ -281,7 +293,7 @@ def departments_section(figures: Figures) -> Section:
                 tokens,
                 spent.quantize(Decimal("0.01")),
                 (spent / users).quantize(Decimal("0.01")) if users else None,
-                change(users, before[0]) if before else None,
+                change(users, before),
             ]
         )
     table = Table(
@@ -308,7 +320,7 @@ def departments_section(figures: Figures) -> Section:
         "Active users by department",
         [r[0] for r in rows],
         [r[1] for r in rows],
-        previous=[prev[r[0]][0] if r[0] in prev and r[0] != OTHER else None for r in rows],
+        previous=[previous_users(r[0], prev, figures.previous) for r in rows],
     )
     return Section("departments", "By department", tables=[table])
 

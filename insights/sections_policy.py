@@ -20,7 +20,14 @@ from insights.rollup import (
     METRIC_TTFT,
     TTFT_EDGES_MS,
 )
-from insights.sections import TOOL_LABELS, cost, department_rows, requests, usage_total
+from insights.sections import (
+    TOOL_LABELS,
+    cost,
+    department_rows,
+    previous_users,
+    requests,
+    usage_total,
+)
 from insights.tables import Column, Section, Table, change, format_cell, share
 
 ACTION_COLUMNS = (
@@ -295,11 +302,11 @@ def decision_section(figures: Figures) -> Section:
         ),
     )
     before = department_rows(figures.previous)
-    growth = [
-        [label, values[0], before[label][0], values[0] - before[label][0]]
-        for label, values in departments.items()
-        if label != OTHER and label in before
-    ]
+    growth = []
+    for label, values in departments.items():
+        earlier = previous_users(label, before, figures.previous)
+        if earlier is not None:
+            growth.append([label, values[0], earlier, values[0] - earlier])
     growth.sort(key=lambda r: (-r[3], r[0]))
     fastest = [r for r in growth if r[3] > 0][:TOP]
     flat = [r for r in growth if r[3] <= 0]

@@ -75,6 +75,7 @@ def insights_csv(request: HttpRequest, slug: str) -> HttpResponse:
             query=request.GET.dict(), error=exc.user_message,
         )  # fmt: skip
         return HttpResponse(exc.user_message, status=400, content_type="text/plain; charset=utf-8")
+    rollups_refresh(limit=PAGE_REFRESH_LIMIT, rebuild_if_needed=False)
     table = insights_for(period, today=today).table(slug)
     if table is None:
         raise Http404
