@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from insights import charts
-from insights.figures import COHORT_MONTHS, Figures, PeriodFigures
+from insights.figures import Figures, PeriodFigures
 from insights.periods import add_months
 from insights.privacy import OTHER, cohort_shown, department_label, fold_departments
 from insights.rollup import METRIC_RATING, METRIC_TEMPLATE
@@ -210,13 +210,16 @@ def _activity_series(figures: Figures) -> Table:
 def _retention(figures: Figures) -> Table:
     """Share of each month's new users active again 1, 2, … months later."""
     end = figures.cohort_end
+    first = min(figures.cohorts, default=add_months(end, -1))
+    # Only as many "months later" as the oldest cohort has had.
+    later_months = (end.year - first.year) * 12 + end.month - first.month
     columns = [Column("First month", "text"), Column("New users")] + [
-        Column(f"+{k} month{'s' if k > 1 else ''}", "share") for k in range(1, COHORT_MONTHS)
+        Column(f"+{k} mo", "share") for k in range(1, later_months)
     ]
     rows = []
     for month, (size, later) in figures.cohorts.items():
         row: list[Any] = [f"{month:%Y-%m}", size]
-        for k in range(1, COHORT_MONTHS):
+        for k in range(1, later_months):
             elapsed = add_months(month, k) < end
             row.append(share(later.get(k, 0), size) if elapsed and cohort_shown(size) else None)
         rows.append(row)
@@ -226,7 +229,7 @@ def _retention(figures: Figures) -> Table:
         columns,
         rows,
         note=(
-            "Share of the month's new users who made a request in each later month. "
+            "Share of the month's new users who made a request 1, 2, … months (mo) later. "
             f"Cohorts under {settings.INSIGHTS_MIN_GROUP_SIZE} people show no shares."
         ),
     )

@@ -69,6 +69,8 @@ def format_cell(value: Any, kind: str) -> str:
     if kind == "ms":
         return f"{int(value):,} ms"
     if kind == "change":
+        if isinstance(value, float):
+            return f"{value:+,.1f}"
         return f"{int(value):+,}" if value else "0"
     if kind == "change_usd":
         amount = Decimal(value)

@@ -73,8 +73,9 @@ def _raw_headlines(start: date, end: date) -> dict[str, Any]:
     requests = events.filter(request_q)
     active = set(requests.values_list("actor_id", flat=True))
     signed_in = set(
-        AuditEvent.objects.filter(action=actions.ACCOUNT_SIGN_IN, created_at__lt=high)
-        .values_list("actor_id", flat=True)
+        AuditEvent.objects.filter(action=actions.ACCOUNT_SIGN_IN, created_at__lt=high).values_list(
+            "actor_id", flat=True
+        )
     )
     cost = sum(
         (e.cost_usd or Decimal(0)) for e in events.filter(action=actions.GENERATION_FINISHED)
@@ -124,8 +125,18 @@ def _table_contents() -> list[Any]:
         sorted(
             (*k, float(c))
             for *k, c in DailyUsage.objects.values_list(
-                "day", "department", "tool", "preset", "model", "requests", "blocked",
-                "with_personal_data", "generations", "input_tokens", "output_tokens", "cost_usd",
+                "day",
+                "department",
+                "tool",
+                "preset",
+                "model",
+                "requests",
+                "blocked",
+                "with_personal_data",
+                "generations",
+                "input_tokens",
+                "output_tokens",
+                "cost_usd",
             )
         ),
         sorted(DailyCount.objects.values_list("day", "metric", "tool", "key", "subkey", "n")),

@@ -32,7 +32,9 @@ TODAY = date(2026, 11, 15)
          Period("custom", date(2026, 2, 28), date(2026, 3, 10))),
     ],
 )  # fmt: skip
-def test_periods_and_their_previous(query: dict[str, str], expected: Period, previous: Period) -> None:
+def test_periods_and_their_previous(
+    query: dict[str, str], expected: Period, previous: Period
+) -> None:
     period = period_from_query(query, today=TODAY)
     assert period == expected
     assert period.previous() == previous
@@ -84,7 +86,9 @@ def test_the_current_month_so_far_is_accepted() -> None:
         ("Asia/Tokyo", utc(2026, 2, 28, 15, 0), date(2026, 3, 1)),
     ],
 )
-def test_the_clock_at_month_and_year_boundaries(settings: Any, zone: str, now: Any, today: date) -> None:
+def test_the_clock_at_month_and_year_boundaries(
+    settings: Any, zone: str, now: Any, today: date
+) -> None:
     """The default period is the company's current month, whatever UTC says."""
     settings.COMPANY_TIME_ZONE = zone
     assert company_today(now) == today

@@ -106,7 +106,9 @@ def test_every_table_on_the_page_has_a_csv(client: Client, viewer: Any) -> None:
     ]  # fmt: skip
     for slug in slugs:
         assert f"/insights/export/{slug}.csv?period=month&amp;month=2026-10" in page
-        assert client.get(f"/insights/export/{slug}.csv?period=month&month=2026-10").status_code == 200
+        assert (
+            client.get(f"/insights/export/{slug}.csv?period=month&month=2026-10").status_code == 200
+        )
     assert client.get("/insights/export/nothing.csv").status_code == 404
 
 
