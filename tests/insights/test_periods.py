@@ -20,7 +20,8 @@ TODAY = date(2026, 11, 15)
     [
         ({}, Period("month", date(2026, 11, 1), date(2026, 12, 1)),
          Period("month", date(2026, 10, 1), date(2026, 11, 1))),
-        ({"period": "month", "month": "2026-01"}, Period("month", date(2026, 1, 1), date(2026, 2, 1)),
+        ({"period": "month", "month": "2026-01"},
+         Period("month", date(2026, 1, 1), date(2026, 2, 1)),
          Period("month", date(2025, 12, 1), date(2026, 1, 1))),
         ({"period": "quarter", "quarter": "2026-Q1"},
          Period("quarter", date(2026, 1, 1), date(2026, 4, 1)),

@@ -14,10 +14,10 @@ from django.test import Client
 from pypdf import PdfReader
 
 from accounts.models import User
+from insights.periods import month_period
 from insights.privacy import OTHER, fold_departments
 from insights.rollup import rollups_refresh
 from insights.selectors import insights_for
-from insights.periods import month_period
 from insights.services import adoption_report_create
 from tests.insights.conftest import (
     at,
@@ -112,7 +112,7 @@ def test_small_departments_fold_and_cannot_be_subtracted_back() -> None:
         "": {200, 201, 202, 203, 204},
     }
     labels = fold_departments(users, threshold=5)
-    # Legal alone in "Other" would be Legal's own figures (total − shown rows): the
+    # Legal alone in "Other" would be Legal's own figures (total - shown rows): the
     # next-smallest department joins it.
     assert labels["Legal"] == OTHER
     assert labels[""] == OTHER

@@ -141,7 +141,7 @@ def test_reports_are_downloaded_by_viewers_and_audited(
     assert pdf.content.startswith(b"%PDF")
     html = client.get("/insights/reports/2026-10.html")
     assert html.status_code == 200 and b"Adoption report" in html.content
-    assert 'attachment; filename="adoption-report-2026-10.html"' == html["Content-Disposition"]
+    assert html["Content-Disposition"] == 'attachment; filename="adoption-report-2026-10.html"'
     for url in ("/insights/reports/2026-09.pdf", "/insights/reports/2026-10.exe",
                 "/insights/reports/bogus.pdf"):  # fmt: skip
         assert client.get(url).status_code == 404
