@@ -445,7 +445,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"presidio-analyzer": {"level": "ERROR"}},
+    # WeasyPrint logs every layout step at INFO.
+    "loggers": {"presidio-analyzer": {"level": "ERROR"}, "weasyprint": {"level": "WARNING"}},
 }
 
 ADMIN_URL_PATH = "admin/"

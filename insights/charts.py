@@ -17,13 +17,13 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH = 640
+WIDTH = 520
 CURRENT_FILL = "#1d3557"  # dark blue: near black in greyscale
 PREVIOUS_STROKE = "#5c6670"
-LABEL_WIDTH = 190
+LABEL_WIDTH = 160
 BAR = 16
 GAP = 12
-MAX_LABEL_CHARS = 26
+MAX_LABEL_CHARS = 22
 
 
 def _short(label: str) -> str:
@@ -139,7 +139,7 @@ def column_chart(
     if not count:
         parts.append(f'<text x="{left + 10}" y="{base - 10}">No data in this period.</text>')
     peak = max(range(count), key=lambda i: _number(values[i])) if count else -1
-    label_every = max(1, count // 8)
+    label_every = max(1, count // 6)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         h = (base - 30) * _number(value) / top
         x = left + i * step

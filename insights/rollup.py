@@ -67,7 +67,7 @@ ENTITY_ACTIONS = ("pseudonymize", "redact", "block", "allow")
 TTFT_EDGES_MS: tuple[int, ...] = tuple(
     sorted({round(10 * 1.1**k) for k in range(0, 116)})
 )  # fmt: skip
-BATCH_SIZE = 20_000
+BATCH_SIZE = 50_000
 _EVENT_COLUMNS = (
     "id", "created_at", "actor_id", "actor_department", "action", "outcome", "tool",
     "model", "decision", "input_tokens", "output_tokens", "cost_usd", "target_id", "details",
@@ -195,56 +195,67 @@ def _usage_row(
 # --- writing -----------------------------------------------------------------------------
 
 
-def _upsert_sql(model: Any, keys: Sequence[str], adds: Sequence[str]) -> str:
-    table = model._meta.db_table
-    columns = [*keys, *adds]
-    updates = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in adds)
-    return (
-        f"INSERT INTO {table} AS t ({', '.join(columns)}) "  # noqa: S608 (names are ours)
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
+class _Upsert:
+    """INSERT … VALUES (…), (…) ON CONFLICT … DO UPDATE: rows in chunks of one statement
+    each (a round trip per chunk, not per row). Keys within a chunk are unique (they come
+    from a dict), which PostgreSQL requires of a multi-row upsert."""
+
+    CHUNK = 500
+
+    def __init__(self, model: Any, keys: Sequence[str], assignments: str, values: Sequence[str]):
+        self.table = model._meta.db_table
+        self.columns = [*keys, *values]
+        self.tail = f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {assignments}"
+
+    def run(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
+        row = f"({', '.join(['%s'] * len(self.columns))})"
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start : start + self.CHUNK]
+            sql = (
+                f"INSERT INTO {self.table} AS t ({', '.join(self.columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))}{self.tail}"
+            )
+            cursor.execute(sql, [value for values in chunk for value in values])
 
 
-_USAGE_SQL = _upsert_sql(
-    DailyUsage, ("day", "department", "tool", "preset", "model"), _USAGE_FIELDS
+def _adding(values: Sequence[str]) -> str:
+    return ", ".join(f"{c} = t.{c} + excluded.{c}" for c in values)
+
+
+_USAGE = _Upsert(
+    DailyUsage,
+    ("day", "department", "tool", "preset", "model"),
+    _adding(_USAGE_FIELDS),
+    _USAGE_FIELDS,
 )
-_COUNT_SQL = _upsert_sql(DailyCount, ("day", "metric", "tool", "key", "subkey"), ("n",))
-_FIRST_SQL = (
-    f"INSERT INTO {FirstActive._meta.db_table} AS t (user_id, day, month) "  # noqa: S608
-    "VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+_COUNTS = _Upsert(DailyCount, ("day", "metric", "tool", "key", "subkey"), _adding(["n"]), ["n"])
+_FIRST = _Upsert(
+    FirstActive,
+    ("user_id",),
     "day = CASE WHEN excluded.day < t.day THEN excluded.day ELSE t.day END, "
-    "month = CASE WHEN excluded.day < t.day THEN excluded.month ELSE t.month END"
+    "month = CASE WHEN excluded.day < t.day THEN excluded.month ELSE t.month END",
+    ("day", "month"),
 )
 
 
 def deltas_apply(deltas: Deltas) -> None:
     """Add the deltas to the tables (inside the caller's transaction)."""
-    ActiveDay.objects.bulk_create(
-        [ActiveDay(day=d, user_id=u, department=dep) for d, u, dep in deltas.active_days],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    ActiveMonth.objects.bulk_create(
-        [ActiveMonth(month=m, user_id=u) for m, u in deltas.active_months],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    SignInMonth.objects.bulk_create(
-        [SignInMonth(month=m, user_id=u, department=dep) for m, u, dep in deltas.sign_ins],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
+    for model, rows in (
+        (
+            ActiveDay,
+            [ActiveDay(day=d, user_id=u, department=dep) for d, u, dep in deltas.active_days],
+        ),
+        (ActiveMonth, [ActiveMonth(month=m, user_id=u) for m, u in deltas.active_months]),
+        (
+            SignInMonth,
+            [SignInMonth(month=m, user_id=u, department=dep) for m, u, dep in deltas.sign_ins],
+        ),
+    ):
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
     with connection.cursor() as cursor:
-        if deltas.first_active:
-            cursor.executemany(
-                _FIRST_SQL,
-                [(user, day, day.replace(day=1)) for user, day in deltas.first_active.items()],
-            )
-        if deltas.usage:
-            cursor.executemany(_USAGE_SQL, [(*key, *row) for key, row in deltas.usage.items()])
-        if deltas.counts:
-            cursor.executemany(_COUNT_SQL, [(*key, n) for key, n in deltas.counts.items() if n])
+        _FIRST.run(cursor, [(u, d, d.replace(day=1)) for u, d in deltas.first_active.items()])
+        _USAGE.run(cursor, [(*key, *row) for key, row in deltas.usage.items()])
+        _COUNTS.run(cursor, [(*key, n) for key, n in deltas.counts.items() if n])
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     refreshed = rollups_refresh(limit=PAGE_REFRESH_LIMIT, rebuild_if_needed=False)
     data = insights_for(period, today=today)
     services.insights_viewed(user=request.user, page="page", period=period, query=query)
+    # The form shows the period on screen, whichever way it was chosen.
+    context["query"] = {"month": f"{period.start:%Y-%m}", **period.query}
     return render(
         request,
         "insights/page.html",
