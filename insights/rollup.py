@@ -240,18 +240,21 @@ _FIRST = _Upsert(
 
 def deltas_apply(deltas: Deltas) -> None:
     """Add the deltas to the tables (inside the caller's transaction)."""
-    for model, rows in (
-        (
-            ActiveDay,
-            [ActiveDay(day=d, user_id=u, department=dep) for d, u, dep in deltas.active_days],
-        ),
-        (ActiveMonth, [ActiveMonth(month=m, user_id=u) for m, u in deltas.active_months]),
-        (
-            SignInMonth,
-            [SignInMonth(month=m, user_id=u, department=dep) for m, u, dep in deltas.sign_ins],
-        ),
-    ):
-        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    ActiveDay.objects.bulk_create(
+        [ActiveDay(day=d, user_id=u, department=dep) for d, u, dep in deltas.active_days],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    ActiveMonth.objects.bulk_create(
+        [ActiveMonth(month=m, user_id=u) for m, u in deltas.active_months],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    SignInMonth.objects.bulk_create(
+        [SignInMonth(month=m, user_id=u, department=dep) for m, u, dep in deltas.sign_ins],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
     with connection.cursor() as cursor:
         _FIRST.run(cursor, [(u, d, d.replace(day=1)) for u, d in deltas.first_active.items()])
         _USAGE.run(cursor, [(*key, *row) for key, row in deltas.usage.items()])
