@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 # Routes whose parameters do not name a user's object (or that are someone else's
 # responsibility with their own tests: Django admin, allauth's provider callbacks).
-NOT_OWNER_SCOPED_PREFIXES = ("admin/", "accounts/", "audit/")
+# Insights holds no per-user objects: its ids are table names and months (role-scoped,
+# tests/insights/test_views.py).
+NOT_OWNER_SCOPED_PREFIXES = ("admin/", "accounts/", "audit/", "insights/")
 
 
 VALID_FORM = {
