@@ -18,10 +18,23 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import TruncMonth, TruncWeek
 
-from insights.models import ActiveDay, ActiveMonth, DailyCount, DailyUsage, FirstActive, SignInMonth
+from insights.models import (
+    ActiveDay,
+    ActiveMonth,
+    CountRollup,
+    FirstActive,
+    SignInMonth,
+    UsageRollup,
+)
 from insights.periods import Period, add_months
+from insights.rollup import (
+    DAY,
+    METRIC_ACTIVE_DAY,
+    METRIC_ACTIVE_WEEK,
+    MONTH,
+    SERIES_METRICS,
+)
 
 USAGE_SUMS = (
     "requests", "blocked", "with_personal_data", "generations", "input_tokens",
@@ -82,43 +95,51 @@ def _in(span: Span, column: str = "day") -> Q:
     return Q(**{f"{column}__gte": span.start, f"{column}__lt": span.end})
 
 
-def _flag(span: Span, column: str = "day") -> Case:
+def grain(span: Span, today: date) -> str:
+    """Whole months (or a month still under way) read the monthly rows, twelve times
+    fewer than the daily ones; any other span reads the days."""
+    whole_end = span.end.day == 1 or span.end > today
+    return MONTH if span.start.day == 1 and whole_end else DAY
+
+
+def _rows(span: Span, today: date) -> Q:
+    return Q(grain=grain(span, today)) & _in(span)
+
+
+def _flag(span: Span) -> Case:
     """1 for rows of the current span, 0 for the previous one."""
-    return Case(
-        When(_in(span, column), then=Value(1)), default=Value(0), output_field=IntegerField()
-    )
+    return Case(When(_in(span), then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _active_users(span: Span, today: date) -> list[tuple[str, int]]:
+    """(department, user) pairs of the span's active users."""
+    if grain(span, today) == MONTH:
+        return list(
+            ActiveMonth.objects.filter(_in(span, "month")).values_list("department", "user_id")
+        )
+    return list(ActiveDay.objects.filter(_in(span)).values_list("department", "user_id").distinct())
 
 
 def figures_for(period: Period, *, today: date) -> Figures:
     cur_span, prev_span = spans(period, today)
     current, previous = PeriodFigures(cur_span), PeriodFigures(prev_span)
     both = {1: current, 0: previous}
-    days = _in(cur_span) | _in(prev_span)
+    for figures in (current, previous):
+        for department, user in _active_users(figures.span, today):
+            figures.users_by_department.setdefault(department, set()).add(user)
+            figures.active_users.add(user)
 
-    active = ActiveDay.objects.filter(days)
-    for flag, department, user in (
-        active.annotate(cur=_flag(cur_span)).values_list("cur", "department", "user_id").distinct()
-    ):
-        both[flag].users_by_department.setdefault(department, set()).add(user)
-        both[flag].active_users.add(user)
-    for day, n in (
-        active.values("day").annotate(n=Count("user_id", distinct=True)).values_list("day", "n")
-    ):
-        both[int(day >= cur_span.start)].daily_active[day] = n
-    for flag, _week, n in (
-        active.annotate(cur=_flag(cur_span), week=TruncWeek("day"))
-        .values("cur", "week")
-        .annotate(n=Count("user_id", distinct=True))
-        .values_list("cur", "week", "n")
-    ):
-        both[flag].weekly_active.append(n)
-    for flag, month, n in (
-        active.annotate(cur=_flag(cur_span), month=TruncMonth("day"))
-        .values("cur", "month")
-        .annotate(n=Count("user_id", distinct=True))
-        .values_list("cur", "month", "n")
-    ):
-        both[flag].monthly_active[month] = n
+    days = _in(cur_span) | _in(prev_span)
+    for day, metric, n in CountRollup.objects.filter(
+        days, grain=DAY, metric__in=SERIES_METRICS
+    ).values_list("day", "metric", "n"):
+        figures = both[int(day >= cur_span.start)]
+        if metric == METRIC_ACTIVE_DAY:
+            figures.daily_active[day] = n
+        elif metric == METRIC_ACTIVE_WEEK:
+            figures.weekly_active.append(n)
+        else:
+            figures.monthly_active[day] = n
 
     new = FirstActive.objects.aggregate(
         cur=Count("user_id", filter=_in(cur_span)), prev=Count("user_id", filter=_in(prev_span))
@@ -127,34 +148,20 @@ def figures_for(period: Period, *, today: date) -> Figures:
     current.signed_in_by_department = _signed_in_by_department(cur_span.end)
     previous.signed_in_by_department = _signed_in_by_department(prev_span.end)
 
-    sums = {
-        f"{flag}_{name}": Sum(name, filter=_in(span))
-        for flag, span in (("cur", cur_span), ("prev", prev_span))
-        for name in USAGE_SUMS
-    }
-    for row in (
-        DailyUsage.objects.filter(days)
-        .values("department", "tool", "preset", "model")
-        .annotate(**sums)
-        .order_by()
-    ):
-        key = (row["department"], row["tool"], row["preset"], row["model"])
-        for flag, figures in (("cur", current), ("prev", previous)):
-            values = [row[f"{flag}_{name}"] or 0 for name in USAGE_SUMS]
-            if any(values):
-                values[-1] = Decimal(values[-1]).quantize(Decimal("0.000001"))
-                figures.usage[key] = values
-    for row in (
-        DailyCount.objects.filter(days)
-        .values("metric", "tool", "key", "subkey")
-        .annotate(cur=Sum("n", filter=_in(cur_span)), prev=Sum("n", filter=_in(prev_span)))
-        .order_by()
-    ):
-        key = (row["metric"], row["tool"], row["key"], row["subkey"])
-        if row["cur"]:
-            current.counts[key] = row["cur"]
-        if row["prev"]:
-            previous.counts[key] = row["prev"]
+    rows = _rows(cur_span, today) | _rows(prev_span, today)
+    for flag, *key, sums in _grouped(
+        UsageRollup.objects.filter(rows), cur_span, ("department", "tool", "preset", "model"),
+        USAGE_SUMS,
+    ):  # fmt: skip
+        if any(sums):
+            sums[-1] = Decimal(sums[-1]).quantize(Decimal("0.000001"))
+            both[flag].usage[tuple(key)] = sums  # type: ignore[index]
+    for flag, *key, (n,) in _grouped(
+        CountRollup.objects.filter(rows).exclude(metric__in=SERIES_METRICS), cur_span,
+        ("metric", "tool", "key", "subkey"), ("n",),
+    ):  # fmt: skip
+        if n:
+            both[flag].counts[tuple(key)] = n  # type: ignore[index]
     cohort_end = add_months(period.last_day.replace(day=1), 1)
     return Figures(
         period=period,
@@ -163,6 +170,17 @@ def figures_for(period: Period, *, today: date) -> Figures:
         cohorts=_cohorts(cohort_end),
         cohort_end=cohort_end,
     )
+
+
+def _grouped(queryset: Any, current: Span, keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+    """(1 | 0 for current | previous, *keys, [sums]) per group."""
+    for row in (
+        queryset.annotate(cur=_flag(current))
+        .values("cur", *keys)
+        .annotate(**{f"sum_{name}": Sum(name) for name in sums})
+        .order_by()
+    ):
+        yield (row["cur"], *(row[k] for k in keys), [row[f"sum_{n}"] or 0 for n in sums])
 
 
 def _signed_in_by_department(end: date) -> dict[str, int]:

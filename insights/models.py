@@ -6,6 +6,11 @@ high-water mark in RollupState, and `manage.py rebuild_insights` recomputes it f
 scratch. Days are calendar days in COMPANY_TIME_ZONE, so a month in any zone is a
 range of whole rows.
 
+Usage and counts are kept at two grains: per day, and per month (`day` = the 1st) so
+that a month, a quarter or a year reads a twelfth of the rows. The active-user tables
+record each person once per day, week and month (in the department of their first
+request in it), and the number of those rows is kept as counts (DAU, WAU, MAU series).
+
 Rows may name a user id (who was active when); nothing shown or exported does.
 Departments are the `actor_department` of the events: the department at the time.
 """
@@ -30,7 +35,7 @@ class RollupState(models.Model):
 
 
 class ActiveDay(models.Model):
-    """A user made at least one request on `day`, while in `department`."""
+    """A user made at least one request on `day` (first in `department` that day)."""
 
     day = models.DateField()
     user_id = models.BigIntegerField()
@@ -38,21 +43,34 @@ class ActiveDay(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "user_id", "department"], name="insights_activeday_key"
-            )
+            models.UniqueConstraint(fields=["day", "user_id"], name="insights_activeday_key")
         ]
-        indexes = [models.Index(fields=["day", "user_id"], name="insights_activeday_day")]
 
     def __str__(self) -> str:
         return f"{self.day} user {self.user_id}"
 
 
+class ActiveWeek(models.Model):
+    """A user was active in the week starting on Monday `week`."""
+
+    week = models.DateField()
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["week", "user_id"], name="insights_activeweek_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} user {self.user_id}"
+
+
 class ActiveMonth(models.Model):
-    """A user was active in the month starting on `month` (MAU, retention cohorts)."""
+    """A user was active in the month starting on `month` (first in `department`)."""
 
     month = models.DateField()
     user_id = models.BigIntegerField()
+    department = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -92,9 +110,11 @@ class SignInMonth(models.Model):
         return f"{self.month:%Y-%m} sign-in of user {self.user_id}"
 
 
-class DailyUsage(models.Model):
-    """Requests, generations, tokens and cost per day x department x tool x preset x model."""
+class UsageRollup(models.Model):
+    """Requests, generations, tokens and cost per day (or month) x department x tool x
+    preset x model."""
 
+    grain = models.CharField(max_length=5)  # "day" | "month"
     day = models.DateField()
     department = models.CharField(max_length=200, blank=True)
     tool = models.CharField(max_length=20, blank=True)
@@ -111,8 +131,8 @@ class DailyUsage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "department", "tool", "preset", "model"],
-                name="insights_dailyusage_key",
+                fields=["grain", "day", "department", "tool", "preset", "model"],
+                name="insights_usage_key",
             )
         ]
 
@@ -120,16 +140,18 @@ class DailyUsage(models.Model):
         return f"{self.day} {self.tool}: {self.requests} requests"
 
 
-class DailyCount(models.Model):
+class CountRollup(models.Model):
     """Counts of one kind of thing per day x tool x key (x subkey).
 
     `metric` says what is counted (insights/rollup.py, METRIC_*): requests finding an
     entity type with the action taken (key = type, subkey = action), overrides (key =
     type, subkey = outcome), failures (key = outcome, subkey = error code), ratings
     (key = up/down), template uses (key = template id, subkey = shared/personal), and
-    time-to-first-token histogram buckets (key = bucket).
+    time-to-first-token histogram buckets (key = bucket); and the number of active users
+    of each day, week and month (grain "day", `day` = the day, Monday or 1st).
     """
 
+    grain = models.CharField(max_length=5)  # "day" | "month"
     day = models.DateField()
     metric = models.CharField(max_length=20)
     tool = models.CharField(max_length=20, blank=True)
@@ -140,10 +162,11 @@ class DailyCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "metric", "tool", "key", "subkey"], name="insights_dailycount_key"
+                fields=["grain", "day", "metric", "tool", "key", "subkey"],
+                name="insights_count_key",
             )
         ]
-        indexes = [models.Index(fields=["metric", "day"], name="insights_dailycount_metric")]
+        indexes = [models.Index(fields=["metric", "day"], name="insights_count_metric")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric} {self.key}: {self.n}"

@@ -23,7 +23,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,11 +38,12 @@ from audit.models import AuditEvent
 from insights.models import (
     ActiveDay,
     ActiveMonth,
-    DailyCount,
-    DailyUsage,
+    ActiveWeek,
+    CountRollup,
     FirstActive,
     RollupState,
     SignInMonth,
+    UsageRollup,
 )
 
 METRIC_ENTITY = "entity"  # key: entity type, subkey: action taken; n: requests
@@ -51,6 +52,12 @@ METRIC_FAILURE = "failure"  # key: outcome, subkey: error code
 METRIC_RATING = "rating"  # key: up | down
 METRIC_TEMPLATE = "template"  # key: template id, subkey: shared | personal
 METRIC_TTFT = "ttft"  # key: bucket index (TTFT_EDGES_MS)
+# Active users of each day, week (day = Monday) and month (day = the 1st): grain "day".
+METRIC_ACTIVE_DAY = "active_day"
+METRIC_ACTIVE_WEEK = "active_week"
+METRIC_ACTIVE_MONTH = "active_month"
+SERIES_METRICS = (METRIC_ACTIVE_DAY, METRIC_ACTIVE_WEEK, METRIC_ACTIVE_MONTH)
+DAY, MONTH = "day", "month"
 
 WATCHED_ACTIONS = (
     actions.PROMPT_SUBMITTED,
@@ -80,8 +87,10 @@ _USAGE_FIELDS = (
 
 @dataclass
 class Deltas:
-    active_days: set[tuple[date, int, str]] = field(default_factory=set)
-    active_months: set[tuple[date, int]] = field(default_factory=set)
+    # (day | Monday | 1st, user) → department of the first request in it
+    active_days: dict[tuple[date, int], str] = field(default_factory=dict)
+    active_weeks: set[tuple[date, int]] = field(default_factory=set)
+    active_months: dict[tuple[date, int], str] = field(default_factory=dict)
     first_active: dict[int, date] = field(default_factory=dict)
     sign_ins: set[tuple[date, int, str]] = field(default_factory=set)
     # (day, department, tool, preset, model) → the _USAGE_FIELDS, in order
@@ -141,8 +150,9 @@ def event_deltas(rows: Iterable[Sequence[Any]], zone: tzinfo) -> Deltas:
             if action == actions.PROMPT_SUBMITTED and decision == "block":
                 continue  # its prompt.blocked event is the request (as the audit totals)
             if user is not None:
-                out.active_days.add((day, user, department))
-                out.active_months.add((month, user))
+                out.active_days.setdefault((day, user), department)
+                out.active_weeks.add((day - timedelta(days=day.weekday()), user))
+                out.active_months.setdefault((month, user), department)
                 if user not in out.first_active or day < out.first_active[user]:
                     out.first_active[user] = day
             findings = {k: v for k, v in _findings(details).items() if v > 0}
@@ -195,70 +205,92 @@ def _usage_row(
 # --- writing -----------------------------------------------------------------------------
 
 
-class _Upsert:
-    """INSERT … VALUES (…), (…) ON CONFLICT … DO UPDATE: rows in chunks of one statement
-    each (a round trip per chunk, not per row). Keys within a chunk are unique (they come
-    from a dict), which PostgreSQL requires of a multi-row upsert."""
+class _Insert:
+    """INSERT … VALUES (…), (…) ON CONFLICT …: rows in chunks of one statement each (a
+    round trip per chunk, not per row). Keys within a chunk are unique (they come from a
+    dict or set), which PostgreSQL requires of a multi-row upsert."""
 
     CHUNK = 500
 
-    def __init__(self, model: Any, keys: Sequence[str], assignments: str, values: Sequence[str]):
-        self.table = model._meta.db_table
-        self.columns = [*keys, *values]
-        self.tail = f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {assignments}"
+    def __init__(self, model: Any, columns: Sequence[str], on_conflict: str):
+        self.head = f"INSERT INTO {model._meta.db_table} AS t ({', '.join(columns)}) VALUES "  # noqa: S608 (our names)
+        self.row = f"({', '.join(['%s'] * len(columns))})"
+        self.tail = f" ON CONFLICT {on_conflict}"
 
-    def run(self, cursor: Any, rows: Sequence[Sequence[Any]]) -> None:
-        row = f"({', '.join(['%s'] * len(self.columns))})"
+    def run(self, cursor: Any, rows: Sequence[Sequence[Any]], returning: str = "") -> list[Any]:
+        """Insert; with `returning`, the values of that column of the rows *inserted*."""
+        out: list[Any] = []
         for start in range(0, len(rows), self.CHUNK):
             chunk = rows[start : start + self.CHUNK]
-            sql = (
-                f"INSERT INTO {self.table} AS t ({', '.join(self.columns)}) "  # noqa: S608
-                f"VALUES {', '.join([row] * len(chunk))}{self.tail}"
+            sql = self.head + ", ".join([self.row] * len(chunk)) + self.tail
+            cursor.execute(
+                sql + (f" RETURNING {returning}" if returning else ""),
+                [value for values in chunk for value in values],
             )
-            cursor.execute(sql, [value for values in chunk for value in values])
+            if returning:
+                out.extend(_as_date(row[0]) for row in cursor.fetchall())
+        return out
 
 
-def _adding(values: Sequence[str]) -> str:
-    return ", ".join(f"{c} = t.{c} + excluded.{c}" for c in values)
+def _adding(keys: Sequence[str], values: Sequence[str]) -> str:
+    sums = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in values)
+    return f"({', '.join(keys)}) DO UPDATE SET {sums}"
 
 
-_USAGE = _Upsert(
-    DailyUsage,
-    ("day", "department", "tool", "preset", "model"),
-    _adding(_USAGE_FIELDS),
-    _USAGE_FIELDS,
-)
-_COUNTS = _Upsert(DailyCount, ("day", "metric", "tool", "key", "subkey"), _adding(["n"]), ["n"])
-_FIRST = _Upsert(
+_USAGE_KEY = ("grain", "day", "department", "tool", "preset", "model")
+_USAGE = _Insert(UsageRollup, (*_USAGE_KEY, *_USAGE_FIELDS), _adding(_USAGE_KEY, _USAGE_FIELDS))
+_COUNT_KEY = ("grain", "day", "metric", "tool", "key", "subkey")
+_COUNTS = _Insert(CountRollup, (*_COUNT_KEY, "n"), _adding(_COUNT_KEY, ["n"]))
+_FIRST = _Insert(
     FirstActive,
-    ("user_id",),
+    ("user_id", "day", "month"),
+    "(user_id) DO UPDATE SET "
     "day = CASE WHEN excluded.day < t.day THEN excluded.day ELSE t.day END, "
     "month = CASE WHEN excluded.day < t.day THEN excluded.month ELSE t.month END",
-    ("day", "month"),
 )
+_ACTIVE_DAY = _Insert(ActiveDay, ("day", "user_id", "department"), "(day, user_id) DO NOTHING")
+_ACTIVE_WEEK = _Insert(ActiveWeek, ("week", "user_id"), "(week, user_id) DO NOTHING")
+_ACTIVE_MONTH = _Insert(
+    ActiveMonth, ("month", "user_id", "department"), "(month, user_id) DO NOTHING"
+)
+_SIGN_IN = _Insert(
+    SignInMonth, ("month", "user_id", "department"), "(month, user_id, department) DO NOTHING"
+)
+
+
+def _as_date(value: Any) -> date:
+    # SQLite returns dates from raw SQL as ISO strings.
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def deltas_apply(deltas: Deltas) -> None:
-    """Add the deltas to the tables (inside the caller's transaction)."""
-    ActiveDay.objects.bulk_create(
-        [ActiveDay(day=d, user_id=u, department=dep) for d, u, dep in deltas.active_days],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    ActiveMonth.objects.bulk_create(
-        [ActiveMonth(month=m, user_id=u) for m, u in deltas.active_months],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    SignInMonth.objects.bulk_create(
-        [SignInMonth(month=m, user_id=u, department=dep) for m, u, dep in deltas.sign_ins],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
+    """Add the deltas to the tables (inside the caller's transaction), at both grains."""
+    counts: Counter[tuple[str, date, str, str, str, str]] = Counter()
+    usage: dict[tuple[str, date, str, str, str, str], list[Any]] = {}
+    for (day, *rest), row in deltas.usage.items():
+        for grain, when in ((DAY, day), (MONTH, day.replace(day=1))):
+            target = usage.setdefault((grain, when, *rest), [0] * (len(row) - 1) + [Decimal(0)])
+            for i, value in enumerate(row):
+                target[i] += value
+    for (day, *rest), n in deltas.counts.items():
+        counts[(DAY, day, *rest)] += n  # type: ignore[index]
+        counts[(MONTH, day.replace(day=1), *rest)] += n  # type: ignore[index]
     with connection.cursor() as cursor:
+        # Only rows new to the tables are returned: they are the new active users of each
+        # day, week and month, so the series are counts and never COUNT(DISTINCT …) later.
+        for metric, inserted in (
+            (METRIC_ACTIVE_DAY, _ACTIVE_DAY.run(
+                cursor, [(d, u, dep) for (d, u), dep in deltas.active_days.items()], "day")),
+            (METRIC_ACTIVE_WEEK, _ACTIVE_WEEK.run(cursor, sorted(deltas.active_weeks), "week")),
+            (METRIC_ACTIVE_MONTH, _ACTIVE_MONTH.run(
+                cursor, [(m, u, dep) for (m, u), dep in deltas.active_months.items()], "month")),
+        ):  # fmt: skip
+            for when in inserted:
+                counts[(DAY, when, metric, "", "", "")] += 1
+        _SIGN_IN.run(cursor, sorted(deltas.sign_ins))
         _FIRST.run(cursor, [(u, d, d.replace(day=1)) for u, d in deltas.first_active.items()])
-        _USAGE.run(cursor, [(*key, *row) for key, row in deltas.usage.items()])
-        _COUNTS.run(cursor, [(*key, n) for key, n in deltas.counts.items() if n])
+        _USAGE.run(cursor, [(*key, *row) for key, row in usage.items()])
+        _COUNTS.run(cursor, [(*key, n) for key, n in counts.items() if n])
 
 
 @dataclass(frozen=True)
@@ -323,7 +355,9 @@ def rollups_refresh(*, limit: int | None = None, rebuild_if_needed: bool = True)
             return RefreshResult(events=folded, through_id=through, caught_up=True)
 
 
-_ROLLUP_MODELS = (ActiveDay, ActiveMonth, FirstActive, SignInMonth, DailyUsage, DailyCount)
+_ROLLUP_MODELS = (
+    ActiveDay, ActiveWeek, ActiveMonth, FirstActive, SignInMonth, UsageRollup, CountRollup
+)  # fmt: skip
 
 
 def rollups_rebuild() -> RefreshResult:

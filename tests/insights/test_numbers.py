@@ -14,7 +14,15 @@ from django.db.models import Q
 from audit import actions
 from audit.models import AuditEvent
 from insights import rollup
-from insights.models import ActiveDay, DailyCount, DailyUsage, FirstActive, SignInMonth
+from insights.models import (
+    ActiveDay,
+    ActiveMonth,
+    ActiveWeek,
+    CountRollup,
+    FirstActive,
+    SignInMonth,
+    UsageRollup,
+)
 from insights.periods import month_period
 from insights.rollup import rollups_rebuild, rollups_refresh
 from insights.selectors import insights_for
@@ -120,11 +128,14 @@ def test_changes_compare_with_the_previous_month() -> None:
 def _table_contents() -> list[Any]:
     return [
         sorted(ActiveDay.objects.values_list("day", "user_id", "department")),
+        sorted(ActiveWeek.objects.values_list("week", "user_id")),
+        sorted(ActiveMonth.objects.values_list("month", "user_id", "department")),
         sorted(FirstActive.objects.values_list("user_id", "day", "month")),
         sorted(SignInMonth.objects.values_list("month", "user_id", "department")),
         sorted(
             (*k, float(c))
-            for *k, c in DailyUsage.objects.values_list(
+            for *k, c in UsageRollup.objects.values_list(
+                "grain",
                 "day",
                 "department",
                 "tool",
@@ -139,7 +150,9 @@ def _table_contents() -> list[Any]:
                 "cost_usd",
             )
         ),
-        sorted(DailyCount.objects.values_list("day", "metric", "tool", "key", "subkey", "n")),
+        sorted(
+            CountRollup.objects.values_list("grain", "day", "metric", "tool", "key", "subkey", "n")
+        ),
     ]
 
 
@@ -185,7 +198,7 @@ def test_old_events_without_actions_infer_them_from_the_decision() -> None:
     rollups_refresh()
     rows = dict(
         ((key, sub), n)
-        for key, sub, n in DailyCount.objects.filter(metric="entity").values_list(
+        for key, sub, n in CountRollup.objects.filter(metric="entity", grain="day").values_list(
             "key", "subkey", "n"
         )
     )
