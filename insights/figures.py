@@ -24,7 +24,7 @@ from insights.models import (
     ActiveMonth,
     CountRollup,
     FirstActive,
-    SignInMonth,
+    Member,
     UsageRollup,
 )
 from insights.periods import Period, add_months
@@ -145,8 +145,18 @@ def figures_for(period: Period, *, today: date) -> Figures:
         cur=Count("user_id", filter=_in(cur_span)), prev=Count("user_id", filter=_in(prev_span))
     )
     current.new_users, previous.new_users = new["cur"], new["prev"]
-    current.signed_in_by_department = _signed_in_by_department(cur_span.end)
-    previous.signed_in_by_department = _signed_in_by_department(prev_span.end)
+    for department, cur, prev in (
+        Member.objects.filter(first_month__lt=cur_span.end)
+        .values("department")
+        .annotate(
+            cur=Count("user_id", filter=Q(first_month__lt=cur_span.end)),
+            prev=Count("user_id", filter=Q(first_month__lt=prev_span.end)),
+        )
+        .values_list("department", "cur", "prev")
+    ):
+        current.signed_in_by_department[department] = cur
+        if prev:
+            previous.signed_in_by_department[department] = prev
 
     rows = _rows(cur_span, today) | _rows(prev_span, today)
     for flag, *key, sums in _grouped(
@@ -174,29 +184,17 @@ def figures_for(period: Period, *, today: date) -> Figures:
 
 def _grouped(queryset: Any, current: Span, keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
     """(1 | 0 for current | previous, *keys, [sums]) per group."""
-    for row in (
+    names = [f"sum_{name}" for name in sums]
+    rows = (
         queryset.annotate(cur=_flag(current))
         .values("cur", *keys)
         .annotate(**{f"sum_{name}": Sum(name) for name in sums})
         .order_by()
-    ):
-        yield (row["cur"], *(row[k] for k in keys), [row[f"sum_{n}"] or 0 for n in sums])
-
-
-def _signed_in_by_department(end: date) -> dict[str, int]:
-    """People who signed in before `end` (by month), each in the department of their
-    latest sign-in before it."""
-    table = SignInMonth._meta.db_table
-    sql = (
-        "SELECT department, COUNT(*) FROM ("  # noqa: S608 (our table name)
-        "  SELECT department, ROW_NUMBER() OVER ("
-        "    PARTITION BY user_id ORDER BY month DESC, department) AS position"
-        f"  FROM {table} WHERE month < %s"
-        ") latest WHERE position = 1 GROUP BY department"
+        .values_list("cur", *keys, *names)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [end])
-        return {department: int(n) for department, n in cursor.fetchall()}
+    width = 1 + len(keys)
+    for row in rows:
+        yield (*row[:width], [value or 0 for value in row[width:]])
 
 
 def _cohorts(end: date) -> dict[date, tuple[int, dict[int, int]]]:

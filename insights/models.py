@@ -92,22 +92,17 @@ class FirstActive(models.Model):
         return f"user {self.user_id} since {self.day}"
 
 
-class SignInMonth(models.Model):
-    """A user signed in during the month, in `department`: adoption's denominator."""
+class Member(models.Model):
+    """Someone who signed in: adoption's default denominator. `first_month` says from
+    when they count; `department` is the one of their latest sign-in."""
 
-    month = models.DateField()
-    user_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(primary_key=True)
+    first_month = models.DateField(db_index=True)
+    last_month = models.DateField()
     department = models.CharField(max_length=200, blank=True)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "user_id", "department"], name="insights_signinmonth_key"
-            )
-        ]
-
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} sign-in of user {self.user_id}"
+        return f"user {self.user_id} since {self.first_month:%Y-%m}"
 
 
 class UsageRollup(models.Model):

@@ -14,7 +14,7 @@ What counts (docs/insights.md):
   (as the reviewer's totals count them: a summary counts one request per part);
 - an *active user* on a day made at least one request that day;
 - tokens, cost, failures and time to first token come from `generation.finished`;
-- sign-ins (`account.sign_in`) make adoption's default denominator.
+- sign-ins (`account.sign_in`) make adoption's default denominator (Member).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from insights.models import (
     ActiveWeek,
     CountRollup,
     FirstActive,
+    Member,
     RollupState,
-    SignInMonth,
     UsageRollup,
 )
 
@@ -92,7 +92,8 @@ class Deltas:
     active_weeks: set[tuple[date, int]] = field(default_factory=set)
     active_months: dict[tuple[date, int], str] = field(default_factory=dict)
     first_active: dict[int, date] = field(default_factory=dict)
-    sign_ins: set[tuple[date, int, str]] = field(default_factory=set)
+    # user → (first month, latest month, department at the latest sign-in)
+    sign_ins: dict[int, tuple[date, date, str]] = field(default_factory=dict)
     # (day, department, tool, preset, model) → the _USAGE_FIELDS, in order
     usage: dict[tuple[date, str, str, str, str], list[Any]] = field(default_factory=dict)
     counts: Counter[tuple[date, str, str, str, str]] = field(default_factory=Counter)
@@ -144,7 +145,8 @@ def event_deltas(rows: Iterable[Sequence[Any]], zone: tzinfo) -> Deltas:
         department = department or ""
         if action == actions.ACCOUNT_SIGN_IN:
             if user is not None:
-                out.sign_ins.add((month, user, department))
+                first = out.sign_ins[user][0] if user in out.sign_ins else month
+                out.sign_ins[user] = (first, month, department)  # events come in time order
             continue
         if action in (actions.PROMPT_SUBMITTED, actions.PROMPT_BLOCKED):
             if action == actions.PROMPT_SUBMITTED and decision == "block":
@@ -253,8 +255,16 @@ _ACTIVE_WEEK = _Insert(ActiveWeek, ("week", "user_id"), "(week, user_id) DO NOTH
 _ACTIVE_MONTH = _Insert(
     ActiveMonth, ("month", "user_id", "department"), "(month, user_id) DO NOTHING"
 )
-_SIGN_IN = _Insert(
-    SignInMonth, ("month", "user_id", "department"), "(month, user_id, department) DO NOTHING"
+_MEMBER = _Insert(
+    Member,
+    ("user_id", "first_month", "last_month", "department"),
+    "(user_id) DO UPDATE SET "
+    "first_month = CASE WHEN excluded.first_month < t.first_month "
+    "THEN excluded.first_month ELSE t.first_month END, "
+    "department = CASE WHEN excluded.last_month >= t.last_month "
+    "THEN excluded.department ELSE t.department END, "
+    "last_month = CASE WHEN excluded.last_month > t.last_month "
+    "THEN excluded.last_month ELSE t.last_month END",
 )
 
 
@@ -287,7 +297,7 @@ def deltas_apply(deltas: Deltas) -> None:
         ):  # fmt: skip
             for when in inserted:
                 counts[(DAY, when, metric, "", "", "")] += 1
-        _SIGN_IN.run(cursor, sorted(deltas.sign_ins))
+        _MEMBER.run(cursor, [(user, *rest) for user, rest in deltas.sign_ins.items()])
         _FIRST.run(cursor, [(u, d, d.replace(day=1)) for u, d in deltas.first_active.items()])
         _USAGE.run(cursor, [(*key, *row) for key, row in usage.items()])
         _COUNTS.run(cursor, [(*key, n) for key, n in counts.items() if n])
@@ -356,7 +366,7 @@ def rollups_refresh(*, limit: int | None = None, rebuild_if_needed: bool = True)
 
 
 _ROLLUP_MODELS = (
-    ActiveDay, ActiveWeek, ActiveMonth, FirstActive, SignInMonth, UsageRollup, CountRollup
+    ActiveDay, ActiveWeek, ActiveMonth, FirstActive, Member, UsageRollup, CountRollup
 )  # fmt: skip
 
 

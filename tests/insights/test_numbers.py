@@ -20,7 +20,7 @@ from insights.models import (
     ActiveWeek,
     CountRollup,
     FirstActive,
-    SignInMonth,
+    Member,
     UsageRollup,
 )
 from insights.periods import month_period
@@ -131,7 +131,7 @@ def _table_contents() -> list[Any]:
         sorted(ActiveWeek.objects.values_list("week", "user_id")),
         sorted(ActiveMonth.objects.values_list("month", "user_id", "department")),
         sorted(FirstActive.objects.values_list("user_id", "day", "month")),
-        sorted(SignInMonth.objects.values_list("month", "user_id", "department")),
+        sorted(Member.objects.values_list("user_id", "first_month", "last_month", "department")),
         sorted(
             (*k, float(c))
             for *k, c in UsageRollup.objects.values_list(
