@@ -165,13 +165,13 @@ def figures_for(period: Period, *, today: date) -> Figures:
     ):  # fmt: skip
         if any(sums):
             sums[-1] = Decimal(sums[-1]).quantize(Decimal("0.000001"))
-            both[flag].usage[tuple(key)] = sums  # type: ignore[index]
+            both[flag].usage[tuple(key)] = sums
     for flag, *key, (n,) in _grouped(
         CountRollup.objects.filter(rows).exclude(metric__in=SERIES_METRICS), cur_span,
         ("metric", "tool", "key", "subkey"), ("n",),
     ):  # fmt: skip
         if n:
-            both[flag].counts[tuple(key)] = n  # type: ignore[index]
+            both[flag].counts[tuple(key)] = n
     cohort_end = add_months(period.last_day.replace(day=1), 1)
     return Figures(
         period=period,

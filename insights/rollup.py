@@ -275,16 +275,16 @@ def _as_date(value: Any) -> date:
 
 def deltas_apply(deltas: Deltas) -> None:
     """Add the deltas to the tables (inside the caller's transaction), at both grains."""
-    counts: Counter[tuple[str, date, str, str, str, str]] = Counter()
-    usage: dict[tuple[str, date, str, str, str, str], list[Any]] = {}
+    counts: Counter[tuple[Any, ...]] = Counter()
+    usage: dict[tuple[Any, ...], list[Any]] = {}
     for (day, *rest), row in deltas.usage.items():
         for grain, when in ((DAY, day), (MONTH, day.replace(day=1))):
             target = usage.setdefault((grain, when, *rest), [0] * (len(row) - 1) + [Decimal(0)])
             for i, value in enumerate(row):
                 target[i] += value
     for (day, *rest), n in deltas.counts.items():
-        counts[(DAY, day, *rest)] += n  # type: ignore[index]
-        counts[(MONTH, day.replace(day=1), *rest)] += n  # type: ignore[index]
+        counts[(DAY, day, *rest)] += n
+        counts[(MONTH, day.replace(day=1), *rest)] += n
     with connection.cursor() as cursor:
         # Only rows new to the tables are returned: they are the new active users of each
         # day, week and month, so the series are counts and never COUNT(DISTINCT …) later.
