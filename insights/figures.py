@@ -1,8 +1,9 @@
 """The raw figures of one period and its comparison period, read from the rollups.
 
-About ten queries whatever the period's length, each over rollup rows of the two
-periods only (a year of 2,000 people is ~250,000 active-day rows and a few thousand
-others). sections.py turns these numbers into the tables and charts people see.
+Eight queries whatever the period's length, each over rollup rows of the two periods
+only: whole months read the monthly rows (a year of 2,000 people: 24,000 active-month
+rows, ~15,000 usage rows), other ranges the daily ones; the active-user series are
+stored counts. sections.py turns these numbers into the tables and charts people see.
 
 The comparison period is the previous one cut to the same length: while a month is
 under way, its first ten days are compared with the first ten days of the month before.
