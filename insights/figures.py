@@ -5,8 +5,8 @@ only: whole months read the monthly rows (a year of 2,000 people: 24,000 active-
 rows, ~15,000 usage rows), other ranges the daily ones; the active-user series are
 stored counts. sections.py turns these numbers into the tables and charts people see.
 
-The comparison period is the previous one cut to the same length: while a month is
-under way, its first ten days are compared with the first ten days of the month before.
+The comparison period is the previous one; while a period is under way it is cut to the
+same length: the first ten days of this month against the first ten of the month before.
 """
 
 from __future__ import annotations
@@ -87,8 +87,13 @@ class Figures:
 
 
 def spans(period: Period, today: date) -> tuple[Span, Span]:
+    """The days compared: a period that is over against the whole previous one (all of
+    August against all of September); one under way against as many days of the
+    previous one."""
     current = Span(period.start, period.elapsed_end(today))
     before = period.previous()
+    if current.end >= period.end:
+        return current, Span(before.start, before.end)
     return current, Span(before.start, min(before.end, before.start + timedelta(current.days)))
 
 

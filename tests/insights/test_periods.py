@@ -96,3 +96,20 @@ def test_the_clock_at_month_and_year_boundaries(
     period = period_from_query({}, today=company_today(now))
     assert period.start == today.replace(day=1)
     assert period.previous().end == period.start
+
+
+def test_a_finished_month_is_compared_with_the_whole_previous_month() -> None:
+    """September (30 days) against all 31 days of August; November while it is under
+    way (15 days so far) against the first 15 days of October."""
+    from insights.figures import Span, spans
+
+    september = period_from_query({"period": "month", "month": "2026-09"}, today=TODAY)
+    assert spans(september, TODAY) == (
+        Span(date(2026, 9, 1), date(2026, 10, 1)),
+        Span(date(2026, 8, 1), date(2026, 9, 1)),
+    )
+    november = period_from_query({}, today=TODAY)
+    assert spans(november, TODAY) == (
+        Span(date(2026, 11, 1), date(2026, 11, 16)),
+        Span(date(2026, 10, 1), date(2026, 10, 16)),
+    )
