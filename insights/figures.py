@@ -70,6 +70,8 @@ class PeriodFigures:
     usage: dict[tuple[str, str, str, str], list[Any]] = field(default_factory=dict)
     # (metric, tool, key, subkey) → n
     counts: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    # Derived tables several sections share (sections.department_rows), made once.
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def signed_in(self) -> int:

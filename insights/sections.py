@@ -240,6 +240,12 @@ def _retention(figures: Figures) -> Table:
 
 def department_rows(figures: PeriodFigures) -> dict[str, list[Any]]:
     """Shown label → [active users, denominator, requests, tokens, cost] after folding."""
+    if "departments" not in figures.derived:
+        figures.derived["departments"] = _department_rows(figures)
+    return figures.derived["departments"]
+
+
+def _department_rows(figures: PeriodFigures) -> dict[str, list[Any]]:
     labels = fold_departments(figures.users_by_department)
     users: dict[str, set[int]] = defaultdict(set)
     denominators: dict[str, int | None] = defaultdict(int)
