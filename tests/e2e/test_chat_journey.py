@@ -153,7 +153,7 @@ def test_false_positive_mark_is_sent_as_written_and_audited(
     preview = page.locator("#preview")
     expect(preview.locator("mark.finding-pseudonymize")).to_have_count(1, timeout=20_000)
     preview.get_by_text("A value is not personal data?").click()
-    preview.get_by_role("checkbox", name=f"“{NAME}” is not a name").check()
+    preview.get_by_role("checkbox", name=f"“{NAME}” is not a person's name").check()
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text("Say why")
     preview.get_by_role("textbox", name=re.compile(f"Why “{NAME}”")).fill("It is a shoe brand")

@@ -13,7 +13,7 @@ starts, per test, the production topology on a Redis of its own:
 
 It shares the test database and the session's in-process Bedrock emulator (so a test can
 count what Bedrock received). Runs are queued on the private broker: `stack.send(...)`
-creates them with `services.run_create`, whose on-commit enqueue is pointed at this
+creates them with `run_services.run_create`, whose dispatch (on commit) is pointed at this
 stack's Redis instead of the session's.
 """
 
@@ -27,11 +27,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from celery import Celery
-from django.db import transaction
 
 from config import embedded_redis
 from tests.support.processes import (
@@ -75,17 +73,15 @@ class PrivateStack:
 
     def send(self, user: Any, text: str) -> Any:
         """A new conversation and message queued on this stack's broker (policy → generate)."""
+        # Imported here: this module loads as a pytest plugin, before Django's apps are ready.
         from prompting import services
-
-        def enqueue_here(run: Any) -> None:
-            transaction.on_commit(
-                lambda: self.celery.send_task("prompting.tasks.judge_run", args=[str(run.pk)])
-            )
+        from prompting.runs import dispatch
+        from prompting.runs import services as run_services
 
         conversation = services.conversation_create(owner=user)
-        # Only the broker changes: run_create still decides, records and enqueues on commit.
-        with mock.patch.object(services, "_enqueue_judge", enqueue_here):
-            return services.run_create(user=user, conversation=conversation, text=text)
+        # Only the broker changes: run_create still decides, records and dispatches on commit.
+        with dispatch.sending_to(lambda name, args: self.celery.send_task(name, args=list(args))):
+            return run_services.run_create(user=user, conversation=conversation, text=text)
 
     def kill_interactive_worker(self) -> None:
         """SIGKILL to the interactive worker's whole process group, as the OOM killer does."""
