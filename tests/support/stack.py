@@ -32,8 +32,8 @@ import pytest
 from celery import Celery
 
 from config import embedded_redis
+from config.supervisor import Service
 from tests.support.processes import (
-    ServiceProcess,
     start_beat,
     start_web,
     start_worker,
@@ -52,7 +52,7 @@ class PrivateStack:
         self.redis: subprocess.Popen[bytes] | None = embedded_redis.start(self.socket_path)
         self.redis_url = f"unix://{self.socket_path}"
         self.env = {**env, "REDIS_URL": self.redis_url}
-        self._processes: list[ServiceProcess] = []
+        self._processes: list[Service] = []
         self._celery: Celery | None = None
         try:
             # Start the workers together and wait afterwards: each loads the policy engine.
@@ -79,8 +79,12 @@ class PrivateStack:
         from prompting.runs import services as run_services
 
         conversation = services.conversation_create(owner=user)
+
         # Only the broker changes: run_create still decides, records and dispatches on commit.
-        with dispatch.sending_to(lambda name, args: self.celery.send_task(name, args=list(args))):
+        def to_this_broker(name: str, args: Any) -> None:
+            self.celery.send_task(name, args=list(args))
+
+        with dispatch.sending_to(to_this_broker):
             return run_services.run_create(user=user, conversation=conversation, text=text)
 
     def kill_interactive_worker(self) -> None:
@@ -130,12 +134,12 @@ class PrivateStack:
 
     # -- internals --------------------------------------------------------------------
 
-    def _worker(self, queue: str) -> ServiceProcess:
+    def _worker(self, queue: str) -> Service:
         return start_worker(
             self.env, name=f"{self.tag}-{queue}", queues=queue, beat=False, wait=False
         )
 
-    def _track(self, process: ServiceProcess) -> ServiceProcess:
+    def _track(self, process: Service) -> Service:
         self._processes.append(process)
         return process
 

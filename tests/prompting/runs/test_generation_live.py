@@ -13,7 +13,8 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Conversation, Run
 from prompting.runs import services as run_services
-from tests.support.sse import open_stream, post_form, read_events, session_cookie_for
+from tests.support.site import post_form, session_cookie_for
+from tests.support.sse import open_stream, read_events
 from tests.support.waiting import send_message as send
 from tests.support.waiting import wait_for_status
 

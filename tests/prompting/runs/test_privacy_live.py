@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Run
 from prompting.runs import services as run_services
-from tests.support.sse import post_form, session_cookie_for
+from tests.support.site import post_form, session_cookie_for
 from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

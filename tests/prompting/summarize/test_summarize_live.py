@@ -19,7 +19,8 @@ from prompting.models import Run
 from prompting.summarize import pipeline
 from prompting.summarize.options import LENGTHS
 from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
-from tests.support.sse import open_stream, read_events, session_cookie_for
+from tests.support.site import session_cookie_for
+from tests.support.sse import open_stream, read_events
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -59,7 +59,7 @@ def no_queue(dispatched: Any) -> list[tuple[str, tuple[Any, ...]]]:
     """Record dispatched steps instead of queueing them (these tests have no worker); a
     finished part's summary step runs at once, as a worker would run it."""
     dispatched.inline.add(dispatch.SUMMARY_PART_FINISHED)
-    return dispatched  # type: ignore[no-any-return]
+    return dispatched
 
 
 # --- Documents --------------------------------------------------------------------------------
