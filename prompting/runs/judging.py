@@ -116,6 +116,22 @@ def _save_mapping(conversation: Conversation, mapping: Any) -> None:
     conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at"])
 
 
+def judge_text(
+    text: str, *, policy: Any, mapping: Any, overrides: Sequence[Override] = ()
+) -> Judgement:
+    """The policy on one text with this deployment's analyzer and limits; any error
+    blocks (fail closed). Shared by the policy step and the preview."""
+    return judge_fail_closed(
+        text,
+        policy=policy,
+        mapping=mapping,
+        overrides=list(overrides),
+        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        max_chars=settings.MAX_PROMPT_CHARS,
+        timeout_s=POLICY_TIMEOUT_S,
+    )
+
+
 def run_judge(*, run_id: Any) -> bool:
     """Apply the policy in force to the run's new message. True if it may go to Bedrock.
 
@@ -131,14 +147,8 @@ def run_judge(*, run_id: Any) -> bool:
     version_row = policy_version_in_force()
     mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
     overrides = overrides_from_json(run.overrides)
-    judgement = judge_fail_closed(
-        message.content,
-        policy=policy_in_force(),
-        mapping=mapping,
-        overrides=overrides,
-        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
-        max_chars=settings.MAX_PROMPT_CHARS,
-        timeout_s=POLICY_TIMEOUT_S,
+    judgement = judge_text(
+        message.content, policy=policy_in_force(), mapping=mapping, overrides=overrides
     )
     blocked = judgement.decision == "block"
     with transaction.atomic():

@@ -204,76 +204,46 @@ def run_cancel_before_start(*, run_id: Any) -> bool:
     return run_finish(run_id=run_id, status=S.CANCELLED, sanitized_text="")
 
 
-def run_finish(
-    *,
-    run_id: Any,
-    status: str,
-    sanitized_text: str,
-    usage: Usage | None = None,
-    ttft_ms: int | None = None,
-    latency_ms: int | None = None,
-    error_code: str = "",
-    error_message: str = "",
-    retryable: bool = False,
-    stop_reason: str = "",
-) -> bool:
-    """Store the outcome of a generating run once (worker or reaper, whoever is first)."""
-    return _end(
-        "finished",
-        run_id=run_id,
-        status=status,
-        sanitized_text=sanitized_text,
-        usage=usage,
-        ttft_ms=ttft_ms,
-        latency_ms=latency_ms,
-        error_code=error_code,
-        error_message=error_message,
-        retryable=retryable,
-        stop_reason=stop_reason,
-    )
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as run_finish is told and generation.finished records it."""
+
+    status: str
+    sanitized_text: str = ""
+    usage: Usage | None = None
+    ttft_ms: int | None = None
+    latency_ms: int | None = None
+    error_code: str = ""
+    error_message: str = ""
+    retryable: bool = False
+    stop_reason: str = ""
+
+
+def run_finish(*, run_id: Any, status: str, sanitized_text: str, **outcome: Any) -> bool:
+    """Store the outcome of a generating run once (worker or reaper, whoever is first).
+    `outcome`: the other fields of `Outcome` (usage, times, error, stop reason)."""
+    return _end("finished", run_id, Outcome(status, sanitized_text, **outcome))
 
 
 def run_interrupt(*, run_id: Any, partial_text: str, error_message: str) -> bool:
     """The reaper: the worker died (or the run never left the queue); keep what arrived."""
-    return _end(
-        "interrupted",
-        run_id=run_id,
-        status=S.INTERRUPTED,
-        sanitized_text=partial_text,
-        error_code="interrupted",
-        error_message=error_message,
+    outcome = Outcome(
+        S.INTERRUPTED, partial_text, error_code="interrupted", error_message=error_message
     )
+    return _end("interrupted", run_id, outcome)
 
 
 def run_end_waiting(*, run_id: Any, status: str, error_code: str, error_message: str) -> bool:
     """A waiting run ends without a call: a summary's combining run whose part failed or
     was stopped."""
-    return _end(
-        "ended_waiting",
-        run_id=run_id,
-        status=status,
-        sanitized_text="",
-        error_code=error_code,
-        error_message=error_message,
-    )
+    outcome = Outcome(status, error_code=error_code, error_message=error_message)
+    return _end("ended_waiting", run_id, outcome)
 
 
-def _end(
-    name: str,
-    *,
-    run_id: Any,
-    status: str,
-    sanitized_text: str,
-    usage: Usage | None = None,
-    ttft_ms: int | None = None,
-    latency_ms: int | None = None,
-    error_code: str = "",
-    error_message: str = "",
-    retryable: bool = False,
-    stop_reason: str = "",
-) -> bool:
+def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
     """The outcome, its answer message and generation.finished in one transaction, then
     the terminal relay event; a summary part's end queues the summary's next step."""
+    status, sanitized_text = outcome.status, outcome.sanitized_text
     with transaction.atomic():
         run = _locked(run_id, name)
         if run is None:
@@ -289,10 +259,11 @@ def _end(
                 sanitized_content=sanitized_text,
             )
         run.finished_at = timezone.now()
-        run.error_code = error_code
-        run.error_message = error_message
-        run.time_to_first_token_ms = ttft_ms
-        run.latency_ms = latency_ms
+        run.error_code = outcome.error_code
+        run.error_message = outcome.error_message
+        run.time_to_first_token_ms = outcome.ttft_ms
+        run.latency_ms = outcome.latency_ms
+        usage = outcome.usage
         spec = {spec.id: spec for spec in model_allowlist()}.get(run.model_id)
         if usage is not None:
             run.input_tokens, run.output_tokens = usage.input_tokens, usage.output_tokens
@@ -311,23 +282,22 @@ def _end(
                 "input_tokens": run.input_tokens,
                 "output_tokens": run.output_tokens,
                 "cost_usd": str(run.cost_usd) if run.cost_usd is not None else None,
-                "ttft_ms": ttft_ms,
-                "latency_ms": latency_ms,
-                "error_code": error_code,
-                "stop_reason": stop_reason,
+                "ttft_ms": outcome.ttft_ms,
+                "latency_ms": outcome.latency_ms,
+                "error_code": outcome.error_code,
+                "stop_reason": outcome.stop_reason,
             },
         )
         if run.parent_id is not None:
             # Progress and the combining step are the summary's business: queue its
             # step (sent after this commit) rather than calling into it.
             dispatch.dispatch(dispatch.SUMMARY_PART_FINISHED, str(run.pk))
-    _relay_outcome(run, status, shown, error_code, error_message, retryable)
+    _relay_outcome(run, outcome, shown)
     return True
 
 
-def _relay_outcome(
-    run: Run, status: str, shown: str, error_code: str, error_message: str, retryable: bool
-) -> None:
+def _relay_outcome(run: Run, outcome: Outcome, shown: str) -> None:
+    status = outcome.status
     final = {
         "status": status,
         "text": shown,
@@ -342,8 +312,8 @@ def _relay_outcome(
         "error",
         {
             **final,
-            "code": error_code or status,
-            "message": error_message or "The answer was stopped. What arrived is kept.",
-            "retryable": retryable or status in (S.INTERRUPTED, S.CANCELLED),
+            "code": outcome.error_code or status,
+            "message": outcome.error_message or "The answer was stopped. What arrived is kept.",
+            "retryable": outcome.retryable or status in (S.INTERRUPTED, S.CANCELLED),
         },
     )

@@ -22,9 +22,8 @@ from config.text import InvalidText, clean_text
 from prompting.crypto import decrypt_mapping
 from prompting.errors import InputRejected
 from prompting.models import Conversation
-from prompting.policy import get_analyzer, judge_fail_closed
 from prompting.runs import dispatch
-from prompting.runs.judging import POLICY_TIMEOUT_S
+from prompting.runs.judging import judge_text
 from prompting.selectors import conversation_get_for_user, policy_in_force
 
 RESULT_TTL_S = 60
@@ -76,14 +75,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         .first()
     ).copy()
     policy = policy_in_force()
-    judgement = judge_fail_closed(
-        text,
-        policy=policy,
-        mapping=mapping,
-        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
-        max_chars=settings.MAX_PROMPT_CHARS,
-        timeout_s=POLICY_TIMEOUT_S,
-    )
+    judgement = judge_text(text, policy=policy, mapping=mapping)
     segments: list[dict[str, Any]] = []
     for segment in judgement.segments(text):
         finding = segment.finding

@@ -21,6 +21,7 @@ A short document skips steps 5 and 6: the parent run itself is the only call.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -70,13 +71,17 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
     instructions = options.instructions(length, style)
     titles = {p.index: _source_titles(document, p) for p in parts}
     all_titles = [t for p in parts for t in titles[p.index]]
-    parent = Run.objects.create(
+    # The parent (the combining run, or the only one) and its parts share these.
+    summary_run = functools.partial(
+        Run.objects.create,
         owner=user,
         conversation=conversation,
         tool=Tool.SUMMARIZE,
         model_id=spec.id,
         document=document,
         max_output_tokens=out,
+    )
+    parent = summary_run(
         source_sections=list(dict.fromkeys(all_titles)),
         system_prompt=(
             f"You summarize a document for an employee. {instructions}"
@@ -92,15 +97,9 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
         parent.save(update_fields=["user_message"])
     else:
         for part in parts:
-            Run.objects.create(
-                owner=user,
-                conversation=conversation,
-                tool=Tool.SUMMARIZE,
-                model_id=spec.id,
-                document=document,
+            summary_run(
                 parent=parent,
                 part_index=part.index,
-                max_output_tokens=out,
                 source_sections=titles[part.index],
                 user_message=Message.objects.create(
                     conversation=conversation, role=Message.Role.USER, content=part.text
