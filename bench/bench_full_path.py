@@ -632,8 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if stack is not None:
             stack.stop()
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.stop(timeout=10)
 
 
 def measure_level(

@@ -120,9 +120,9 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
       );
     }
     if (!blocking.length) return "";
-    const kinds = [...new Set(blocking.map((s) => kindOf(s.entity_type)))].join(", ");
+    const kinds = [...new Set(blocking.map((s) => phraseOf(s.entity_type)))].join(", ");
     return (
-      `Not sent: your message contains a ${kinds}, which may not be sent to the model. ` +
+      `Not sent: your message contains ${kinds}, which may not be sent to the model. ` +
       "Remove it or replace it with a description (for example “the customer's card”), then send again."
     );
   }
@@ -251,9 +251,9 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
   // The sentence for the composer's alert: short when the panel already explains a block.
   function alertText() {
     const text = problem();
-    const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => kindOf(s.entity_type)))];
+    const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => phraseOf(s.entity_type)))];
     if (!text.startsWith("Not sent") || !kinds.length) return text;
-    return `Not sent: it contains a ${kinds.join(", ")}. See “Before sending” for what to change.`;
+    return `Not sent: it contains ${kinds.join(", ")}. See “Before sending” for what to change.`;
   }
 
   // Whether the panel already shows the result for exactly this text (so the person
