@@ -17,6 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
+from config import presence
 from prompting import retention
 from prompting.policy import warm_up
 from prompting.runs import dispatch, generation, judging, preview
@@ -52,6 +53,8 @@ def _warm_up_policy_engine() -> None:
         warm_up(settings.COMPANY_ID_PATTERNS)
     except Exception:
         logger.exception("policy engine warm-up failed; the first request will retry")
+        return
+    presence.worker_mark_warm(hostname=presence.this_worker_hostname())
 
 
 @shared_task(name=dispatch.POLICY_STEP, ignore_result=True)
