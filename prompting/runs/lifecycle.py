@@ -36,7 +36,8 @@ from audit.services import audit_record
 from prompting.crypto import decrypt_mapping
 from prompting.llm.events import Usage
 from prompting.llm.models import cost_usd
-from prompting.models import Message, Run
+from prompting.models import Message, PolicyVersion, Run
+from prompting.policy import Judgement
 from prompting.rendering import render_markdown
 from prompting.runs import dispatch, relay
 from prompting.selectors import model_allowlist
@@ -115,7 +116,12 @@ def _locked(run_id: Any, name: str) -> Run | None:
 
 
 def run_mark_judged(
-    *, run: Run, policy_version: Any, judgement: Any, details: dict[str, Any], content: str
+    *,
+    run: Run,
+    policy_version: PolicyVersion,
+    judgement: Judgement,
+    details: dict[str, Any],
+    content: str,
 ) -> None:
     """The policy allowed the run's message (call inside the transaction that stores the
     sanitized text): decision, findings and the prompt.submitted event."""
@@ -133,7 +139,7 @@ def run_mark_judged(
 def run_block(
     *,
     run: Run,
-    policy_version: Any,
+    policy_version: PolicyVersion | None,
     findings: dict[str, int],
     error_code: str,
     message: str,
