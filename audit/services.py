@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of, normalize_json
 from audit.models import AuditEvent
 from audit.totals import daily_total_add
@@ -51,7 +52,7 @@ _SET_HASH_SQL = f"UPDATE {HEAD_TABLE} SET hash = %s WHERE id = 1"  # noqa: S608
 def audit_record(
     *,
     actor: Any,
-    action: str,
+    action: Action,
     target: models.Model | None = None,
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
@@ -159,11 +160,9 @@ def audit_log_viewed(
     *, user: Any, page: str, filters: dict[str, str], event: AuditEvent | None = None
 ) -> AuditEvent:
     """Reviewers are audited too: every page of the log they open."""
-    from audit import actions
-
     return audit_record(
         actor=user,
-        action=actions.AUDIT_VIEWED,
+        action=Action.AUDIT_VIEWED,
         target=event,
         details={"page": page, "filters": filters},
     )
@@ -174,11 +173,9 @@ def audit_log_exported(
 ) -> AuditEvent:
     """Recorded before the first byte is sent; the export covers every matching
     event before this one (`through_id` = this event's id - 1)."""
-    from audit import actions
-
     return audit_record(
         actor=user,
-        action=actions.AUDIT_EXPORTED,
+        action=Action.AUDIT_EXPORTED,
         details={
             "format": export_format,
             "filters": filters,

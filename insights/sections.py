@@ -43,7 +43,7 @@ class Headline:
 
 
 def tool_label(tool: str, preset: str = "") -> str:
-    from prompting.rewrite_presets import CUSTOM, PRESETS_BY_KEY
+    from prompting.rewrite.presets import CUSTOM, PRESETS_BY_KEY
 
     name = TOOL_LABELS.get(tool, tool or "Other")
     if tool != "rewrite":

@@ -13,35 +13,37 @@ from accounts.sso import roles_for_groups
 from audit import actions
 from audit.models import AuditEvent
 from prompting import services
+from prompting.chat.services import chat_message_send
 from prompting.models import Conversation, Message, PromptTemplate, Run
+from prompting.rewrite.services import rewrite_create
+from prompting.runs.judging import decision_details
+from prompting.runs.services import run_retry
 
 pytestmark = pytest.mark.django_db
 
 
 def test_rewrite_runs_carry_their_preset_into_the_audit_details(alice: Any) -> None:
-    run = services.rewrite_create(user=alice, text="pls fix this", preset="formal")
+    run = rewrite_create(user=alice, text="pls fix this", preset="formal")
     assert Run.objects.get(pk=run.pk).preset == "formal"
     judgement = SimpleNamespace(decision="allow", counts_by_type={})
-    details = services.judgement_details(
-        run=run, policy_version=1, judgement=judgement, input_chars=12
-    )
+    details = decision_details(run=run, policy_version=1, judgement=judgement, input_chars=12)
     assert details["preset"] == "formal" and details["tool"] == "rewrite"
-    chat = services.chat_message_send(user=alice, text="hello")
-    assert "preset" not in services.judgement_details(
+    chat = chat_message_send(user=alice, text="hello")
+    assert "preset" not in decision_details(
         run=chat, policy_version=1, judgement=judgement, input_chars=5
     )
 
 
 def test_a_retry_keeps_the_preset(alice: Any) -> None:
-    run = services.rewrite_create(user=alice, text="pls fix this", preset="plain")
+    run = rewrite_create(user=alice, text="pls fix this", preset="plain")
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED)
-    assert services.run_retry(user=alice, run_id=run.pk).preset == "plain"
+    assert run_retry(user=alice, run_id=run.pk).preset == "plain"
 
 
 def test_generation_finished_carries_the_preset(alice: Any) -> None:
-    from prompting.generation import run_finish
+    from prompting.runs.lifecycle import run_finish
 
-    run = services.rewrite_create(user=alice, text="pls fix this", preset="shorter")
+    run = rewrite_create(user=alice, text="pls fix this", preset="shorter")
     run_finish(run_id=run.pk, status=Run.Status.FAILED, sanitized_text="", error_code="x")
     event = AuditEvent.objects.filter(action=actions.GENERATION_FINISHED).latest("id")
     assert event.details["preset"] == "shorter"
@@ -56,12 +58,12 @@ def test_sending_with_a_template_records_template_used(
     )
     bobs = PromptTemplate.objects.create(owner=bob, title="Bob's", body="x", tool="chat")
     rewrite = PromptTemplate.objects.create(owner=alice, title="R", body="x", tool="rewrite")
-    services.chat_message_send(user=alice, text="one", template_id=mine.pk)
-    services.chat_message_send(user=alice, text="two", template_id=shared.pk)
-    services.chat_message_send(user=alice, text="three", template_id=bobs.pk)  # not hers
-    services.chat_message_send(user=alice, text="four", template_id=rewrite.pk)  # other tool
-    services.chat_message_send(user=alice, text="five")
-    services.rewrite_create(user=alice, text="six", preset="custom", instruction="Shorter",
+    chat_message_send(user=alice, text="one", template_id=mine.pk)
+    chat_message_send(user=alice, text="two", template_id=shared.pk)
+    chat_message_send(user=alice, text="three", template_id=bobs.pk)  # not hers
+    chat_message_send(user=alice, text="four", template_id=rewrite.pk)  # other tool
+    chat_message_send(user=alice, text="five")
+    rewrite_create(user=alice, text="six", preset="custom", instruction="Shorter",
                             template_id=rewrite.pk)  # fmt: skip
     used = AuditEvent.objects.filter(action=actions.TEMPLATE_USED).order_by("id")
     assert [(e.details["template_id"], e.details["shared"], e.details["tool"]) for e in used] == [
