@@ -44,7 +44,8 @@ def test_generation_finished_carries_the_preset(alice: Any) -> None:
     from prompting.runs.lifecycle import run_finish
 
     run = rewrite_create(user=alice, text="pls fix this", preset="shorter")
-    run_finish(run_id=run.pk, status=Run.Status.FAILED, sanitized_text="", error_code="x")
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.STREAMING)
+    assert run_finish(run_id=run.pk, status=Run.Status.FAILED, sanitized_text="", error_code="x")
     event = AuditEvent.objects.filter(action=actions.GENERATION_FINISHED).latest("id")
     assert event.details["preset"] == "shorter"
 
