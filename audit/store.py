@@ -81,6 +81,14 @@ class DirectoryStore:
         self.description = f"directory {root}"
 
     def _write_once(self, path: Path, body: bytes) -> bool:
+        try:
+            return self._link_new(path, body)
+        except StoreConflict:
+            raise
+        except OSError as exc:
+            raise StoreError(f"{self.description} cannot be written ({exc})") from None
+
+    def _link_new(self, path: Path, body: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:

@@ -91,7 +91,9 @@ def test_inserted_event_is_named(log: list[AuditEvent]) -> None:
     position = log[4].id
     before = log[3]
     with tampering() as cursor:
-        cursor.execute("SELECT id FROM audit_auditevent WHERE id >= %s ORDER BY id DESC", [position])
+        cursor.execute(
+            "SELECT id FROM audit_auditevent WHERE id >= %s ORDER BY id DESC", [position]
+        )
         for (event_id,) in cursor.fetchall():
             cursor.execute(
                 "UPDATE audit_auditevent SET id = %s WHERE id = %s", [event_id + 1, event_id]
@@ -176,9 +178,7 @@ def test_tail_reaching_into_the_last_checkpoint_is_named(
     with tampering() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id > %s", [keep])
         if fix_head:
-            cursor.execute(
-                "UPDATE audit_auditchainhead SET seq = %s, hash = %s", [keep, kept_hash]
-            )
+            cursor.execute("UPDATE audit_auditchainhead SET seq = %s, hash = %s", [keep, kept_hash])
     problem = _tampered()
     assert (problem.event_id, problem.kind) == (keep + 1, "truncated")
 
@@ -228,7 +228,9 @@ def test_deleted_middle_checkpoint_is_named_without_the_store(log: list[AuditEve
 
 def test_edited_checkpoint_is_named(log: list[AuditEvent]) -> None:
     with tampering() as cursor:
-        cursor.execute("UPDATE audit_auditcheckpoint SET event_count = event_count + 1 WHERE seq = 1")
+        cursor.execute(
+            "UPDATE audit_auditcheckpoint SET event_count = event_count + 1 WHERE seq = 1"
+        )
     assert _tampered().checkpoint == 1
     problem = _tampered(store=None)
     assert problem.checkpoint == 1 and "signature does not verify" in problem.message

@@ -89,17 +89,21 @@ def before_teardown() -> None:
 
 
 def _export_owner_url() -> None:
-    """Processes the tests start (workers, verify_audit_log) inherit the environment:
-    DATABASE_OWNER_URL must name the test database too, or be absent."""
+    """Processes the tests start (workers, verify_audit_log's spawned ranges) inherit
+    the environment: DATABASE_URL and DATABASE_OWNER_URL must both name the test
+    database, or the owner URL be absent."""
     if not settings.DATABASE_OWNER:
         os.environ.pop("DATABASE_OWNER_URL", None)
         return
-    owner = settings.DATABASE_OWNER
-    password = f":{urlquote(str(owner['PASSWORD']))}" if owner.get("PASSWORD") else ""
-    host, port = owner.get("HOST") or "127.0.0.1", owner.get("PORT") or 5432
-    os.environ["DATABASE_OWNER_URL"] = (
-        f"postgres://{owner['USER']}{password}@{host}:{port}/{connection.settings_dict['NAME']}"
-    )
+    name = connection.settings_dict["NAME"]
+    os.environ["DATABASE_URL"] = _url(_app_credentials, name)
+    os.environ["DATABASE_OWNER_URL"] = _url(settings.DATABASE_OWNER, name)
+
+
+def _url(credentials: dict[str, Any], name: str) -> str:
+    password = f":{urlquote(str(credentials['PASSWORD']))}" if credentials.get("PASSWORD") else ""
+    host, port = credentials.get("HOST") or "127.0.0.1", credentials.get("PORT") or 5432
+    return f"postgres://{credentials['USER']}{password}@{host}:{port}/{name}"
 
 
 def _flush_postgres(original: Callable[..., list[str]]) -> Callable[..., list[str]]:
@@ -131,16 +135,14 @@ def _flush_sqlite(original: Callable[..., list[str]]) -> Callable[..., list[str]
 
 @contextmanager
 def flush_patched() -> Iterator[None]:
-    from django.db.backends.postgresql.operations import DatabaseOperations as Postgres
-    from django.db.backends.sqlite3.operations import DatabaseOperations as SQLite
-
-    originals = (Postgres.sql_flush, SQLite.sql_flush)
-    Postgres.sql_flush = _flush_postgres(originals[0])  # type: ignore[method-assign]
-    SQLite.sql_flush = _flush_sqlite(originals[1])  # type: ignore[method-assign]
+    operations = type(connection.ops)
+    original = operations.sql_flush
+    patch = _flush_postgres if connection.vendor == "postgresql" else _flush_sqlite
+    operations.sql_flush = patch(original)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Postgres.sql_flush, SQLite.sql_flush = originals  # type: ignore[method-assign]
+        operations.sql_flush = original  # type: ignore[method-assign]
 
 
 class _Cursor:

@@ -21,11 +21,12 @@ from audit.roles import RoleError, connected_as, grants_apply
 class Command(DjangoMigrate):
     def handle(self, *args: Any, **options: Any) -> None:
         owner = getattr(settings, "DATABASE_OWNER", None)
-        if owner is None or options["database"] != DEFAULT_DB_ALIAS:
-            super().handle(*args, **options)
-            return
         connection = connections[DEFAULT_DB_ALIAS]
         app_role = str(connection.settings_dict["USER"])
+        # Already the owner (the test runner creates its database that way): no grants.
+        if owner is None or options["database"] != DEFAULT_DB_ALIAS or app_role == owner["USER"]:
+            super().handle(*args, **options)
+            return
         with connected_as(connection, owner):
             super().handle(*args, **options)
             try:
