@@ -31,6 +31,8 @@ ACCOUNT_SIGN_IN_REFUSED: Final = "account.sign_in_refused"
 ACCOUNT_ROLE_CHANGE: Final = "account.role_change"
 AUDIT_VIEWED: Final = "audit.viewed"
 AUDIT_EXPORTED: Final = "audit.exported"
+# A reviewer opened an event's sanitized content, with the justification they gave.
+AUDIT_CONTENT_VIEWED: Final = "audit.content_viewed"
 AUDIT_CHECKPOINT: Final = "audit.checkpoint"
 RETENTION_PURGED: Final = "retention.purged"
 
@@ -51,6 +53,7 @@ ALL_ACTIONS: Final = (
     ACCOUNT_ROLE_CHANGE,
     AUDIT_VIEWED,
     AUDIT_EXPORTED,
+    AUDIT_CONTENT_VIEWED,
     AUDIT_CHECKPOINT,
     RETENTION_PURGED,
 )

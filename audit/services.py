@@ -177,18 +177,42 @@ def audit_log_viewed(
 
 
 def audit_log_exported(
-    *, user: Any, export_format: str, filters: dict[str, str], include_content: bool
+    *,
+    user: Any,
+    export_format: str,
+    filters: dict[str, str],
+    include_content: bool,
+    reason: str = "",
 ) -> AuditEvent:
     """Recorded before the first byte is sent; the export covers every matching
-    event before this one (`through_id` = this event's id - 1)."""
+    event before this one (`through_id` = this event's id - 1). An export with
+    content carries the reviewer's justification."""
     from audit import actions
 
+    details: dict[str, Any] = {
+        "format": export_format,
+        "filters": filters,
+        "include_content": include_content,
+    }
+    if include_content:
+        details["reason"] = reason
+    return audit_record(actor=user, action=actions.AUDIT_EXPORTED, details=details)
+
+
+def audit_content_viewed(
+    *, user: Any, event: AuditEvent | None, reason: str, refused: str = ""
+) -> AuditEvent:
+    """A reviewer asked for sanitized content: shown with their justification, or
+    `refused` (the sentence they were given) when the justification was missing."""
+    from audit import actions
+
+    details: dict[str, Any] = {"reason": reason}
+    if refused:
+        details["refused"] = refused
     return audit_record(
         actor=user,
-        action=actions.AUDIT_EXPORTED,
-        details={
-            "format": export_format,
-            "filters": filters,
-            "include_content": include_content,
-        },
+        action=actions.AUDIT_CONTENT_VIEWED,
+        target=event,
+        outcome="refused" if refused else "ok",
+        details=details,
     )
