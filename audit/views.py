@@ -145,9 +145,7 @@ def event_export(request: HttpRequest, export_format: str) -> HttpResponseBase:
                 refused=reason_form.refusal(),
             )
             context = {**_list_context(request, query), "reason_form": reason_form}
-            return render(
-                request, "audit/event_list.html", {"form": form, **context}, status=400
-            )
+            return render(request, "audit/event_list.html", {"form": form, **context}, status=400)
         reason = reason_form.cleaned_data["reason"]
     event = audit_log_exported(
         user=request.user,

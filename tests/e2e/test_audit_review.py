@@ -95,7 +95,6 @@ def test_reviewer_filters_last_month_support_blocked_and_exports(
     assert page.get_by_role("heading", name="Chain status: intact").is_visible()
 
 
-
 def test_reviewer_sees_content_only_after_giving_a_reason(
     transactional_db: None, live_site: str, page: Any, alice: Any, reviewer: Any
 ) -> None:
