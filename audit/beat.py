@@ -25,8 +25,8 @@ class CheckpointingScheduler(PersistentScheduler):
     def setup_schedule(self) -> None:
         super().setup_schedule()
         entry = self.schedule.get(ENTRY)
-        if entry is not None:
-            every = entry.schedule.run_every
+        every = getattr(entry.schedule, "run_every", None) if entry is not None else None
+        if entry is not None and every is not None:
             # Due STARTUP_DELAY from now: time for the workers to come up.
             entry.last_run_at = self.app.now() - every + STARTUP_DELAY
 

@@ -177,6 +177,8 @@ def _walk_parallel(upto: int, rules: WalkRules, jobs: int) -> list[Segment]:
 def stitch(segments: list[Segment]) -> tuple[Segment, Problem | None]:
     """One summary of all ranges: each seam checked, then each range's own finding,
     in id order; totals added up."""
+    if len(segments) == 1:
+        return segments[0], segments[0].problem
     whole = Segment()
     last: tuple[int, str, str] | None = None
     for index, segment in enumerate(segments):

@@ -14,10 +14,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit import actions
-from audit.models import AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent
 from audit.retention import audit_content_purge, conversations_purge
 from audit.tasks import retention_purge
-from audit.models import AuditCheckpoint
 from audit.verify import verify_log
 from prompting.models import Conversation, Document, Message
 from tests.audit.conftest import record_prompt

@@ -369,7 +369,7 @@ SQLITE_EQUIVALENT = {
 }
 
 
-class _Undo(Exception):  # noqa: N818
+class _Undo(Exception):
     def __init__(self, result: Any) -> None:
         self.result = result
 

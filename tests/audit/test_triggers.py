@@ -3,6 +3,8 @@ nothing — no session setting, no registered function — relaxes that."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -25,7 +27,7 @@ def _refused(run) -> None:
         run()
 
 
-def _sql(statement: str, params: list[object] | None = None):
+def _sql(statement: str, params: list[Any] | None = None):
     def run() -> None:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)

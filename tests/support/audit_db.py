@@ -190,24 +190,24 @@ def owner_cursor(*, triggers: bool = True) -> Iterator[_Cursor]:
                 for table in APPEND_ONLY_TABLES:
                     cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         return
-    raw = sqlite3.connect(connection.settings_dict["NAME"], timeout=20, isolation_level=None)
+    lite = sqlite3.connect(connection.settings_dict["NAME"], timeout=20, isolation_level=None)
     try:
-        cursor = raw.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
+        lite_cursor = lite.cursor()
+        lite_cursor.execute("BEGIN IMMEDIATE")
         if not triggers:
             for sql in _append_path.SQLITE_DROP_SQL:
-                cursor.execute(sql)
+                lite_cursor.execute(sql)
         try:
-            yield _Cursor(cursor, sqlite=True)
+            yield _Cursor(lite_cursor, sqlite=True)
         except BaseException:
-            cursor.execute("ROLLBACK")
+            lite_cursor.execute("ROLLBACK")
             raise
         if not triggers:
             for sql in _append_path.SQLITE_SQL:
-                cursor.execute(sql)
-        cursor.execute("COMMIT")
+                lite_cursor.execute(sql)
+        lite_cursor.execute("COMMIT")
     finally:
-        raw.close()
+        lite.close()
 
 
 def tampering() -> Any:
