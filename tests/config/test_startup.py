@@ -35,6 +35,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         if not k.startswith(
             (
                 "DATABASE_URL",
+                "DATABASE_OWNER_URL",  # the restricted-role test setup exports it
                 "REDIS_URL",
                 "EMBEDDED_REDIS_SOCKET",  # the test session's own Redis must not be reused
                 "SSO_",
