@@ -10,7 +10,7 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-pytest_plugins = ["tests.support.live", "tests.support.s3"]
+pytest_plugins = ["tests.support.live", "tests.support.redis_fixtures", "tests.support.s3"]
 
 
 @pytest.fixture(scope="session")
