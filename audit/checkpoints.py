@@ -142,17 +142,23 @@ def deliver_pending(store: CheckpointStore) -> int:
     """Write the checkpoints the store lacks, oldest first (normally just the newest;
     more after the store was unreachable). Returns how many were written."""
     pending: list[AuditCheckpoint] = []
+    known = _delivered.get(store.description, 0)
     for checkpoint in signed_checkpoints().order_by("-seq").iterator(chunk_size=50):
-        if checkpoint.seq is not None and store.has(checkpoint.seq):
+        assert checkpoint.seq is not None
+        # Delivered by this process already: no round trip to ask the store again.
+        if checkpoint.seq <= known or store.has(checkpoint.seq):
             break
         pending.append(checkpoint)
     for checkpoint in reversed(pending):
         _publish_key(store, checkpoint)
         assert checkpoint.seq is not None
         store.put(checkpoint.seq, record_body(checkpoint_record(checkpoint)))
+        _delivered[store.description] = checkpoint.seq
     return len(pending)
 
 
+# Per store, the highest checkpoint this process wrote (the store is write-once).
+_delivered: dict[str, int] = {}
 _published: set[tuple[str, str]] = set()
 
 
