@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.roles import ADMIN, ALL_ROLES, EMPLOYEE
 from accounts.sso import SsoIdentity
+from audit.actions import Action
 from audit.services import audit_record
 
 
@@ -33,7 +34,7 @@ def user_roles_sync(*, user: User, roles: set[str], source: str) -> tuple[set[st
         if added or removed:
             audit_record(
                 actor=user,
-                action="account.role_change",
+                action=Action.ACCOUNT_ROLE_CHANGE,
                 target=user,
                 details={"added": sorted(added), "removed": sorted(removed), "source": source},
             )
@@ -60,7 +61,9 @@ def dev_user_sign_in(*, display_name: str, department: str, role: str) -> User:
         if role == ADMIN:
             roles.add(EMPLOYEE)
         user_roles_sync(user=user, roles=roles, source="dev-login")
-        audit_record(actor=user, action="account.sign_in", target=user, details={"method": "dev"})
+        audit_record(
+            actor=user, action=Action.ACCOUNT_SIGN_IN, target=user, details={"method": "dev"}
+        )
     return user
 
 
@@ -86,7 +89,7 @@ def user_sso_sign_in(*, user: User, identity: SsoIdentity, roles: set[str]) -> N
         user_roles_sync(user=user, roles=roles, source=f"sso-{identity.provider}")
         audit_record(
             actor=user,
-            action="account.sign_in",
+            action=Action.ACCOUNT_SIGN_IN,
             target=user,
             details={"method": identity.provider},
         )
@@ -97,7 +100,7 @@ def sso_sign_in_refuse(*, identity: SsoIdentity, reason: str) -> None:
     domain: the audit log must not become a list of people who tried."""
     audit_record(
         actor=None,
-        action="account.sign_in_refused",
+        action=Action.ACCOUNT_SIGN_IN_REFUSED,
         outcome="refused",
         details={"reason": reason, "provider": identity.provider, "domain": identity.email_domain},
     )
@@ -108,7 +111,7 @@ def sso_sign_in_error(*, provider: str, error: str) -> None:
     invalid signature, cancelled at the IdP) before any identity was known."""
     audit_record(
         actor=None,
-        action="account.sign_in_refused",
+        action=Action.ACCOUNT_SIGN_IN_REFUSED,
         outcome="error",
         details={
             "reason": "protocol_error",
@@ -120,4 +123,4 @@ def sso_sign_in_error(*, provider: str, error: str) -> None:
 
 
 def user_sign_out(*, user: User) -> None:
-    audit_record(actor=user, action="account.sign_out", target=user)
+    audit_record(actor=user, action=Action.ACCOUNT_SIGN_OUT, target=user)

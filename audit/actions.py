@@ -1,4 +1,5 @@
-"""Canonical audit action names. Import these instead of spelling strings.
+"""Canonical audit action names: `Action`, a StrEnum. `audit_record(action=...)` takes an
+`Action`, so mypy rejects a bare string and a typo cannot silently drop events.
 
 Naming: `<area>.<verb in the past>`; the reviewer filters and totals depend on
 these exact values, so a typo would silently drop events from a report.
@@ -12,51 +13,58 @@ Totals (audit/selectors.py) count:
 
 from __future__ import annotations
 
+from enum import StrEnum, unique
 from typing import Final
 
-PROMPT_SUBMITTED: Final = "prompt.submitted"
-PROMPT_BLOCKED: Final = "prompt.blocked"
-# Refused before the policy ran (empty, too long, unreadable); not counted as a request.
-PROMPT_REJECTED: Final = "prompt.rejected"
-DOCUMENT_REJECTED: Final = "document.rejected"
-POLICY_PREVIEWED: Final = "policy.previewed"
-CONVERSATION_DELETED: Final = "conversation.deleted"
-GENERATION_FINISHED: Final = "generation.finished"
-POLICY_OVERRIDE: Final = "policy.override"
-POLICY_CHANGED: Final = "policy.changed"
-MODELS_ALLOWLIST_CHANGED: Final = "models.allowlist_changed"
-ACCOUNT_SIGN_IN: Final = "account.sign_in"
-ACCOUNT_SIGN_OUT: Final = "account.sign_out"
-ACCOUNT_SIGN_IN_REFUSED: Final = "account.sign_in_refused"
-ACCOUNT_ROLE_CHANGE: Final = "account.role_change"
-AUDIT_VIEWED: Final = "audit.viewed"
-AUDIT_EXPORTED: Final = "audit.exported"
-# A reviewer opened an event's sanitized content, with the justification they gave.
-AUDIT_CONTENT_VIEWED: Final = "audit.content_viewed"
-AUDIT_CHECKPOINT: Final = "audit.checkpoint"
-RETENTION_PURGED: Final = "retention.purged"
 
-ALL_ACTIONS: Final = (
-    PROMPT_SUBMITTED,
-    PROMPT_BLOCKED,
-    PROMPT_REJECTED,
-    DOCUMENT_REJECTED,
-    POLICY_PREVIEWED,
-    CONVERSATION_DELETED,
-    GENERATION_FINISHED,
-    POLICY_OVERRIDE,
-    POLICY_CHANGED,
-    MODELS_ALLOWLIST_CHANGED,
-    ACCOUNT_SIGN_IN,
-    ACCOUNT_SIGN_OUT,
-    ACCOUNT_SIGN_IN_REFUSED,
-    ACCOUNT_ROLE_CHANGE,
-    AUDIT_VIEWED,
-    AUDIT_EXPORTED,
-    AUDIT_CONTENT_VIEWED,
-    AUDIT_CHECKPOINT,
-    RETENTION_PURGED,
-)
+@unique
+class Action(StrEnum):
+    PROMPT_SUBMITTED = "prompt.submitted"
+    PROMPT_BLOCKED = "prompt.blocked"
+    # Refused before the policy ran (empty, too long, unreadable); not counted as a request.
+    PROMPT_REJECTED = "prompt.rejected"
+    DOCUMENT_REJECTED = "document.rejected"
+    POLICY_PREVIEWED = "policy.previewed"
+    CONVERSATION_DELETED = "conversation.deleted"
+    GENERATION_FINISHED = "generation.finished"
+    POLICY_OVERRIDE = "policy.override"
+    POLICY_CHANGED = "policy.changed"
+    MODELS_ALLOWLIST_CHANGED = "models.allowlist_changed"
+    ACCOUNT_SIGN_IN = "account.sign_in"
+    ACCOUNT_SIGN_OUT = "account.sign_out"
+    ACCOUNT_SIGN_IN_REFUSED = "account.sign_in_refused"
+    ACCOUNT_ROLE_CHANGE = "account.role_change"
+    AUDIT_VIEWED = "audit.viewed"
+    AUDIT_EXPORTED = "audit.exported"
+    # A reviewer opened an event's sanitized content, with the justification they gave.
+    AUDIT_CONTENT_VIEWED = "audit.content_viewed"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    RETENTION_PURGED = "retention.purged"
+
+
+# The members under their module-level names, as `actions.PROMPT_SUBMITTED` was spelled
+# before the enum; the same objects, so either spelling type-checks.
+PROMPT_SUBMITTED: Final = Action.PROMPT_SUBMITTED
+PROMPT_BLOCKED: Final = Action.PROMPT_BLOCKED
+PROMPT_REJECTED: Final = Action.PROMPT_REJECTED
+DOCUMENT_REJECTED: Final = Action.DOCUMENT_REJECTED
+POLICY_PREVIEWED: Final = Action.POLICY_PREVIEWED
+CONVERSATION_DELETED: Final = Action.CONVERSATION_DELETED
+GENERATION_FINISHED: Final = Action.GENERATION_FINISHED
+POLICY_OVERRIDE: Final = Action.POLICY_OVERRIDE
+POLICY_CHANGED: Final = Action.POLICY_CHANGED
+MODELS_ALLOWLIST_CHANGED: Final = Action.MODELS_ALLOWLIST_CHANGED
+ACCOUNT_SIGN_IN: Final = Action.ACCOUNT_SIGN_IN
+ACCOUNT_SIGN_OUT: Final = Action.ACCOUNT_SIGN_OUT
+ACCOUNT_SIGN_IN_REFUSED: Final = Action.ACCOUNT_SIGN_IN_REFUSED
+ACCOUNT_ROLE_CHANGE: Final = Action.ACCOUNT_ROLE_CHANGE
+AUDIT_VIEWED: Final = Action.AUDIT_VIEWED
+AUDIT_EXPORTED: Final = Action.AUDIT_EXPORTED
+AUDIT_CONTENT_VIEWED: Final = Action.AUDIT_CONTENT_VIEWED
+AUDIT_CHECKPOINT: Final = Action.AUDIT_CHECKPOINT
+RETENTION_PURGED: Final = Action.RETENTION_PURGED
+
+ALL_ACTIONS: Final = tuple(Action)
 
 # Outcomes used across actions; free strings are allowed, these are the filter's choices.
 OUTCOMES: Final = (

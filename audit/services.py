@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from audit.actions import Action
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of, normalize_json
 from audit.models import AuditEvent
 
@@ -53,7 +54,7 @@ ON CONFLICT (id) DO NOTHING
 def audit_record(
     *,
     actor: Any,
-    action: str,
+    action: Action,
     target: models.Model | None = None,
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
@@ -166,11 +167,9 @@ def audit_log_viewed(
     *, user: Any, page: str, filters: dict[str, str], event: AuditEvent | None = None
 ) -> AuditEvent:
     """Reviewers are audited too: every page of the log they open."""
-    from audit import actions
-
     return audit_record(
         actor=user,
-        action=actions.AUDIT_VIEWED,
+        action=Action.AUDIT_VIEWED,
         target=event,
         details={"page": page, "filters": filters},
     )
@@ -187,8 +186,6 @@ def audit_log_exported(
     """Recorded before the first byte is sent; the export covers every matching
     event before this one (`through_id` = this event's id - 1). An export with
     content carries the reviewer's justification."""
-    from audit import actions
-
     details: dict[str, Any] = {
         "format": export_format,
         "filters": filters,
@@ -196,7 +193,7 @@ def audit_log_exported(
     }
     if include_content:
         details["reason"] = reason
-    return audit_record(actor=user, action=actions.AUDIT_EXPORTED, details=details)
+    return audit_record(actor=user, action=Action.AUDIT_EXPORTED, details=details)
 
 
 def audit_content_viewed(
@@ -204,14 +201,12 @@ def audit_content_viewed(
 ) -> AuditEvent:
     """A reviewer asked for sanitized content: shown with their justification, or
     `refused` (the sentence they were given) when the justification was missing."""
-    from audit import actions
-
     details: dict[str, Any] = {"reason": reason}
     if refused:
         details["refused"] = refused
     return audit_record(
         actor=user,
-        action=actions.AUDIT_CONTENT_VIEWED,
+        action=Action.AUDIT_CONTENT_VIEWED,
         target=event,
         outcome="refused" if refused else "ok",
         details=details,

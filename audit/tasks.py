@@ -5,12 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit.checkpoints import checkpoint_create
-from audit.retention import audit_content_purge, conversations_purge
+from audit.retention import audit_content_purge
 
 
 @shared_task(name="audit.tasks.retention_purge")
 def retention_purge() -> dict[str, int]:
-    return {"conversations": conversations_purge(), "audit_content": audit_content_purge()}
+    return {"audit_content": audit_content_purge()}
 
 
 @shared_task(name="audit.tasks.checkpoint")

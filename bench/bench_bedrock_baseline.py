@@ -22,8 +22,8 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from config.supervisor import Service  # noqa: E402
 from prompting.llm.client import bedrock_client, stream_converse  # noqa: E402
 from prompting.llm.events import TextDelta  # noqa: E402
 from prompting.llm.models import ModelSpec  # noqa: E402
@@ -74,32 +75,21 @@ def free_port() -> int:
 
 def start_emulator_process(
     *, ttft_ms: int = EMULATOR_TTFT_MS, token_delay_ms: int = EMULATOR_TOKEN_DELAY_MS
-) -> tuple[subprocess.Popen[str], str]:
-    """The emulator in its own process (so it does not share our GIL); returns (process,
-    url) once it printed its ready line. Terminate the process when done."""
+) -> tuple[Service, str]:
+    """The emulator in its own process (so it does not share our GIL), started by
+    config/supervisor.py; returns (service, url) once it listens. Stop the service when done."""
     port = free_port()
-    process = subprocess.Popen(
+    log = Path(tempfile.mkdtemp(prefix="bench-emulator-")) / "emulator.log"
+    emulator = Service(
+        "Bedrock emulator",
         [
-            sys.executable,
-            "-m",
-            "prompting.llm.emulator",
-            "--port",
-            str(port),
-            "--ttft-ms",
-            str(ttft_ms),
-            "--token-delay-ms",
-            str(token_delay_ms),
+            sys.executable, "-m", "prompting.llm.emulator", "--port", str(port),
+            "--ttft-ms", str(ttft_ms), "--token-delay-ms", str(token_delay_ms),
         ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.startswith("Bedrock emulator listening on "):
-        process.kill()
-        raise RuntimeError(f"emulator did not start: {line!r}")
-    return process, line.rsplit(" ", 1)[1]
+        log_path=log,
+    )  # fmt: skip
+    emulator.wait_until(lambda: "Bedrock emulator listening on " in emulator.tail(), timeout=60)
+    return emulator, f"http://127.0.0.1:{port}"
 
 
 def boto3_token_stream(
@@ -220,7 +210,7 @@ def expected_echo(index: int) -> str:
 def run_baseline(levels: Sequence[int], *, via: str = "boto3") -> dict[str, Any]:
     """`via="boto3"`: plain boto3 (the baseline); `via="llm"`: through stream_converse."""
     token_stream = boto3_token_stream if via == "boto3" else llm_token_stream
-    process, url = start_emulator_process()
+    emulator, url = start_emulator_process()
     try:
         client = bedrock_client(
             region="us-east-1",
@@ -251,8 +241,7 @@ def run_baseline(levels: Sequence[int], *, via: str = "boto3") -> dict[str, Any]
                 results[f"{count} streams, {round_name}"] = summary
         return results
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        emulator.stop(timeout=10)
 
 
 def _minus(value: float | None, base: float) -> float | None:

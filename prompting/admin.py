@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 
 from accounts.roles import ADMIN, user_has_role
+from audit.actions import Action
 from audit.services import audit_record
 from prompting.models import PolicyVersion, PromptTemplate
 from prompting.policy import InvalidPolicy, Policy
@@ -88,7 +89,7 @@ class PolicyVersionAdmin(AdminRoleOnly, admin.ModelAdmin):
         obj.pk, obj.version = new.pk, new.version  # the admin redirects to the new version
         audit_record(
             actor=request.user,
-            action="policy.changed",
+            action=Action.POLICY_CHANGED,
             target=new,
             details={
                 "old_version": previous.version if previous else None,

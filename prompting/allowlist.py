@@ -12,12 +12,13 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import audit_record
 from prompting.llm.models import model_spec_to_dict
 from prompting.selectors import model_allowlist
 
-ACTION = "models.allowlist_changed"
+ACTION = Action.MODELS_ALLOWLIST_CHANGED
 
 
 def allowlist_snapshot() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _record_allowlist(sender: Any, **kwargs: Any) -> None:
+    # Imported here: apps.py loads before the models registry is ready.
     from prompting.allowlist import allowlist_record_if_changed
 
     allowlist_record_if_changed()

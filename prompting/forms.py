@@ -1,4 +1,10 @@
-"""Input binding for Chat, Rewrite and prompt templates.
+"""Input binding shared by the tools: the request body, text fields, marks, templates.
+
+Text is cleaned by `config.text.clean_text`, the one input-cleaning function: NUL and
+other control characters are dropped, and text that is not valid Unicode (undecodable
+UTF-8, a lone surrogate from a JSON body) is refused with a sentence, on every page,
+Chat included (a value with U+FFFD in the middle is not what the employee wrote, and
+a name cut that way could slip past the policy). Each tool's own form is in its folder.
 
 The page JavaScript posts JSON; plain form posts work too (tests, no-JS fallbacks).
 JSON is used for the text-carrying posts because of request size: Django's CSRF
@@ -11,15 +17,16 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeGuard
+from urllib.parse import unquote_to_bytes
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
+from config.text import InvalidText, clean_text, decode_text
 from prompting.errors import InputRejected
 from prompting.models import Tool
-from prompting.rewrite_presets import CUSTOM, MAX_INSTRUCTION_CHARS, PRESETS
 
 MAX_OVERRIDES = 200
 MAX_REASON_CHARS = 500
@@ -38,33 +45,45 @@ def too_large_message() -> str:
 
 
 def request_data(request: HttpRequest) -> dict[str, Any]:
-    """The posted fields as a dict, from JSON or a form, decoded leniently.
-
-    Invalid UTF-8 becomes U+FFFD instead of an error: a paste from a legacy system
-    should still be sendable, and the policy sees exactly what is stored.
-    """
+    """The posted fields as a dict, from JSON or a form. A body that is not UTF-8 is
+    refused with a sentence (config/text.py), a form's as well as JSON's: Django would
+    otherwise decode a form's bad bytes to U+FFFD before anyone could see them."""
     try:
         if request.content_type == "application/json":
-            raw = request.body.decode("utf-8", errors="replace")
-            try:
-                data = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                raise InputRejected("The request could not be read; reload the page.") from None
+            data = _parse_json(_decoded(request.body))
             if not isinstance(data, dict):
                 raise InputRejected("The request could not be read; reload the page.")
             return data
+        if request.content_type == "application/x-www-form-urlencoded":
+            _decoded(unquote_to_bytes(request.body.replace(b"+", b" ")))
         return {key: request.POST.get(key) for key in request.POST}
     except RequestDataTooBig:
         raise TooLarge(too_large_message()) from None
 
 
-def _plain(value: str) -> str:
-    # JSON may carry lone surrogates ("\ud800"), which no database column can store.
-    return value.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "")
+def _decoded(body: bytes) -> str:
+    try:
+        return decode_text(body)
+    except InvalidText as exc:
+        raise InputRejected(exc.user_message, code="invalid_text") from None
 
 
-class LenientCharField(forms.CharField):
-    """A CharField that keeps whitespace and replaces what cannot be stored."""
+def _parse_json(raw: str) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise InputRejected("The request could not be read; reload the page.") from None
+
+
+def _cleaned(value: str) -> str:
+    try:
+        return clean_text(value)
+    except InvalidText as exc:
+        raise forms.ValidationError(exc.user_message, code="invalid_text") from None
+
+
+class TextField(forms.CharField):
+    """A CharField that keeps whitespace, cleaned by config.text.clean_text."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("strip", False)
@@ -72,7 +91,7 @@ class LenientCharField(forms.CharField):
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> str:
-        return _plain(super().to_python(value) or "")
+        return _cleaned(super().to_python(value) or "")
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -99,7 +118,7 @@ class OverridesField(forms.Field):
         if not isinstance(item, dict):
             raise forms.ValidationError("The marks could not be read.")
         entity_type, start, end = item.get("entity_type"), item.get("start"), item.get("end")
-        reason = _plain(" ".join(str(item.get("reason") or "").split()))[:MAX_REASON_CHARS]
+        reason = _cleaned(" ".join(str(item.get("reason") or "").split()))[:MAX_REASON_CHARS]
         if not isinstance(entity_type, str) or not entity_type or len(entity_type) > 50:
             raise forms.ValidationError("The marks could not be read.")
         if not _is_int(start) or not _is_int(end) or not 0 <= start < end:
@@ -120,29 +139,8 @@ class BoundForm(forms.Form):
         return self.cleaned_data
 
 
-class ChatSendForm(BoundForm):
-    text = LenientCharField()
-    conversation_id = forms.IntegerField(required=False, min_value=1)
-    model_id = LenientCharField(max_length=200, strip=True)
-    overrides = OverridesField(required=False)
-
-
-class RewriteForm(BoundForm):
-    text = LenientCharField()
-    preset = forms.ChoiceField(
-        choices=[(p.key, p.label) for p in PRESETS] + [(CUSTOM, "Own instruction")],
-        error_messages={
-            "required": "Choose a preset or write an instruction.",
-            "invalid_choice": "Choose a preset or write an instruction.",
-        },
-    )
-    instruction = LenientCharField(max_length=MAX_INSTRUCTION_CHARS, strip=True)
-    model_id = LenientCharField(max_length=200, strip=True)
-    overrides = OverridesField(required=False)
-
-
 class RenameForm(BoundForm):
-    title = LenientCharField(max_length=200, strip=True)
+    title = TextField(max_length=200, strip=True)
 
 
 class FeedbackForm(BoundForm):
@@ -154,18 +152,18 @@ class FeedbackForm(BoundForm):
             "invalid_choice": "Choose thumbs up or thumbs down.",
         },
     )
-    comment = LenientCharField(max_length=2000, strip=True)
+    comment = TextField(max_length=2000, strip=True)
 
 
 class PromptTemplateForm(BoundForm):
-    title = LenientCharField(
+    title = TextField(
         max_length=120,
         strip=True,
         required=True,
         error_messages={"required": "Give the template a title."},
     )
     tool = forms.ChoiceField(choices=[(Tool.CHAT, "Chat"), (Tool.REWRITE, "Rewrite")])
-    body = LenientCharField(
+    body = TextField(
         max_length=20_000,
         required=True,
         error_messages={"required": "A template needs some text."},

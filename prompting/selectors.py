@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
+from accounts.roles import ADMIN, user_has_role
 from prompting.errors import ModelNotAvailable, NotFound
 from prompting.llm.models import (
     DEFAULT_MODELS,
@@ -20,7 +21,7 @@ from prompting.llm.models import (
     parse_model_allowlist,
     resolve_model,
 )
-from prompting.models import Conversation, PolicyVersion, PromptTemplate, Run, Tool
+from prompting.models import Conversation, PolicyVersion, PromptTemplate, Run
 from prompting.policy.rules import Policy, default_policy
 
 
@@ -65,17 +66,6 @@ def policy_in_force() -> Policy:
     return Policy.from_rules_json(version=row.version, rules=row.rules)
 
 
-def conversation_list_for_user(
-    *, user: Any, tool: str = Tool.CHAT, query: str = ""
-) -> QuerySet[Conversation]:
-    conversations = Conversation.objects.filter(owner=user, tool=tool)
-    if query:
-        conversations = conversations.filter(
-            Q(title__icontains=query) | Q(messages__content__icontains=query)
-        ).distinct()
-    return conversations.order_by("-updated_at")
-
-
 def conversation_get_for_user(*, user: Any, conversation_id: int) -> Conversation:
     try:
         return Conversation.objects.get(pk=conversation_id, owner=user)
@@ -99,42 +89,7 @@ def conversation_turns(*, conversation: Conversation) -> list[Run]:
     )
 
 
-# -- Chat, Rewrite and prompt templates (the pages' reads) ------------------------------
-
-SIDEBAR_PAGE = 50
-
-
-def conversation_sidebar(
-    *, user: Any, tool: str = Tool.CHAT, query: str = "", page: int = 1
-) -> tuple[list[Conversation], bool]:
-    """One page of the user's conversations for the sidebar, newest first, and whether
-    older ones exist. One query whatever the total: the page is capped (a user with
-    thousands of conversations must not make every chat page slow)."""
-    start = (max(page, 1) - 1) * SIDEBAR_PAGE
-    rows = list(
-        conversation_list_for_user(user=user, tool=tool, query=query).only(
-            "id", "title", "updated_at", "tool"
-        )[start : start + SIDEBAR_PAGE + 1]
-    )
-    return rows[:SIDEBAR_PAGE], len(rows) > SIDEBAR_PAGE
-
-
-def conversation_runs_for_display(*, conversation: Conversation) -> list[Run]:
-    """The latest attempt for each user message, in order, with answer and feedback.
-
-    A retry is a new run for the same user message; the page shows the newest one.
-    """
-    runs = (
-        conversation.runs.select_related(
-            "user_message", "assistant_message", "assistant_message__feedback"
-        )
-        .filter(parent__isnull=True)
-        .order_by("created_at")
-    )
-    latest: dict[int | None, Run] = {}
-    for run in runs:
-        latest[run.user_message_id] = run  # later attempts replace earlier ones, order kept
-    return list(latest.values())
+# -- Prompt templates (Chat and Rewrite offer them) ------------------------------------
 
 
 def prompt_template_list_for_user(*, user: Any, tool: str | None = None) -> list[PromptTemplate]:
@@ -147,8 +102,6 @@ def prompt_template_list_for_user(*, user: Any, tool: str | None = None) -> list
 
 def prompt_template_get_editable(*, user: Any, template_id: int) -> PromptTemplate:
     """A template this user may change: their own, or a shared one if they are an Admin."""
-    from accounts.roles import ADMIN, user_has_role
-
     scope = Q(owner=user)
     if user_has_role(user, ADMIN):
         scope |= Q(shared=True)

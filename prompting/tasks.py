@@ -1,4 +1,5 @@
-"""Thin Celery tasks: they take ids and call services.
+"""Thin Celery tasks: they take ids and call services. Imported by nothing in the app:
+services queue them by name (prompting/runs/dispatch.py, which holds the names).
 
 Queues (config/settings.py CELERY_TASK_ROUTES): `generate_*` → interactive (thread
 pool, many concurrent streams); everything else → cpu (policy analysis, extraction).
@@ -12,12 +13,17 @@ import logging
 import threading
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
 from config import presence
-from prompting import services
-from prompting.generation import run_generate
+from prompting import retention
+from prompting.policy import warm_up
+from prompting.runs import dispatch, generation, judging, preview
+from prompting.runs.services import runs_reap_stale
+from prompting.summarize import documents, pipeline
+from prompting.summarize.extraction_child import time_limit_error
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +49,6 @@ def _warm_up_when_ready(sender: object = None, **_kwargs: object) -> None:
 
 def _warm_up_policy_engine() -> None:
     """Load spaCy and run one analysis now, not in the first user's request (~2 s)."""
-    from prompting.policy import warm_up
-
     try:
         warm_up(settings.COMPANY_ID_PATTERNS)
     except Exception:
@@ -53,61 +57,59 @@ def _warm_up_policy_engine() -> None:
     presence.worker_mark_warm(hostname=presence.this_worker_hostname())
 
 
-@shared_task(name="prompting.tasks.judge_run", ignore_result=True)
-def judge_run(run_id: str) -> None:
+@shared_task(name=dispatch.POLICY_STEP, ignore_result=True)
+def policy_step(run_id: str) -> None:
     try:
-        may_send = services.run_judge(run_id=run_id)
+        may_send = judging.run_judge(run_id=run_id)
     except Exception:
         # Fail closed: whatever went wrong, nothing unjudged goes to Bedrock.
         logger.exception("judging run %s failed; blocking it", run_id)
-        services.run_block_after_error(run_id=run_id)
+        judging.run_block_after_error(run_id=run_id)
         return
     if may_send:
-        generate_run.delay(run_id)
+        dispatch.dispatch(dispatch.GENERATE_RUN, run_id)
 
 
-@shared_task(name="prompting.tasks.policy_preview", ignore_result=True)
+@shared_task(name=dispatch.POLICY_PREVIEW, ignore_result=True)
 def policy_preview(request_id: str, user_id: int, conversation_id: int | None) -> None:
-    from prompting.preview import preview_compute
-
-    preview_compute(request_id=request_id, user_id=user_id, conversation_id=conversation_id)
+    preview.preview_compute(request_id=request_id, user_id=user_id, conversation_id=conversation_id)
 
 
-@shared_task(name="prompting.tasks.generate_run", ignore_result=True)
+@shared_task(name=dispatch.GENERATE_RUN, ignore_result=True)
 def generate_run(run_id: str) -> None:
-    run_generate(run_id=run_id)
+    generation.run_generate(run_id=run_id)
 
 
 @shared_task(name="prompting.tasks.reap_stale_runs", ignore_result=True)
 def reap_stale_runs() -> int:
-    reaped = services.runs_reap_stale()
+    reaped = runs_reap_stale()
     if reaped:
         logger.warning("reaper: marked %d run(s) interrupted", reaped)
     return reaped
 
 
-# --- Summarize (prompting/summaries.py) ------------------------------------------------------
+@shared_task(name="prompting.tasks.purge_conversations", ignore_result=True)
+def purge_conversations() -> int:
+    return retention.conversations_purge()
+
+
+# --- Summarize (prompting/summarize/) ----------------------------------------------------------
 # Extraction itself runs in a child process with its own memory/CPU limits and a 90 s
 # wall clock; these task limits are the outer bound if anything else hangs.
 @shared_task(
-    name="prompting.tasks.extract_document", ignore_result=True, soft_time_limit=120, time_limit=150
+    name=dispatch.EXTRACT_DOCUMENT, ignore_result=True, soft_time_limit=120, time_limit=150
 )
 def extract_document(document_id: int) -> None:
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from prompting import summaries
-    from prompting.documents import time_limit_error
-
     try:
-        summaries.document_extract(document_id=document_id)
+        documents.document_extract(document_id=document_id)
     except SoftTimeLimitExceeded:
         error = time_limit_error()
-        summaries.document_fail(
+        documents.document_fail(
             document_id=document_id, code=error.code, message=error.user_message
         )
     except Exception:
         logger.exception("extracting document %s failed", document_id)
-        summaries.document_fail(
+        documents.document_fail(
             document_id=document_id,
             code="extraction_error",
             message=(
@@ -117,32 +119,33 @@ def extract_document(document_id: int) -> None:
         )
 
 
-@shared_task(name="prompting.tasks.summary_judge_parts", ignore_result=True)
-def summary_judge_parts(parent_id: str) -> None:
-    from prompting import summaries
-
+@shared_task(name=dispatch.SUMMARY_POLICY_STEP, ignore_result=True)
+def summary_policy_step(parent_id: str) -> None:
     try:
-        allowed = summaries.summary_judge_parts(parent_id=parent_id)
+        allowed = pipeline.summary_judge_parts(parent_id=parent_id)
     except Exception:
-        # Fail closed, as judge_run does: nothing unjudged goes to Bedrock.
+        # Fail closed, as policy_step does: nothing unjudged goes to Bedrock.
         logger.exception("judging summary %s failed; blocking it", parent_id)
-        summaries.summary_block_after_error(parent_id=parent_id)
+        judging.runs_block_after_error(parent_id=parent_id)
         return
     for run_id in allowed:
-        generate_run.delay(run_id)
+        dispatch.dispatch(dispatch.GENERATE_RUN, run_id)
 
 
-@shared_task(name="prompting.tasks.summary_reduce", ignore_result=True)
+@shared_task(name=dispatch.SUMMARY_PART_FINISHED, ignore_result=True)
+def summary_part_finished(part_id: str) -> None:
+    pipeline.summary_part_finished(part_id=part_id)
+
+
+@shared_task(name=dispatch.SUMMARY_REDUCE, ignore_result=True)
 def summary_reduce(parent_id: str) -> None:
-    from prompting import summaries
-
     try:
-        if not summaries.summary_reduce_prepare(parent_id=parent_id):
+        if not pipeline.summary_reduce_prepare(parent_id=parent_id):
             return
-        may_send = services.run_judge(run_id=parent_id)
+        may_send = judging.run_judge(run_id=parent_id)
     except Exception:
         logger.exception("combining summary %s failed; blocking it", parent_id)
-        services.run_block_after_error(run_id=parent_id)
+        judging.run_block_after_error(run_id=parent_id)
         return
     if may_send:
-        generate_run.delay(parent_id)
+        dispatch.dispatch(dispatch.GENERATE_RUN, parent_id)

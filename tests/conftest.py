@@ -81,6 +81,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
 
 
+class Dispatched(list[tuple[str, tuple[Any, ...]]]):
+    """The steps dispatched (task name, args), in order. Names in `inline` also run here,
+    at once, as the worker would run them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inline: set[str] = set()
+
+    def names(self) -> list[str]:
+        return [name for name, _args in self]
+
+
+@pytest.fixture
+def dispatched() -> Iterator[Dispatched]:
+    """Redirect every dispatched step (prompting/runs/dispatch.py) to a list instead of
+    Celery: tests without a worker see what would have been queued. Dispatch still waits
+    for the commit: wrap the action in `django_capture_on_commit_callbacks(execute=True)`."""
+    from config import celery_app
+    from prompting import tasks  # registers the tasks, so `inline` can run them
+    from prompting.runs import dispatch
+
+    assert tasks.policy_step.name == dispatch.POLICY_STEP
+    record = Dispatched()
+
+    def sender(name: str, args: Any) -> None:
+        record.append((name, tuple(args)))
+        if name in record.inline:
+            celery_app.tasks[name](*args)
+
+    with dispatch.sending_to(sender):
+        yield record
+
+
 def make_user(username: str, *roles: str, department: str = "Support") -> Any:
     from accounts.models import User
     from accounts.roles import EMPLOYEE

@@ -17,7 +17,6 @@ from prompting.llm.errors import (
 )
 from prompting.llm.events import (
     STOP_REASON_CANCELLED,
-    ConverseResult,
     Finished,
     StreamEvent,
     TextDelta,
@@ -38,7 +37,6 @@ __all__ = [
     "STOP_REASON_CANCELLED",
     "BedrockError",
     "BedrockUnavailable",
-    "ConverseResult",
     "Finished",
     "InputTooLong",
     "LLMError",

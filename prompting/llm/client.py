@@ -4,7 +4,6 @@
   with botocore's `standard` retry mode and explicit timeouts.
 - `stream_converse(...)` calls ConverseStream and yields typed events (`TextDelta`, `Usage`,
   `Finished`), translating every botocore/urllib3 failure into an `LLMError`.
-- `converse(...)` is the short, non-streaming call (titles and the like).
 
 Retries: there is exactly one retry layer, botocore's. It retries throttling and transient
 errors that happen *before* the stream starts, with exponential backoff and full jitter
@@ -54,7 +53,6 @@ from prompting.llm.errors import (
 )
 from prompting.llm.events import (
     STOP_REASON_CANCELLED,
-    ConverseResult,
     Finished,
     StreamEvent,
     TextDelta,
@@ -548,44 +546,6 @@ def stream_converse(
         should_stop=should_stop,
         extra_headers=dict(extra_headers or {}),
         stop_poll_interval_s=stop_poll_interval_s,
-    )
-
-
-def converse(
-    client: BedrockRuntimeClient,
-    *,
-    model: ModelSpec,
-    messages: Sequence[Mapping[str, Any]],
-    system: str | None = None,
-    max_tokens: int | None = None,
-    on_status: Callable[[str], None] | None = None,
-    extra_headers: Mapping[str, str] | None = None,
-) -> ConverseResult:
-    """Non-streaming Converse for short calls (e.g. a conversation title)."""
-    request = build_request(model=model, messages=messages, system=system, max_tokens=max_tokens)
-    install_call_hooks(client)
-    started = time.monotonic()
-    call = _CallContext(on_status, dict(extra_headers or {}))
-    token = _CURRENT_CALL.set(call)
-    try:
-        response = client.converse(**request)
-    except (ClientError, BotoCoreError) as exc:
-        raise translate_error(
-            exc,
-            request=request,
-            model=model,
-            read_timeout_s=client.meta.config.read_timeout,
-            mid_stream=False,
-        ) from exc
-    finally:
-        _CURRENT_CALL.reset(token)
-    content = response.get("output", {}).get("message", {}).get("content", [])
-    usage = response.get("usage", {})
-    return ConverseResult(
-        text="".join(block.get("text", "") for block in content),
-        stop_reason=response.get("stopReason", "end_turn"),
-        usage=Usage(int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))),
-        latency_ms=_ms_since(started),
     )
 
 

@@ -36,13 +36,3 @@ class Finished:
 
 
 StreamEvent = TextDelta | Usage | Finished
-
-
-@dataclass(frozen=True)
-class ConverseResult:
-    """The answer of a non-streaming `converse` call."""
-
-    text: str
-    stop_reason: str
-    usage: Usage
-    latency_ms: int

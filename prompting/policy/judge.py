@@ -19,6 +19,7 @@ import regex
 from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
 from .errors import AnalysisFailed, PolicyError, TextTooLong
+from .labels import entity_type_phrase
 from .pseudonymizer import PseudonymMap
 from .rules import ACTION_SEVERITY, Action, Policy
 
@@ -407,31 +408,9 @@ def _is_word_char(ch: str) -> bool:
 
 
 def _blocked_message(findings: Sequence[Finding]) -> str:
-    names = sorted(
-        {_TYPE_NAMES.get(f.entity_type, f.entity_type) for f in findings if f.action == "block"}
-    )
+    names = sorted({entity_type_phrase(f.entity_type) for f in findings if f.action == "block"})
     return (
         "This text was not sent because it contains "
         + ", ".join(names)
         + ". Please remove it and try again."
     )
-
-
-# Human names for the user-facing sentence; unknown (custom) types show their code.
-_TYPE_NAMES = {
-    "US_SSN": "a US Social Security number",
-    "CREDIT_CARD": "a payment card number",
-    "IBAN_CODE": "a bank account number (IBAN)",
-    "US_BANK_NUMBER": "a bank account number",
-    "AWS_ACCESS_KEY": "an AWS access key",
-    "AWS_SECRET_KEY": "an AWS secret key",
-    "PRIVATE_KEY": "a private key",
-    "API_TOKEN": "an API token",
-    "PASSWORD": "a password",
-    "PERSON": "a person's name",
-    "EMAIL_ADDRESS": "an email address",
-    "PHONE_NUMBER": "a phone number",
-    "STREET_ADDRESS": "a street address",
-    "US_DRIVER_LICENSE": "a driver's licence number",
-    "IP_ADDRESS": "an IP address",
-}

@@ -15,15 +15,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from config.text import clean_query, parse_positive_int
 from prompting import selectors, services
+from prompting.chat import selectors as chat_selectors
+from prompting.chat.forms import ChatSendForm
+from prompting.chat.services import chat_message_send
 from prompting.errors import ApplicationError, NotFound
-from prompting.forms import ChatSendForm, FeedbackForm, RenameForm, request_data
+from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
+from prompting.policy.labels import entity_type_labels
 from prompting.rendering import render_markdown
+from prompting.runs.services import RETRYABLE
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
-
-RETRYABLE = (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED)
 
 
 def own_conversation(request: HttpRequest, conversation_id: int, tool: str) -> Conversation:
@@ -62,21 +66,16 @@ def turn_context(run: Run) -> dict[str, Any]:
     }
 
 
-def page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
-
-
 def chat_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
-    query = " ".join(request.GET.get("q", "").split())[:200]
-    page = page_number(request)
-    sidebar, has_more = selectors.conversation_sidebar(
+    query = clean_query(request.GET.get("q", ""))
+    page = parse_positive_int(request.GET.get("page"), default=1, maximum=9_999)
+    sidebar, has_more = chat_selectors.conversation_sidebar(
         user=request.user, tool=Tool.CHAT, query=query, page=page
     )
     turns = (
         [
             turn_context(run)
-            for run in selectors.conversation_runs_for_display(conversation=conversation)
+            for run in chat_selectors.conversation_runs_for_display(conversation=conversation)
         ]
         if conversation
         else []
@@ -104,6 +103,7 @@ def composer_context(
         "templates": templates,
         # Read by the page script (json_script: a data block, allowed by the CSP).
         "template_bodies": {str(t.pk): t.body for t in templates},
+        "entity_labels": entity_type_labels(),
         "max_chars": settings.MAX_PROMPT_CHARS,
     }
 
@@ -123,7 +123,7 @@ def chat_conversation(request: HttpRequest, conversation_id: int) -> HttpRespons
 @json_errors
 def chat_send(request: HttpRequest) -> JsonResponse:
     data = ChatSendForm(request_data(request)).cleaned_or_raise()
-    run = services.chat_message_send(user=request.user, **data)
+    run = chat_message_send(user=request.user, **data)
     return run_created_response(run, conversation_url_name="prompting:chat_conversation")
 
 

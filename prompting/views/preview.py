@@ -1,8 +1,14 @@
-"""POST /policy/preview: what the policy would do with this text (async: waits on Redis)."""
+"""POST /policy/preview: what the policy would do with this text (async: waits on Redis).
+
+The server composes what is judged: with `preset` (the Rewrite page), the message is
+built by `rewrite_message`, the function that builds what is sent, so the preview's
+offsets (and the false-positive marks made on them) match the sent message exactly.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, JsonResponse
@@ -10,18 +16,26 @@ from django.views.decorators.http import require_POST
 
 from config.redis_client import async_redis_client
 from prompting.errors import ApplicationError, NotFound
-from prompting.preview import WAIT_S, preview_request, result_key
+from prompting.rewrite.services import rewrite_message
+from prompting.runs.preview import WAIT_S, preview_request, result_key
+
+
+def _preview_start(user: Any, data: dict[str, Any]) -> str:
+    raw_conversation = data.get("conversation_id") or None
+    conversation_id = int(raw_conversation) if raw_conversation else None
+    text = data.get("text", "")
+    if data.get("preset"):
+        text = rewrite_message(
+            text=text, preset=data["preset"], instruction=data.get("instruction", "")
+        )
+    return preview_request(user=user, text=text, conversation_id=conversation_id)
 
 
 @require_POST
 async def policy_preview(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
-    raw_conversation = request.POST.get("conversation_id") or None
     try:
-        conversation_id = int(raw_conversation) if raw_conversation else None
-        request_id = await sync_to_async(preview_request)(
-            user=user, text=request.POST.get("text", ""), conversation_id=conversation_id
-        )
+        request_id = await sync_to_async(_preview_start)(user, request.POST.dict())
     except (NotFound, ValueError):
         raise Http404 from None
     except ApplicationError as exc:

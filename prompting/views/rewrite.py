@@ -9,9 +9,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from prompting import rewrite_presets, selectors, services
-from prompting.forms import RewriteForm, request_data
+from prompting.chat import selectors as chat_selectors
+from prompting.forms import request_data
 from prompting.models import Conversation, Tool
+from prompting.rewrite import presets
+from prompting.rewrite.forms import RewriteForm
+from prompting.rewrite.services import rewrite_create
 from prompting.views.chat import composer_context, own_conversation, turn_context
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
@@ -20,28 +23,28 @@ HISTORY_LENGTH = 20
 
 
 def rewrite_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
-    history, _more = selectors.conversation_sidebar(user=request.user, tool=Tool.REWRITE)
+    history, _more = chat_selectors.conversation_sidebar(user=request.user, tool=Tool.REWRITE)
     shown: dict[str, Any] | None = None
     if conversation is not None:
-        runs = selectors.conversation_runs_for_display(conversation=conversation)
+        runs = chat_selectors.conversation_runs_for_display(conversation=conversation)
         if runs:
             run = runs[-1]
-            custom = run.system_prompt == rewrite_presets.CUSTOM_SYSTEM_PROMPT
-            instruction, original = rewrite_presets.split_message(
+            custom = run.system_prompt == presets.CUSTOM_SYSTEM_PROMPT
+            instruction, original = presets.split_message(
                 run.user_message.content if run.user_message else "", custom=custom
             )
             shown = {
                 **turn_context(run),
                 "original": original,
                 "instruction": instruction,
-                "label": rewrite_presets.label_for(run.system_prompt),
+                "label": presets.label_for(run.system_prompt),
             }
     return {
         "nav": "rewrite",
         "conversation": conversation,
         "shown": shown,
         "history": history[:HISTORY_LENGTH],
-        "presets": rewrite_presets.PRESETS,
+        "presets": presets.PRESETS,
         **composer_context(request, conversation, Tool.REWRITE),
     }
 
@@ -61,5 +64,5 @@ def rewrite_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @json_errors
 def rewrite_send(request: HttpRequest) -> JsonResponse:
     data = RewriteForm(request_data(request)).cleaned_or_raise()
-    run = services.rewrite_create(user=request.user, **data)
+    run = rewrite_create(user=request.user, **data)
     return run_created_response(run, conversation_url_name="prompting:rewrite_detail")

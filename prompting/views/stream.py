@@ -17,8 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 
-from prompting import relay
+from config.redis_client import async_redis_client
 from prompting.models import Run
+from prompting.runs import relay
+from prompting.views.runs import run_payload
 
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # An idle stream gets a heartbeat comment (proxies close silent connections) and a
@@ -32,8 +34,6 @@ def _start_after(request: HttpRequest) -> str:
 
 
 async def _final_from_database(run_id: Any) -> str:
-    from prompting.views.runs import run_payload
-
     run = await Run.objects.select_related("assistant_message").aget(pk=run_id)
     payload = await sync_to_async(run_payload)(run)
     kind = "done" if run.status == Run.Status.DONE else "error"
@@ -70,8 +70,6 @@ async def _events(run_id: Any, after: str) -> AsyncIterator[str]:
 
 
 async def _relay_has(run_id: object) -> bool:
-    from config.redis_client import async_redis_client
-
     client = async_redis_client()
     try:
         return await relay.relay_exists(client, run_id)

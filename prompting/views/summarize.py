@@ -14,10 +14,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from prompting import selectors, summaries
+from prompting import selectors
 from prompting.errors import InputRejected, NotFound
-from prompting.forms_summarize import DocumentForm, SummaryOptionsForm, first_error
 from prompting.models import Document, Run, Tool
+from prompting.summarize import documents, pipeline
+from prompting.summarize import selectors as summarize_selectors
+from prompting.summarize.forms import DocumentForm, SummaryOptionsForm, first_error
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_payload
 
@@ -57,11 +59,11 @@ def document_upload(request: HttpRequest) -> JsonResponse:
     uploaded = form.cleaned_data.get("file")
     pasted = form.cleaned_data.get("paste")
     if pasted is not None:
-        document = summaries.document_create_from_text(user=request.user, text=pasted.read())
+        document = documents.document_create_from_text(user=request.user, text=pasted.read())
     elif uploaded is not None:
-        document = summaries.document_create_from_upload(user=request.user, uploaded=uploaded)
+        document = documents.document_create_from_upload(user=request.user, uploaded=uploaded)
     else:
-        document = summaries.document_create_from_text(
+        document = documents.document_create_from_text(
             user=request.user, text=form.cleaned_data["text"]
         )
     return JsonResponse(document_payload(document), status=201)
@@ -71,12 +73,12 @@ def document_upload(request: HttpRequest) -> JsonResponse:
 @json_errors
 def document_status(request: HttpRequest, document_id: str) -> JsonResponse:
     """The document's state; once ready, the estimate for the chosen options."""
-    document = summaries.document_get_for_user(user=request.user, document_id=document_id)
+    document = summarize_selectors.document_get_for_user(user=request.user, document_id=document_id)
     payload = document_payload(document)
     if document.status == Document.Status.READY:
         options = SummaryOptionsForm(request.GET)
         if options.is_valid():
-            estimate = summaries.summary_estimate(
+            estimate = summarize_selectors.summary_estimate(
                 document=document,
                 model_id=options.cleaned_data["model"],
                 length=options.cleaned_data["length"],
@@ -94,11 +96,11 @@ def document_status(request: HttpRequest, document_id: str) -> JsonResponse:
 @json_errors
 def summary_start(request: HttpRequest, document_id: str) -> JsonResponse:
     # Ownership first, so another user's id is a 404 whatever the options say.
-    summaries.document_get_for_user(user=request.user, document_id=document_id)
+    summarize_selectors.document_get_for_user(user=request.user, document_id=document_id)
     options = SummaryOptionsForm(request.POST)
     if not options.is_valid():
         raise InputRejected(first_error(options))
-    run = summaries.summary_start(
+    run = pipeline.summary_start(
         user=request.user,
         document_id=document_id,
         model_id=options.cleaned_data["model"],
@@ -119,7 +121,7 @@ def summary_payload(run: Run) -> dict[str, Any]:
     parts = list(run.parts.values_list("status", flat=True))
     return {
         **run_payload(run),
-        "sources": summaries.summary_sources(run),
+        "sources": summarize_selectors.summary_sources(run),
         "progress": {"done": parts.count(Run.Status.DONE), "total": len(parts)},
         "result_url": reverse("prompting:summarize_result", args=[run.pk]),
         "cancel_url": reverse("prompting:summarize_cancel", args=[run.pk]),
@@ -136,5 +138,5 @@ def summary_result(request: HttpRequest, run_id: str) -> JsonResponse:
 @json_errors
 def summary_cancel(request: HttpRequest, run_id: str) -> JsonResponse:
     _summary_get(request, run_id)
-    run = summaries.summary_cancel(user=request.user, run_id=run_id)
+    run = pipeline.summary_cancel(user=request.user, run_id=run_id)
     return JsonResponse(summary_payload(run))

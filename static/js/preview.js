@@ -13,32 +13,16 @@ import { postJson } from "./runstream.js";
 
 const DEBOUNCE_MS = 700;
 
-// Plain words for the entity types of the policy (unknown ones show the raw type).
-const KINDS = {
-  PERSON: "name",
-  EMAIL_ADDRESS: "email address",
-  PHONE_NUMBER: "phone number",
-  STREET_ADDRESS: "street address",
-  US_DRIVER_LICENSE: "driver's licence number",
-  IP_ADDRESS: "IP address",
-  RIDER_ID: "rider id",
-  DRIVER_ID: "driver id",
-  TRIP_ID: "trip id",
-  US_SSN: "social security number",
-  CREDIT_CARD: "card number",
-  IBAN_CODE: "IBAN",
-  US_BANK_NUMBER: "bank account number",
-  AWS_ACCESS_KEY: "AWS access key",
-  AWS_SECRET_KEY: "AWS secret key",
-  PRIVATE_KEY: "private key",
-  API_TOKEN: "API token",
-  PASSWORD: "password",
-  DATE_TIME: "date",
-  LOCATION: "place",
-};
+// Plain words for the entity types, from the server (prompting/policy/labels.py, put on
+// the page as a json_script block); unknown types show their code.
+const LABELS = JSON.parse(document.getElementById("entity-type-labels")?.textContent || "{}");
 
 export function kindOf(type) {
-  return KINDS[type] || type;
+  return LABELS[type] ? LABELS[type].name : type;
+}
+
+function phraseOf(type) {
+  return LABELS[type] ? LABELS[type].phrase : type;
 }
 
 function el(tag, className, text) {
@@ -48,7 +32,9 @@ function el(tag, className, text) {
   return node;
 }
 
-export function createPreview({ panel, previewUrl, conversationId }) {
+// `fieldsFor(key)`: the POST fields for a key given to schedule/ensure (default: the key
+// is the text itself). Rewrite passes its fields, so the server composes the message.
+export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (text) => ({ text }) }) {
   let timer = null;
   let current = null; // {text, result} | {text, error}
   let pending = null; // {text, promise}
@@ -59,7 +45,7 @@ export function createPreview({ panel, previewUrl, conversationId }) {
   }
 
   async function fetchPreview(text) {
-    const body = { text };
+    const body = fieldsFor(text);
     const id = conversationId ? conversationId() : "";
     if (id) body.conversation_id = id;
     let reply;
@@ -134,9 +120,9 @@ export function createPreview({ panel, previewUrl, conversationId }) {
       );
     }
     if (!blocking.length) return "";
-    const kinds = [...new Set(blocking.map((s) => kindOf(s.entity_type)))].join(", ");
+    const kinds = [...new Set(blocking.map((s) => phraseOf(s.entity_type)))].join(", ");
     return (
-      `Not sent: your message contains a ${kinds}, which may not be sent to the model. ` +
+      `Not sent: your message contains ${kinds}, which may not be sent to the model. ` +
       "Remove it or replace it with a description (for example “the customer's card”), then send again."
     );
   }
@@ -230,10 +216,10 @@ export function createPreview({ panel, previewUrl, conversationId }) {
       box2.type = "checkbox";
       box2.id = id;
       box2.checked = marks.has(key(s));
-      const label = el("label", "inline", `“${s.text}” is not a ${kindOf(s.entity_type)}`);
+      const label = el("label", "inline", `“${s.text}” is not ${phraseOf(s.entity_type)}`);
       label.htmlFor = id;
       const reasonId = `mark-reason-${index}`;
-      const reasonLabel = el("label", "visually-hidden", `Why “${s.text}” is not a ${kindOf(s.entity_type)}`);
+      const reasonLabel = el("label", "visually-hidden", `Why “${s.text}” is not ${phraseOf(s.entity_type)}`);
       reasonLabel.htmlFor = reasonId;
       const reason = el("input");
       reason.type = "text";
@@ -265,9 +251,9 @@ export function createPreview({ panel, previewUrl, conversationId }) {
   // The sentence for the composer's alert: short when the panel already explains a block.
   function alertText() {
     const text = problem();
-    const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => kindOf(s.entity_type)))];
+    const kinds = [...new Set(findings().filter((s) => effectiveAction(s) === "block").map((s) => phraseOf(s.entity_type)))];
     if (!text.startsWith("Not sent") || !kinds.length) return text;
-    return `Not sent: it contains a ${kinds.join(", ")}. See “Before sending” for what to change.`;
+    return `Not sent: it contains ${kinds.join(", ")}. See “Before sending” for what to change.`;
   }
 
   // Whether the panel already shows the result for exactly this text (so the person

@@ -38,9 +38,13 @@ let original = textarea.defaultValue;
 let answer = resultText.textContent;
 let active = null; // the run payload being followed
 
+// The server composes the message the policy judges from these fields
+// (prompting/rewrite/services.py rewrite_message, the function that composes what is
+// sent), so the preview's offsets, and the marks made on them, match the sent message.
 const preview = createPreview({
   panel: document.getElementById("preview"),
   previewUrl: form.dataset.previewUrl,
+  fieldsFor: (key) => JSON.parse(key),
 });
 
 function preset() {
@@ -48,13 +52,10 @@ function preset() {
   return checked ? checked.value : "";
 }
 
-// Must equal prompting/rewrite_presets.py compose_message: the preview's offsets (used
-// for false-positive marks) are offsets in exactly this string.
-function composeMessage() {
-  const text = textarea.value;
-  if (preset() !== "custom") return text;
-  const line = instruction.value.split(/\s+/).filter(Boolean).join(" ").slice(0, 1000);
-  return `Instruction: ${line}\n\nText:\n${text}`;
+// What the preview is asked about, as one string (the preview caches by it).
+function previewKey() {
+  const custom = preset() === "custom";
+  return JSON.stringify({ text: textarea.value, preset: preset(), instruction: custom ? instruction.value : "" });
 }
 
 function showError(message) {
@@ -65,8 +66,8 @@ function validate() {
   if (!textarea.value.trim()) return "Paste the text to rewrite first.";
   if (!preset()) return "Choose a preset or write an instruction.";
   if (preset() === "custom" && !instruction.value.trim()) return "Write an instruction, or choose a preset.";
-  const length = composeMessage().length;
-  if (length > maxChars) return tooLongMessage(length, maxChars);
+  // The text alone; the server counts the instruction too and says so in a sentence.
+  if (textarea.value.length > maxChars) return tooLongMessage(textarea.value.length, maxChars);
   return "";
 }
 
@@ -141,7 +142,7 @@ async function send() {
   }
   showError("");
   sendButton.disabled = true;
-  const message = composeMessage();
+  const message = previewKey();
   const seen = preview.showing(message);
   statusBox.textContent = "Checking for personal data…";
   const state = await preview.ensure(message);
@@ -194,13 +195,12 @@ textarea.addEventListener("keydown", (event) => {
 
 function changed() {
   showError("");
-  const message = composeMessage();
-  if (message.length > maxChars) {
+  if (textarea.value.length > maxChars) {
     preview.reset();
-    showError(tooLongMessage(message.length, maxChars));
+    showError(tooLongMessage(textarea.value.length, maxChars));
     return;
   }
-  if (textarea.value.trim()) preview.schedule(message);
+  if (textarea.value.trim() && preset()) preview.schedule(previewKey());
   else preview.reset();
 }
 textarea.addEventListener("input", changed);
@@ -213,7 +213,7 @@ form.querySelectorAll('input[name="preset"]').forEach((radio) => radio.addEventL
 checkButton.addEventListener("click", async () => {
   const problem = validate();
   if (problem) return showError(problem);
-  await preview.ensure(composeMessage());
+  await preview.ensure(previewKey());
   showError(preview.alertText());
 });
 

@@ -82,6 +82,7 @@ def test_queue_depth_and_age_come_from_redis(isolated_redis: str, client: Client
 
 
 def test_checkpoint_age_is_exposed_once_a_checkpoint_exists(client: Client, alice) -> None:
+    from audit.actions import Action
     from audit.checkpoints import checkpoint_create
     from audit.services import audit_record
 
@@ -94,7 +95,7 @@ def test_checkpoint_age_is_exposed_once_a_checkpoint_exists(client: Client, alic
         ]
 
     assert samples() == []
-    audit_record(actor=alice, action="account.sign_in")
+    audit_record(actor=alice, action=Action.ACCOUNT_SIGN_IN)
     checkpoint_create()
     [age] = samples()
     assert 0 <= age < 60

@@ -13,6 +13,8 @@ import pytest
 
 from prompting import services
 from prompting.models import Message, PromptTemplate, Run
+from prompting.rewrite import services as rewrite_services
+from prompting.runs import services as run_services
 from tests.support.live import sign_in
 from tests.support.processes import OUTPUT
 
@@ -55,7 +57,7 @@ def serious_violations(page: Any) -> list[str]:
 
 def finished_chat(user: Any) -> int:
     conversation = services.conversation_create(owner=user)
-    run = services.run_create(user=user, conversation=conversation, text="Summarise *this*")
+    run = run_services.run_create(user=user, conversation=conversation, text="Summarise *this*")
     answer = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
@@ -65,7 +67,7 @@ def finished_chat(user: Any) -> int:
         ),
     )
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, assistant_message=answer)
-    failed = services.run_create(user=user, conversation=conversation, text="and again")
+    failed = run_services.run_create(user=user, conversation=conversation, text="and again")
     Run.objects.filter(pk=failed.pk).update(
         status=Run.Status.FAILED, error_message="The model stopped answering. You can retry."
     )
@@ -101,7 +103,7 @@ def test_rewrite_and_template_pages_have_no_serious_violations(
 ) -> None:
     """Rewrite (empty, and a finished rewrite with the diff shown) and the template page."""
     page = axe_page
-    run = services.rewrite_create(user=alice, text="the orignal text", preset="grammar")
+    run = rewrite_services.rewrite_create(user=alice, text="the orignal text", preset="grammar")
     answer = Message.objects.create(
         conversation=run.conversation, role=Message.Role.ASSISTANT, content="The original text."
     )

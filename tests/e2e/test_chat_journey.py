@@ -131,7 +131,7 @@ def test_blocked_message_says_why_and_is_not_sent(
     page.get_by_label("Message", exact=True).fill("Customer SSN is 536-22-1234, please check.")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text(
-        "Not sent: it contains a social security number", timeout=20_000
+        "Not sent: it contains a US Social Security number", timeout=20_000
     )
     expect(page.locator("#preview")).to_contain_text("Remove it or replace it")
     expect(page.locator("#preview mark.finding-block")).to_have_count(1)
@@ -153,7 +153,7 @@ def test_false_positive_mark_is_sent_as_written_and_audited(
     preview = page.locator("#preview")
     expect(preview.locator("mark.finding-pseudonymize")).to_have_count(1, timeout=20_000)
     preview.get_by_text("A value is not personal data?").click()
-    preview.get_by_role("checkbox", name=f"“{NAME}” is not a name").check()
+    preview.get_by_role("checkbox", name=f"“{NAME}” is not a person's name").check()
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text("Say why")
     preview.get_by_role("textbox", name=re.compile(f"Why “{NAME}”")).fill("It is a shoe brand")

@@ -24,7 +24,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from audit.signing import generate_private_key_text
-from tests.support.processes import ROOT, ServiceProcess, free_port, http_ok, start_web
+from tests.support.processes import ROOT, free_port, http_ok, logged_service, start_web
 
 pytestmark = pytest.mark.e2e
 
@@ -162,7 +162,7 @@ def oidc_site(
             }
         )
     )
-    idp = ServiceProcess("oidc-provider", ["node", str(IDP_SCRIPT), str(config)], dict(live_env))
+    idp = logged_service("oidc-provider", ["node", str(IDP_SCRIPT), str(config)], dict(live_env))
     try:
         idp.wait_until(lambda: http_ok(f"{issuer}/.well-known/openid-configuration"), timeout=30)
     except Exception:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from audit.signing import generate_private_key_text
-from tests.support.processes import ROOT, ServiceProcess, free_port, http_ok, start_web
+from tests.support.processes import ROOT, free_port, http_ok, logged_service, start_web
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +136,7 @@ def saml_site(
             }
         )
     )
-    idp = ServiceProcess("saml-idp", ["node", str(IDP_SCRIPT), str(config)], dict(live_env))
+    idp = logged_service("saml-idp", ["node", str(IDP_SCRIPT), str(config)], dict(live_env))
     try:
         idp.wait_until(lambda: http_ok(f"{idp_url}/metadata"), timeout=30)
     except Exception:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from prompting.models import Run
-from tests.prompting.pdf_factory import make_pdf, report_pages
+from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
 from tests.support.live import sign_in
 from tests.support.processes import OUTPUT, ROOT
 

@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.allowlist import ACTION, allowlist_record_if_changed
 from prompting.errors import ModelNotAvailable
+from prompting.runs import services as run_services
 from prompting.selectors import model_allowlist
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_a_model_outside_the_allowlist_is_refused(settings: Any, alice: Any) -> 
     assert [m.id for m in model_allowlist()] == [CUSTOM[0]["id"]]
     conversation = services.conversation_create(owner=alice)
     with pytest.raises(ModelNotAvailable):
-        services.run_create(
+        run_services.run_create(
             user=alice, conversation=conversation, text="hi", model_id="anthropic.claude-v2"
         )
     with pytest.raises(ModelNotAvailable):

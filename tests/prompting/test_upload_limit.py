@@ -109,7 +109,7 @@ def test_other_routes_are_not_limited_by_the_upload_guard(live_site: str) -> Non
 def test_oversized_form_field_is_a_sentence_through_uvicorn(live_site: str, alice: Any) -> None:
     """A 3 MB form field (over Django's 2.5 MB in-memory limit, under the upload limit)
     gets 413 with a sentence from the async middleware path, not a bare 400."""
-    from tests.support.sse import post_form, session_cookie_for
+    from tests.support.site import post_form, session_cookie_for
 
     status, data = post_form(
         live_site, "/summarize/documents", session_cookie_for(alice), {"text": "x" * 3_000_000}

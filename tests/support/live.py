@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from config.supervisor import Service
 from tests.support.processes import (
     OUTPUT,
-    ServiceProcess,
     start_web,
     start_worker,
 )
@@ -82,9 +82,7 @@ def bedrock_emulator(live_env: dict[str, str]) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(
-    live_env: dict[str, str], bedrock_emulator: str
-) -> Iterator[ServiceProcess]:
+def celery_worker_process(live_env: dict[str, str], bedrock_emulator: str) -> Iterator[Service]:
     """A real Celery worker process consuming both queues from the test Redis."""
     # No beat here: the reaper is tested on private stacks (tests/support/stack.py), and
     # a second reaper on this shared database would finish their runs against this
@@ -96,7 +94,7 @@ def celery_worker_process(
 
 @pytest.fixture(scope="session")
 def live_site(
-    live_env: dict[str, str], bedrock_emulator: Any, celery_worker_process: ServiceProcess
+    live_env: dict[str, str], bedrock_emulator: Any, celery_worker_process: Service
 ) -> Iterator[str]:
     """The site under uvicorn (ASGI, like production), with a worker and the emulator."""
     web, url = start_web(live_env)

@@ -1,16 +1,19 @@
-"""A small Server-Sent Events client for tests: reads events as the browser would."""
+"""The one Server-Sent Events client of the tests and benchmarks: reads events as the
+browser's EventSource does. `SseParser` is fed text as it arrives (any chunking) and
+returns whole events; `iter_events` / `read_events` read an http.client response with it,
+bench/bench_full_path.py its asyncio chunks."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.test import Client
+TERMINAL = frozenset({"done", "error"})
 
 
 @dataclass
@@ -20,10 +23,35 @@ class SseEvent:
     data: dict[str, Any]
 
 
-def session_cookie_for(user: Any) -> str:
-    client = Client()
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+class SseParser:
+    """Lines in, events out: `field: value` lines until a blank line; comments (`:`, the
+    heartbeat) carry nothing; an event without data is no event (the spec's rule)."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._fields: dict[str, str] = {}
+
+    def feed(self, text: str) -> list[SseEvent]:
+        events = []
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()  # an unfinished line waits for the rest
+        for raw_line in lines:
+            line = raw_line.removesuffix("\r")
+            if line == "":
+                if "data" in self._fields:
+                    fields = self._fields
+                    events.append(
+                        SseEvent(
+                            fields.get("id"),
+                            fields.get("event", "message"),
+                            json.loads(fields["data"]),
+                        )
+                    )
+                self._fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(":")
+                self._fields[name] = value.removeprefix(" ")
+        return events
 
 
 def open_stream(
@@ -40,6 +68,13 @@ def open_stream(
     return connection, connection.getresponse()
 
 
+def iter_events(response: http.client.HTTPResponse) -> Iterator[SseEvent]:
+    """Events as they arrive, until the server ends the response."""
+    parser = SseParser()
+    while raw := response.readline():
+        yield from parser.feed(raw.decode())
+
+
 def read_events(
     response: http.client.HTTPResponse,
     *,
@@ -48,53 +83,14 @@ def read_events(
 ) -> list[SseEvent]:
     """Read until a done/error event, `max_events` events, or the deadline."""
     events: list[SseEvent] = []
-    fields: dict[str, str] = {}
     deadline = time.monotonic() + deadline_s
+    parser = SseParser()
     while time.monotonic() < deadline:
         raw = response.readline()
         if not raw:
             break  # server closed the stream
-        line = raw.decode().rstrip("\n")
-        if line == "":
-            if "data" in fields:
-                event = SseEvent(
-                    fields.get("id"), fields.get("event", "message"), json.loads(fields["data"])
-                )
-                events.append(event)
-                if event.event in {"done", "error"}:
-                    break
-                if max_events is not None and len(events) >= max_events:
-                    break
-            fields = {}
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value[1:] if value.startswith(" ") else value
+        for event in parser.feed(raw.decode()):
+            events.append(event)
+            if event.event in TERMINAL or (max_events is not None and len(events) >= max_events):
+                return events
     return events
-
-
-def post_form(base_url: str, path: str, cookie: str, data: dict[str, str]) -> tuple[int, Any]:
-    """POST a form to the live site as a signed-in browser would (CSRF cookie + header)."""
-    from urllib.parse import urlencode
-
-    token = "a" * 32  # any 32-character token works when cookie and header agree
-    parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    connection.request(
-        "POST",
-        path,
-        body=urlencode(data),
-        headers={
-            "Cookie": f"{cookie}; {settings.CSRF_COOKIE_NAME}={token}",
-            "X-CSRFToken": token,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Referer": f"{base_url}/",
-        },
-    )
-    reply = connection.getresponse()
-    body = reply.read()
-    try:
-        return reply.status, json.loads(body)
-    except ValueError:
-        return reply.status, body.decode(errors="replace")

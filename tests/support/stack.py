@@ -13,7 +13,7 @@ starts, per test, the production topology on a Redis of its own:
 
 It shares the test database and the session's in-process Bedrock emulator (so a test can
 count what Bedrock received). Runs are queued on the private broker: `stack.send(...)`
-creates them with `services.run_create`, whose on-commit enqueue is pointed at this
+creates them with `run_services.run_create`, whose dispatch (on commit) is pointed at this
 stack's Redis instead of the session's.
 """
 
@@ -27,15 +27,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from celery import Celery
-from django.db import transaction
 
 from config import embedded_redis
+from config.supervisor import Service
 from tests.support.processes import (
-    ServiceProcess,
     start_beat,
     start_web,
     start_worker,
@@ -54,7 +52,7 @@ class PrivateStack:
         self.redis: subprocess.Popen[bytes] | None = embedded_redis.start(self.socket_path)
         self.redis_url = f"unix://{self.socket_path}"
         self.env = {**env, "REDIS_URL": self.redis_url}
-        self._processes: list[ServiceProcess] = []
+        self._processes: list[Service] = []
         self._celery: Celery | None = None
         try:
             # Start the workers together and wait afterwards: each loads the policy engine.
@@ -75,17 +73,19 @@ class PrivateStack:
 
     def send(self, user: Any, text: str) -> Any:
         """A new conversation and message queued on this stack's broker (policy → generate)."""
+        # Imported here: this module loads as a pytest plugin, before Django's apps are ready.
         from prompting import services
-
-        def enqueue_here(run: Any) -> None:
-            transaction.on_commit(
-                lambda: self.celery.send_task("prompting.tasks.judge_run", args=[str(run.pk)])
-            )
+        from prompting.runs import dispatch
+        from prompting.runs import services as run_services
 
         conversation = services.conversation_create(owner=user)
-        # Only the broker changes: run_create still decides, records and enqueues on commit.
-        with mock.patch.object(services, "_enqueue_judge", enqueue_here):
-            return services.run_create(user=user, conversation=conversation, text=text)
+
+        # Only the broker changes: run_create still decides, records and dispatches on commit.
+        def to_this_broker(name: str, args: Any) -> None:
+            self.celery.send_task(name, args=list(args))
+
+        with dispatch.sending_to(to_this_broker):
+            return run_services.run_create(user=user, conversation=conversation, text=text)
 
     def kill_interactive_worker(self) -> None:
         """SIGKILL to the interactive worker's whole process group, as the OOM killer does."""
@@ -134,12 +134,12 @@ class PrivateStack:
 
     # -- internals --------------------------------------------------------------------
 
-    def _worker(self, queue: str) -> ServiceProcess:
+    def _worker(self, queue: str) -> Service:
         return start_worker(
             self.env, name=f"{self.tag}-{queue}", queues=queue, beat=False, wait=False
         )
 
-    def _track(self, process: ServiceProcess) -> ServiceProcess:
+    def _track(self, process: Service) -> Service:
         self._processes.append(process)
         return process
 

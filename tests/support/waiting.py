@@ -31,7 +31,9 @@ def wait_for_status(run: Any, statuses: Collection[str], timeout: float = 30) ->
 
 def send_message(user: Any, text: str, *, model_id: str = "") -> Any:
     """A new conversation with one message, queued for policy → generation."""
+    # Imported here: this module is imported by test modules before Django's apps are ready.
     from prompting import services
+    from prompting.runs import services as run_services
 
     conversation = services.conversation_create(owner=user, model_id=model_id)
-    return services.run_create(user=user, conversation=conversation, text=text)
+    return run_services.run_create(user=user, conversation=conversation, text=text)

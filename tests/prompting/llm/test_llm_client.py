@@ -17,7 +17,6 @@ from prompting.llm.client import (
     STATUS_BUSY_RETRYING,
     bedrock_client,
     clear_bedrock_client_cache,
-    converse,
     stream_converse,
 )
 from prompting.llm.errors import (
@@ -293,23 +292,6 @@ def test_abandoning_the_iterator_releases_the_stream(
     )
 
 
-def test_converse_returns_text_usage_and_stop_reason(
-    client: Any, sonnet: ModelSpec, unique: str, sent: Sent
-) -> None:
-    """The non-streaming call for short tasks; maxTokens is set there too."""
-    result = converse(client, model=sonnet, messages=user(f"title {unique}"), max_tokens=20)
-    assert result.text == f"You said: title {unique}"
-    assert result.stop_reason == "end_turn"
-    assert result.usage.output_tokens == 4
-    assert [r.max_tokens for r in sent(unique)] == [20]
-
-
-def test_converse_translates_errors_too(client: Any, sonnet: ModelSpec) -> None:
-    """The same error hierarchy for the non-streaming call."""
-    with pytest.raises(InputTooLong):
-        converse(client, model=sonnet, messages=user("[[emulator:too-long]]"))
-
-
 def test_unreachable_endpoint_is_bedrock_unavailable(sonnet: ModelSpec) -> None:
     """Connection refused (after botocore's retries) becomes BedrockUnavailable."""
     with socket.socket() as probe:
@@ -347,7 +329,8 @@ def test_bedrock_client_is_built_once_per_configuration(emulator: Any, sonnet: M
     assert bedrock_client(**settings) is first
     assert first.meta.config.read_timeout == 7
     assert first.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
-    assert converse(first, model=sonnet, messages=user("cached")).text == "You said: cached"
+    streamed = stream_converse(first, model=sonnet, messages=user("cached"))
+    assert "".join(e.text for e in streamed if isinstance(e, TextDelta)) == "You said: cached"
     clear_bedrock_client_cache()
     assert bedrock_client(**settings) is not first
     clear_bedrock_client_cache()

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from prompting.llm import emulator_scenarios as scenarios
-from prompting.llm.emulator import EmulatorServer
+from prompting.llm.emulator import EmulatorServer, scenarios
 
 SONNET_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 

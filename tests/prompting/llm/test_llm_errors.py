@@ -17,8 +17,8 @@ from botocore.exceptions import ReadTimeoutError as BotoReadTimeoutError
 from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from prompting.llm import emulator_scenarios as scenarios
 from prompting.llm.client import build_request, translate_error
+from prompting.llm.emulator import scenarios
 from prompting.llm.models import ModelSpec
 
 MODEL = ModelSpec("m", "M", Decimal(1), Decimal(5), 10_000, 1_000)

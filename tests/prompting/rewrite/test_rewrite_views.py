@@ -4,7 +4,6 @@ history of recent rewrites, and bad input as sentences."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,15 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from prompting import rewrite_presets, services
+from config.redis_client import redis_client
+from prompting import services
+from prompting.errors import InputRejected
 from prompting.models import Conversation, Message, Run, Tool
+from prompting.rewrite import presets as rewrite_presets
+from prompting.rewrite import services as rewrite_services
+from prompting.runs import dispatch
+from prompting.runs.preview import text_key
+from prompting.views.preview import _preview_start
 
 pytestmark = pytest.mark.django_db
 
@@ -80,18 +86,29 @@ def test_own_instruction_is_part_of_the_judged_message(alice: Any) -> None:
     )
 
 
-def test_browser_composes_the_same_message() -> None:
-    """rewrite.js builds the preview text with the same prefix and separator as the server
-    (false-positive marks are offsets into that exact string)."""
-    source = Path(settings.BASE_DIR, "static/js/rewrite.js").read_text()
-    template = re.search(r"return `(Instruction: \$\{line\}[^`]*)`", source)
-    assert template is not None
-    js_format = (
-        template.group(1).replace("\\n", "\n").replace("${line}", "{i}").replace("${text}", "{t}")
+def test_the_preview_judges_the_message_the_server_composes(
+    alice: Any, dispatched: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Rewrite's preview sends its fields; the server composes the message with the
+    function that composes what is sent, so false-positive marks (offsets into that
+    string) line up. The page script no longer builds the message itself."""
+    fields = {
+        "text": "Your refund is late.",
+        "preset": "custom",
+        "instruction": "  Apologise to\n Maria  warmly ",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        request_id = _preview_start(alice, fields)
+    judged = redis_client().get(text_key(request_id))
+    sent = rewrite_presets.compose_message(
+        preset_key="custom", instruction=fields["instruction"], text=fields["text"]
     )
-    expected = rewrite_presets.compose_message(preset_key="custom", instruction="{i}", text="{t}")
-    assert js_format == expected
-    assert f".slice(0, {rewrite_presets.MAX_INSTRUCTION_CHARS})" in source
+    assert judged == sent
+    assert dispatched.names() == [dispatch.POLICY_PREVIEW]
+    source = Path(settings.BASE_DIR, "static/js/rewrite.js").read_text()
+    assert rewrite_presets.INSTRUCTION_PREFIX.strip() not in source
+    with pytest.raises(InputRejected):
+        _preview_start(alice, {**fields, "instruction": " "})
 
 
 @pytest.mark.parametrize(
@@ -118,21 +135,23 @@ def test_five_megabyte_paste_names_the_limit(alice: Any) -> None:
     assert f"{settings.MAX_PROMPT_CHARS:,} characters" in response.json()["error"]
 
 
-def test_invalid_utf8_rewrite_is_accepted_leniently(alice: Any) -> None:
-    """Bytes that are not UTF-8 become U+FFFD; the rewrite is queued, not a 500."""
+def test_invalid_utf8_rewrite_is_refused_with_a_sentence(alice: Any) -> None:
+    """Bytes that are not UTF-8 are refused with a sentence (as in Chat and Summarize),
+    not a 500 and not stored with U+FFFD."""
     response = client_for(alice).post(
         "/rewrite/send",
         b'{"text": "r\xe9sum\xe9 notes", "preset": "grammar"}',
         content_type="application/json",
     )
-    assert response.status_code == 201
-    assert Message.objects.get().content == "r\ufffdsum\ufffd notes"
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.json()["error"]
+    assert not Message.objects.exists()
 
 
 def test_history_and_detail_show_original_and_result(alice: Any, bob: Any) -> None:
     """Recent rewrites are listed (chats are not); a past rewrite shows the original in the
     text box, the instruction, and the result."""
-    run = services.rewrite_create(
+    run = rewrite_services.rewrite_create(
         user=alice, text="orig text", preset="custom", instruction="make it rhyme"
     )
     answer = Message.objects.create(
@@ -157,7 +176,7 @@ def test_history_and_detail_show_original_and_result(alice: Any, bob: Any) -> No
 
 def test_rewrite_result_is_shown_as_text_not_html(alice: Any) -> None:
     """A result containing markup is escaped on the page (a rewrite is text to paste)."""
-    run = services.rewrite_create(user=alice, text="t", preset="shorter")
+    run = rewrite_services.rewrite_create(user=alice, text="t", preset="shorter")
     answer = Message.objects.create(
         conversation=run.conversation,
         role=Message.Role.ASSISTANT,

@@ -13,6 +13,8 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Conversation, Feedback, Message, PromptTemplate, Run, Tool
+from prompting.rewrite import services as rewrite_services
+from prompting.runs import services as run_services
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,7 @@ def send_json(client: Client, data: Any, url: str = "/chat/send") -> Any:
 def conversation_with_answer(user: Any, text: str, answer: str) -> tuple[Conversation, Run]:
     """A conversation whose first run is done with `answer` (as the worker would leave it)."""
     conversation = services.conversation_create(owner=user)
-    run = services.run_create(user=user, conversation=conversation, text=text)
+    run = run_services.run_create(user=user, conversation=conversation, text=text)
     message = Message.objects.create(
         conversation=conversation, role=Message.Role.ASSISTANT, content=answer
     )
@@ -169,24 +171,33 @@ def test_text_over_the_character_limit_names_size_and_limit(alice: Any, settings
     assert response.json()["error"].startswith("The text is 1,500 characters; the limit is 1,000.")
 
 
-def test_invalid_utf8_is_decoded_leniently(alice: Any) -> None:
-    """Invalid UTF-8 (form or JSON) and lone surrogates become U+FFFD, never a 500."""
+def test_text_that_is_not_unicode_is_refused_with_a_sentence(alice: Any) -> None:
+    """Invalid UTF-8 (form or JSON) and lone surrogates are refused with a sentence, never
+    a 500 and never stored with U+FFFD in place of what was typed (config/text.py)."""
     client = client_for(alice)
     form = client.post(
         "/chat/send", b"text=caf%E9+%FF%FE+ok", content_type="application/x-www-form-urlencoded"
     )
-    assert form.status_code == 201
     raw_json = client.post(
         "/chat/send", b'{"text": "bad \xff\xfe bytes"}', content_type="application/json"
     )
-    assert raw_json.status_code == 201
     surrogate = client.post(
         "/chat/send", b'{"text": "lone \\ud800 surrogate"}', content_type="application/json"
     )
-    assert surrogate.status_code == 201
-    texts = sorted(Message.objects.filter(role="user").values_list("content", flat=True))
-    assert all("\ufffd" in text or "?" in text for text in texts)
-    assert any(text.startswith("caf\ufffd") for text in texts)
+    for response in (form, raw_json, surrogate):
+        assert response.status_code == 400
+        assert "not valid" in response.json()["error"]
+    assert "UTF-8" in form.json()["error"] and "UTF-8" in raw_json.json()["error"]
+    assert "Unicode" in surrogate.json()["error"]
+    assert not Message.objects.exists()
+
+
+def test_nul_and_control_characters_are_dropped(alice: Any) -> None:
+    """NUL and other control characters are removed (PostgreSQL text cannot hold NUL);
+    the message is sent."""
+    response = send_json(client_for(alice), {"text": "a\x00b\x07c\r\nd"})
+    assert response.status_code == 201
+    assert Message.objects.get().content == "abc\nd"
 
 
 def test_malformed_json_is_a_sentence(alice: Any) -> None:
@@ -270,9 +281,9 @@ def test_feedback_up_down_and_comment(alice: Any) -> None:
 def test_retry_shows_only_the_latest_attempt(alice: Any) -> None:
     """After a retry, the page shows the message once, with the newest attempt."""
     conversation = services.conversation_create(owner=alice)
-    first = services.run_create(user=alice, conversation=conversation, text="once")
+    first = run_services.run_create(user=alice, conversation=conversation, text="once")
     Run.objects.filter(pk=first.pk).update(status=Run.Status.FAILED, error_message="Broke.")
-    retry = services.run_retry(user=alice, run_id=first.pk)
+    retry = run_services.run_retry(user=alice, run_id=first.pk)
     response = client_for(alice).get(f"/chat/{conversation.pk}/")
     turns = response.context["turns"]
     assert [t["run"].pk for t in turns] == [retry.pk]
@@ -283,7 +294,7 @@ def test_retry_shows_only_the_latest_attempt(alice: Any) -> None:
 def test_failed_answer_offers_retry_and_keeps_the_error(alice: Any) -> None:
     """A failed run shows its sentence and a visible Retry button."""
     conversation = services.conversation_create(owner=alice)
-    run = services.run_create(user=alice, conversation=conversation, text="x")
+    run = run_services.run_create(user=alice, conversation=conversation, text="x")
     Run.objects.filter(pk=run.pk).update(status=Run.Status.INTERRUPTED, error_message="Cut off.")
     response = client_for(alice).get(f"/chat/{conversation.pk}/")
     assert response.context["turns"][0]["retryable"] is True
@@ -316,7 +327,9 @@ def test_another_users_ids_are_404_on_every_route(alice: Any, bob: Any) -> None:
     """Bob gets 404 for Alice's conversation, answer, rewrite and template on every route
     of Chat, Rewrite and templates (and nothing of Alice's changes)."""
     chat, run = conversation_with_answer(alice, "mine", "answer")
-    rewrite = services.rewrite_create(user=alice, text="my notes", preset="shorter").conversation
+    rewrite = rewrite_services.rewrite_create(
+        user=alice, text="my notes", preset="shorter"
+    ).conversation
     template = PromptTemplate.objects.create(owner=alice, title="T", body="B", tool="chat")
     message_id = run.assistant_message_id
     bob_client = client_for(bob)

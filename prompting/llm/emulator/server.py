@@ -5,7 +5,7 @@
 The unchanged boto3 client talks to it (`endpoint_url="http://127.0.0.1:8765"`, any
 credentials: the SigV4 signature is not checked). It answers by echoing the last user
 message as the model received it, so the policy's placeholders are visible in a demo.
-Faults and timings are chosen per request: see `emulator_scenarios` and docs/llm.md.
+Faults and timings are chosen per request: see `scenarios.py` and docs/llm.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from prompting.llm import emulator_scenarios as scenarios
+from prompting.llm.emulator import scenarios
 from prompting.llm.eventstream import CONTENT_TYPE as EVENTSTREAM_CONTENT_TYPE
 from prompting.llm.eventstream import encode_event, encode_exception
 
@@ -381,7 +381,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

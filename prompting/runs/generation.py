@@ -1,10 +1,10 @@
 """Generating an answer: the interactive worker's side of a run.
 
-Reads the judged run, sends the sanitized history to Bedrock (ConverseStream),
+Claims the judged run, sends the sanitized history to Bedrock (ConverseStream),
 restores placeholders in each delta for display, relays it through Redis, and
-stores the outcome with its audit event. A process-wide heartbeat thread marks
-the runs this worker is streaming, so the reaper can tell a dead worker from a
-slow model.
+ends the run through `lifecycle.run_finish` (outcome and audit event). A process-wide
+heartbeat thread marks the runs this worker is streaming, so the reaper can tell a dead
+worker from a slow model.
 """
 
 from __future__ import annotations
@@ -14,24 +14,21 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from audit.services import audit_record
-from prompting import relay
 from prompting.crypto import decrypt_mapping
 from prompting.llm.client import STATUS_BUSY_RETRYING, bedrock_client, stream_converse
 from prompting.llm.errors import LLMError
 from prompting.llm.events import STOP_REASON_CANCELLED, Finished, TextDelta, Usage
-from prompting.llm.models import cost_usd
-from prompting.models import Message, Run, Tool
+from prompting.models import Run, Tool
 from prompting.policy.pseudonymizer import StreamRestorer
-from prompting.rendering import render_markdown
+from prompting.runs import lifecycle, relay
+from prompting.runs.lifecycle import run_finish
 from prompting.selectors import model_allowlist
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = (Run.Status.QUEUED, Run.Status.RUNNING, Run.Status.STREAMING)
 HEARTBEAT_INTERVAL_S = 5.0
 
 
@@ -73,7 +70,7 @@ class _Heartbeats:
             if not ids:
                 continue
             try:
-                Run.objects.filter(pk__in=ids, status__in=ACTIVE).update(
+                Run.objects.filter(pk__in=ids, status__in=lifecycle.ACTIVE).update(
                     heartbeat_at=timezone.now()
                 )
             except Exception:
@@ -118,24 +115,16 @@ def conversation_history(run: Run) -> list[dict[str, Any]]:
     return messages
 
 
-def _specs_by_id() -> dict[str, Any]:
-    # model_allowlist() is cached per LLM_MODELS value, so this stays cheap.
-    return {spec.id: spec for spec in model_allowlist()}
-
-
 def run_generate(*, run_id: Any) -> None:
-    """Stream one answer. Never raises: every outcome ends in run_finish."""
-    now = timezone.now()
-    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).exclude(
-        decision__in=("", "block")
-    )
-    if not claimed.update(status=Run.Status.RUNNING, started_at=now, heartbeat_at=now):
+    """Stream one answer. Never raises: every outcome ends in lifecycle.run_finish."""
+    if not lifecycle.run_claim_for_generation(run_id=run_id):
         return  # not judged, blocked, already running (duplicate) or reaped
     run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
     if run.cancel_requested or relay.cancel_requested(run_id):
-        run_finish(run_id=run_id, status=Run.Status.CANCELLED, sanitized_text="")
+        lifecycle.run_cancel_before_start(run_id=run_id)
         return
-    model = _specs_by_id().get(run.model_id)
+    # model_allowlist() is cached per LLM_MODELS value, so this stays cheap.
+    model = {spec.id: spec for spec in model_allowlist()}.get(run.model_id)
     if model is None:
         run_finish(
             run_id=run_id,
@@ -171,9 +160,7 @@ def run_generate(*, run_id: Any) -> None:
                 if len(raw_parts) == 1:
                     # After the first token is on its way: this update opens a database
                     # connection (~ms), which the browser should not wait for.
-                    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
-                        status=Run.Status.STREAMING
-                    )
+                    lifecycle.run_mark_streaming(run_id=run_id)
                     _release_db_connection()
             elif isinstance(event, Usage):
                 usage = event
@@ -241,105 +228,3 @@ def _relay_status(run_id: Any, status: str) -> None:
             "status",
             {"status": status, "message": "The model is busy; retrying…"},
         )
-
-
-def run_finish(
-    *,
-    run_id: Any,
-    status: str,
-    sanitized_text: str,
-    usage: Usage | None = None,
-    ttft_ms: int | None = None,
-    latency_ms: int | None = None,
-    error_code: str = "",
-    error_message: str = "",
-    retryable: bool = False,
-    stop_reason: str = "",
-) -> bool:
-    """Store the outcome of an active run once (worker or reaper, whoever is first)."""
-    with transaction.atomic():
-        run = (
-            Run.objects.select_for_update()
-            .select_related("conversation", "owner")
-            .filter(pk=run_id, status__in=ACTIVE)
-            .first()
-        )
-        if run is None:
-            return False
-        if status == Run.Status.INTERRUPTED and run.status == Run.Status.QUEUED:
-            # A summary's parent waits queued while its parts run: not stuck (summaries.py).
-            from prompting.summaries import summary_parent_waiting
-
-            if summary_parent_waiting(run):
-                return False
-        mapping = decrypt_mapping(run.conversation.pseudonym_map_encrypted)
-        shown = mapping.restore(sanitized_text)
-        if sanitized_text or status == Run.Status.DONE:
-            run.assistant_message = Message.objects.create(
-                conversation=run.conversation,
-                role=Message.Role.ASSISTANT,
-                content=shown,
-                sanitized_content=sanitized_text,
-            )
-        run.status = status
-        run.finished_at = timezone.now()
-        run.error_code = error_code
-        run.error_message = error_message
-        run.time_to_first_token_ms = ttft_ms
-        run.latency_ms = latency_ms
-        spec = _specs_by_id().get(run.model_id)
-        if usage is not None:
-            run.input_tokens, run.output_tokens = usage.input_tokens, usage.output_tokens
-            if spec is not None:
-                run.cost_usd = cost_usd(spec, usage.input_tokens, usage.output_tokens)
-        run.save()
-        audit_record(
-            actor=run.owner,
-            action="generation.finished",
-            target=run,
-            outcome=status,
-            details={
-                "tool": run.tool,
-                "model": run.model_id,
-                "input_tokens": run.input_tokens,
-                "output_tokens": run.output_tokens,
-                "cost_usd": str(run.cost_usd) if run.cost_usd is not None else None,
-                "ttft_ms": ttft_ms,
-                "latency_ms": latency_ms,
-                "error_code": error_code,
-                "stop_reason": stop_reason,
-            },
-        )
-    final = {
-        "status": status,
-        "text": shown,
-        "html": render_markdown(shown),
-        "message_id": run.assistant_message_id,
-    }
-    if status == Run.Status.DONE:
-        relay.relay_append(run_id, "done", final)
-    else:
-        relay.relay_append(
-            run_id,
-            "error",
-            {
-                **final,
-                "code": error_code or status,
-                "message": error_message or "The answer was stopped. What arrived is kept.",
-                "retryable": retryable or status in (Run.Status.INTERRUPTED, Run.Status.CANCELLED),
-            },
-        )
-    if run.parent_id is not None:
-        _summary_part_finished(run_id)
-    return True
-
-
-def _summary_part_finished(run_id: Any) -> None:
-    """Summaries: a part ended; progress to the parent, the last one starts the combining
-    step. Its failure must not undo this run's outcome, which is stored already."""
-    from prompting.summaries import summary_part_finished
-
-    try:
-        summary_part_finished(part_id=run_id)
-    except Exception:
-        logger.exception("summary progress after part %s failed", run_id)

@@ -16,11 +16,13 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from config.redis_client import redis_client
-from prompting import relay, summaries
 from prompting.errors import InputRejected
-from prompting.generation import run_finish
 from prompting.models import Document, Run
-from tests.prompting.pdf_factory import make_pdf, report_pages
+from prompting.runs import dispatch, relay
+from prompting.runs.lifecycle import run_finish
+from prompting.summarize import documents, pipeline
+from prompting.summarize import selectors as summarize_selectors
+from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -53,15 +55,11 @@ def small_parts(settings: Any) -> None:
 
 
 @pytest.fixture
-def no_queue(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    """Record Celery sends instead of queueing them (these tests have no worker)."""
-    sent: list[tuple[str, tuple[Any, ...]]] = []
-    from prompting import tasks
-
-    for name in ("extract_document", "summary_judge_parts", "summary_reduce", "generate_run"):
-        task = getattr(tasks, name)
-        monkeypatch.setattr(task, "delay", lambda *args, _n=name: sent.append((_n, args)))
-    return sent
+def no_queue(dispatched: Any) -> list[tuple[str, tuple[Any, ...]]]:
+    """Record dispatched steps instead of queueing them (these tests have no worker); a
+    finished part's summary step runs at once, as a worker would run it."""
+    dispatched.inline.add(dispatch.SUMMARY_PART_FINISHED)
+    return dispatched
 
 
 # --- Documents --------------------------------------------------------------------------------
@@ -69,7 +67,7 @@ def no_queue(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]
 
 def test_paste_becomes_a_ready_document_with_sections(alice: Any) -> None:
     """Pasted Markdown is ready at once, with its headings as sections and a token count."""
-    document = summaries.document_create_from_text(user=alice, text=long_text(3))
+    document = documents.document_create_from_text(user=alice, text=long_text(3))
     assert document.status == Document.Status.READY
     assert [s["title"] for s in document.sections] == ["Section 1", "Section 2", "Section 3"]
     assert document.token_estimate == len(document.text) // 4 + (len(document.text) % 4 > 0)
@@ -78,7 +76,7 @@ def test_paste_becomes_a_ready_document_with_sections(alice: Any) -> None:
 def test_empty_paste_is_refused_and_recorded(alice: Any) -> None:
     """An empty paste is a sentence, and a document.rejected event (reason, size)."""
     with pytest.raises(InputRejected) as caught:
-        summaries.document_create_from_text(user=alice, text="   \n ")
+        documents.document_create_from_text(user=alice, text="   \n ")
     assert caught.value.user_message == "Paste some text or choose a file first."
     [event] = rejected_events()
     assert event.details["reason"] == "empty"
@@ -113,7 +111,7 @@ def test_five_megabyte_form_field_is_a_sentence_not_a_bare_400(alice: Any) -> No
 def test_invalid_utf8_paste_bytes_are_refused(alice: Any) -> None:
     """Paste bytes that are not UTF-8 get the same sentence as an uploaded text file."""
     with pytest.raises(InputRejected) as caught:
-        summaries.document_create_from_text(user=alice, text=b"ok \xff\xfe bad")
+        documents.document_create_from_text(user=alice, text=b"ok \xff\xfe bad")
     assert caught.value.code == "invalid_utf8"
     assert rejected_events()[0].details["reason"] == "invalid_utf8"
 
@@ -143,8 +141,8 @@ def test_unreadable_upload_fails_in_the_worker_with_a_sentence(
             "/summarize/documents", {"file": SimpleUploadedFile(name, data)}
         )
     assert reply.status_code == 201, reply.content
-    assert no_queue == [("extract_document", (reply.json()["id"],))]
-    summaries.document_extract(document_id=reply.json()["id"])
+    assert no_queue == [(dispatch.EXTRACT_DOCUMENT, (reply.json()["id"],))]
+    documents.document_extract(document_id=reply.json()["id"])
     status = client_for(alice).get(reply.json()["status_url"]).json()
     assert status["status"] == "failed"
     assert words in status["error"]
@@ -167,9 +165,9 @@ def test_unsupported_or_empty_upload_is_refused_at_once(alice: Any) -> None:
 def test_uploaded_pdf_is_extracted_by_the_worker_service(alice: Any, no_queue: list[Any]) -> None:
     """A good PDF ends ready with pages as sections, and the uploaded file is removed."""
     upload = SimpleUploadedFile("r.pdf", make_pdf(report_pages(5)), content_type="application/pdf")
-    document = summaries.document_create_from_upload(user=alice, uploaded=upload)
+    document = documents.document_create_from_upload(user=alice, uploaded=upload)
     stored = document.upload.path
-    summaries.document_extract(document_id=document.pk)
+    documents.document_extract(document_id=document.pk)
     document.refresh_from_db()
     assert document.status == Document.Status.READY
     assert len(document.sections) == 5 and document.token_estimate
@@ -184,7 +182,7 @@ def test_uploaded_pdf_is_extracted_by_the_worker_service(alice: Any, no_queue: l
 
 def test_estimate_shows_tokens_parts_and_cost_before_running(alice: Any, small_parts: None) -> None:
     """The status endpoint gives size, parts and an upper-bound cost for the options."""
-    document = summaries.document_create_from_text(user=alice, text=long_text(6))
+    document = documents.document_create_from_text(user=alice, text=long_text(6))
     from prompting.selectors import model_default
 
     model = model_default()
@@ -194,11 +192,15 @@ def test_estimate_shows_tokens_parts_and_cost_before_running(alice: Any, small_p
     estimate = reply.json()["estimate"]
     assert estimate["tokens"] == document.token_estimate
     assert estimate["parts"] > 1
-    longer = summaries.summary_estimate(document=document, model_id=model.id, length="long")
+    longer = summarize_selectors.summary_estimate(
+        document=document, model_id=model.id, length="long"
+    )
     assert longer.parts == estimate["parts"]
     assert (
         longer.cost_usd
-        > summaries.summary_estimate(document=document, model_id=model.id, length="short").cost_usd
+        > summarize_selectors.summary_estimate(
+            document=document, model_id=model.id, length="short"
+        ).cost_usd
     )
 
 
@@ -208,8 +210,8 @@ def test_estimate_shows_tokens_parts_and_cost_before_running(alice: Any, small_p
 def start(user: Any, text: str, **options: str) -> Run:
     from prompting.selectors import model_default
 
-    document = summaries.document_create_from_text(user=user, text=text)
-    return summaries.summary_start(
+    document = documents.document_create_from_text(user=user, text=text)
+    return pipeline.summary_start(
         user=user,
         document_id=document.pk,
         model_id=options.get("model", model_default().id),
@@ -228,7 +230,7 @@ def test_parts_share_one_pseudonym_mapping(
     parent = start(alice, text)
     parts = list(parent.parts.order_by("part_index"))
     assert len(parts) >= 3
-    allowed = summaries.summary_judge_parts(parent_id=parent.pk)
+    allowed = pipeline.summary_judge_parts(parent_id=parent.pk)
     assert allowed == [str(p.pk) for p in parts]
     first, last = (Run.objects.get(pk=p.pk) for p in (parts[0], parts[-1]))
     assert first.user_message is not None and last.user_message is not None
@@ -247,7 +249,7 @@ def test_a_blocked_part_blocks_the_whole_summary(
     part and the kind of data, and exactly one prompt.blocked event records the refusal."""
     text = long_text(6).replace("# Section 4\n\n", "# Section 4\n\nHer SSN is 536-22-1234. ")
     parent = start(alice, text)
-    assert summaries.summary_judge_parts(parent_id=parent.pk) == []
+    assert pipeline.summary_judge_parts(parent_id=parent.pk) == []
     parent.refresh_from_db()
     assert parent.status == Run.Status.BLOCKED
     assert "Social Security number" in parent.error_message
@@ -259,60 +261,69 @@ def test_a_blocked_part_blocks_the_whole_summary(
     assert "536-22-1234" not in json.dumps(event.details) + event.content
     assert not AuditEvent.objects.filter(action="prompt.submitted").exists()
     assert relay_events(parent)[-1][0] == "error"
-    assert [name for name, _ in no_queue if name == "generate_run"] == []
+    assert [name for name, _ in no_queue if name == dispatch.GENERATE_RUN] == []
 
 
 def test_short_document_is_one_call_without_parts(alice: Any, no_queue: list[Any]) -> None:
     """A document that fits one part is summarized by the parent run alone."""
     parent = start(alice, "# Note\n\nThe driver arrived late twice this week.")
     assert not parent.parts.exists()
-    assert summaries.summary_judge_parts(parent_id=parent.pk) == [str(parent.pk)]
+    assert pipeline.summary_judge_parts(parent_id=parent.pk) == [str(parent.pk)]
     parent.refresh_from_db()
     assert parent.decision in ("allow", "pseudonymize")
     assert parent.source_sections == ["Note"]
 
 
-def finish_part(part: Run, text: str, status: str = Run.Status.DONE, **kwargs: Any) -> None:
+def finish_part(
+    part: Run, text: str, status: str = Run.Status.DONE, capture: Any = None, **kwargs: Any
+) -> None:
+    """The part streamed and ends; the summary step it queues on commit runs (no_queue)."""
     Run.objects.filter(pk=part.pk).update(status=Run.Status.STREAMING)
-    assert run_finish(run_id=part.pk, status=status, sanitized_text=text, **kwargs)
+    with capture(execute=True):
+        assert run_finish(run_id=part.pk, status=status, sanitized_text=text, **kwargs)
 
 
 def test_progress_then_the_combining_step_gets_every_part_summary(
-    alice: Any, small_parts: None, no_queue: list[Any]
+    alice: Any, small_parts: None, no_queue: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     """Each finished part sends progress on the parent's stream; the last one queues the
     combining step, whose message holds every part's summary under its sections."""
     parent = start(alice, long_text(6))
-    summaries.summary_judge_parts(parent_id=parent.pk)
+    pipeline.summary_judge_parts(parent_id=parent.pk)
     parts = list(parent.parts.order_by("part_index"))
     for i, part in enumerate(parts):
-        finish_part(part, f"Summary of part {i + 1} about <PERSON_1>.")
+        finish_part(
+            part,
+            f"Summary of part {i + 1} about <PERSON_1>.",
+            capture=django_capture_on_commit_callbacks,
+        )
     progress = [data for kind, data in relay_events(parent) if kind == "progress"]
     assert [p["done"] for p in progress] == list(range(len(parts) + 1))
-    assert no_queue[-1] == ("summary_reduce", (str(parent.pk),))
+    assert no_queue[-1] == (dispatch.SUMMARY_REDUCE, (str(parent.pk),))
 
-    assert summaries.summary_reduce_prepare(parent_id=parent.pk)
-    assert not summaries.summary_reduce_prepare(parent_id=parent.pk)  # a duplicate is a no-op
+    assert pipeline.summary_reduce_prepare(parent_id=parent.pk)
+    assert not pipeline.summary_reduce_prepare(parent_id=parent.pk)  # a duplicate is a no-op
     parent.refresh_from_db()
     assert parent.user_message is not None
     combined = parent.user_message.content
     for i in range(len(parts)):
         assert f"Summary of part {i + 1}" in combined
     assert "## Part 1 of" in combined and "(Section 1" in combined
-    sources = summaries.summary_sources(parent)
+    sources = summarize_selectors.summary_sources(parent)
     assert len(sources) == len(parts) and sources[0]["sections"].startswith("Section 1")
 
 
 def test_a_failed_part_fails_the_summary_and_stops_the_others(
-    alice: Any, small_parts: None, no_queue: list[Any]
+    alice: Any, small_parts: None, no_queue: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     """One part failing ends the summary with a sentence naming it; the rest are stopped."""
     parent = start(alice, long_text(6))
-    summaries.summary_judge_parts(parent_id=parent.pk)
+    pipeline.summary_judge_parts(parent_id=parent.pk)
     parts = list(parent.parts.order_by("part_index"))
     finish_part(
         parts[1],
         "",
+        capture=django_capture_on_commit_callbacks,
         status=Run.Status.FAILED,
         error_code="throttled",
         error_message="The model is busy.",
@@ -333,10 +344,10 @@ def test_reaper_leaves_a_parent_whose_parts_are_running(
 
     from django.utils import timezone
 
-    from prompting.services import runs_reap_stale
+    from prompting.runs.services import runs_reap_stale
 
     parent = start(alice, long_text(6))
-    summaries.summary_judge_parts(parent_id=parent.pk)
+    pipeline.summary_judge_parts(parent_id=parent.pk)
     long_ago = timezone.now() - timedelta(minutes=30)
     Run.objects.filter(pk=parent.pk).update(created_at=long_ago)
     Run.objects.filter(parent=parent).update(
@@ -352,7 +363,7 @@ def test_reaper_leaves_a_parent_whose_parts_are_running(
 
 def test_bad_options_are_sentences(alice: Any) -> None:
     """An unknown length or style is a 400 with a sentence, never a 500."""
-    document = summaries.document_create_from_text(user=alice, text="Some text.")
+    document = documents.document_create_from_text(user=alice, text="Some text.")
     reply = client_for(alice).post(
         f"/summarize/documents/{document.pk}/start", {"length": "huge", "style": "poem"}
     )
@@ -413,17 +424,19 @@ def test_paste_from_the_page_is_ready_at_once(alice: Any) -> None:
 
 
 def test_stop_cancels_every_part_and_the_summary(
-    alice: Any, small_parts: None, no_queue: list[Any]
+    alice: Any, small_parts: None, no_queue: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     """Stop asks every active part and the parent to stop; a stopped part ends the
     summary as cancelled (not failed)."""
     parent = start(alice, long_text(6))
-    summaries.summary_judge_parts(parent_id=parent.pk)
+    pipeline.summary_judge_parts(parent_id=parent.pk)
     reply = client_for(alice).post(f"/summarize/runs/{parent.pk}/cancel")
     assert reply.status_code == 200
     parts = list(parent.parts.order_by("part_index"))
     assert all(Run.objects.get(pk=p.pk).cancel_requested for p in parts)
-    finish_part(parts[0], "", status=Run.Status.CANCELLED)
+    finish_part(
+        parts[0], "", status=Run.Status.CANCELLED, capture=django_capture_on_commit_callbacks
+    )
     parent.refresh_from_db()
     assert parent.status == Run.Status.CANCELLED
     assert parent.error_message == "The summary was stopped."
@@ -438,7 +451,7 @@ def test_text_without_headings_names_character_ranges(
     parts = list(parent.parts.order_by("part_index"))
     assert len(parts) > 1
     assert parts[0].source_sections[0].startswith("Characters 1\u2013")
-    assert summaries.summary_sources(parent)[-1]["sections"].endswith(f"{len(text):,}")
+    assert summarize_selectors.summary_sources(parent)[-1]["sections"].endswith(f"{len(text):,}")
 
 
 def test_a_document_never_summarized_is_purged_with_its_conversation(alice: Any) -> None:
@@ -448,9 +461,9 @@ def test_a_document_never_summarized_is_purged_with_its_conversation(alice: Any)
 
     from django.utils import timezone
 
-    from audit.retention import conversations_purge
+    from prompting.retention import conversations_purge
 
-    document = summaries.document_create_from_text(user=alice, text="Rider Anna Berg's refund.")
+    document = documents.document_create_from_text(user=alice, text="Rider Anna Berg's refund.")
     assert document.conversation is not None
     assert document.conversation.tool == "summarize"
     conversations_purge(now=timezone.now() + timedelta(days=365))
@@ -463,7 +476,7 @@ def test_summaries_of_one_document_share_its_mapping(alice: Any, no_queue: list[
     assert first.document is not None
     from prompting.selectors import model_default
 
-    second = summaries.summary_start(
+    second = pipeline.summary_start(
         user=alice,
         document_id=first.document.pk,
         model_id=model_default().id,

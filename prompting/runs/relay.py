@@ -104,25 +104,13 @@ async def relay_exists(client: redis.asyncio.Redis, run_id: object) -> bool:
     return bool(await client.exists(stream_key(run_id)))
 
 
-async def relay_events(
-    run_id: object, *, after: str, block_ms: int = 15_000
-) -> AsyncIterator[tuple[str, str, str] | None]:
-    """Yield entries as they arrive; None after each idle `block_ms` (heartbeat time).
-
-    Stops after a terminal entry. Raises redis.RedisError if Redis goes away; the
-    caller ends the response and the browser reconnects with Last-Event-ID.
-    """
-    async for batch in relay_batches(run_id, after=after, block_ms=block_ms):
-        if not batch:
-            yield None
-        for entry in batch:
-            yield entry
-
-
 async def relay_batches(
     run_id: object, *, after: str, block_ms: int = 15_000
 ) -> AsyncIterator[list[tuple[str, str, str]]]:
-    """`relay_events`, but what one XREAD returned together, as one list ([] when idle).
+    """Entries as they arrive, what one XREAD returned together as one list ([] after
+    each idle `block_ms`: heartbeat time). Stops after a terminal entry; raises
+    redis.RedisError if Redis goes away (the SSE view ends the response and the browser
+    reconnects with Last-Event-ID).
 
     The SSE view writes a batch as one chunk. Usually a batch is one token; a web process
     that falls behind (bench/bench_full_path.py: 200 streams, 10,000 tokens a second)

@@ -1,11 +1,8 @@
 """Text extraction for Summarize: PDF, DOCX, TXT, Markdown and HTML → text + sections.
 
-Plain Python (no Django), because it runs in a child process: `extract_in_child()`
-starts `python -m prompting.documents`, which lowers its own address-space limit
-(RLIMIT_AS) and CPU limit before it touches the file, then parses. A hostile file can
-then exhaust only the child's memory or time; the Celery task survives and reports a
-sentence. (A child started with subprocess rather than fork: forking a threaded worker
-is unsafe, and `preexec_fn` is documented as unsafe with threads too.)
+Plain Python (no Django), because it runs in a child process with memory and CPU
+limits (extraction_child.py): a hostile file can exhaust only the child's memory or
+time; the Celery task survives and reports a sentence.
 
 Every refusal is an `ExtractionError` whose `code` goes to the audit log and whose
 `user_message` is what the employee reads.
@@ -22,15 +19,14 @@ Decisions (docs/summarize.md):
 from __future__ import annotations
 
 import io
-import json
 import re
-import subprocess
-import sys
 import zipfile
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from config.text import InvalidText, clean_text, decode_text
 
 # --- Limits --------------------------------------------------------------------------------
 # Real DOCX files have a few dozen entries and compress 5 to 20 times; a zip bomb has thousands
@@ -40,11 +36,6 @@ DOCX_MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 DOCX_MAX_RATIO = 100
 # Tiny entries can have silly ratios (a 20 KB styles.xml at 150 to 1) and harm nobody.
 DOCX_RATIO_MIN_BYTES = 1024 * 1024
-# The child process: address space and CPU seconds. pypdf on a 300-page PDF needs
-# ~100 MB; 768 MB leaves room for big DOCX files while bounding a hostile one.
-CHILD_MEMORY_BYTES = 768 * 1024 * 1024
-CHILD_CPU_SECONDS = 60
-CHILD_WALL_SECONDS = 90
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -164,22 +155,28 @@ def check_content_matches(kind: str, data: bytes) -> None:
 
 
 def decode_utf8(data: bytes) -> str:
-    """UTF-8 (a BOM is allowed), else a sentence saying where the first bad byte is."""
+    """UTF-8 (a BOM is allowed), cleaned by config.text; else Summarize's sentence saying
+    where the first bad byte is."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        return decode_text(data)
+    except InvalidText as exc:
+        if exc.kind != "invalid_utf8":
+            raise ExtractionError("invalid_utf8", exc.user_message) from None
         raise ExtractionError(
             "invalid_utf8",
             f"The file is not valid UTF-8 text (the first unreadable byte is at position "
-            f"{exc.start:,}). Save it as UTF-8 (in most editors: Save As → Encoding: UTF-8) "
-            "and upload it again.",
+            f"{exc.position or 0:,}). Save it as UTF-8 (in most editors: Save As → "
+            "Encoding: UTF-8) and upload it again.",
         ) from None
-    return normalize_newlines(text)
 
 
-def normalize_newlines(text: str) -> str:
-    # NUL cannot be stored in PostgreSQL text and never carries meaning.
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+def cleaned(text: str) -> str:
+    """Extracted text through config.text.clean_text (line breaks, control characters);
+    text that is not valid Unicode is a sentence, like any other unreadable file."""
+    try:
+        return clean_text(text)
+    except InvalidText as exc:
+        raise ExtractionError("invalid_text", exc.user_message) from None
 
 
 MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -297,6 +294,7 @@ def _tidy(raw: str, headings: list[tuple[int, str]]) -> Extracted:
 
 
 def extract_pdf(data: bytes) -> Extracted:
+    # Imported here: only the child that reads a PDF pays for loading pypdf (~0.2 s).
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -322,7 +320,7 @@ def extract_pdf(data: bytes) -> Extracted:
         length = 0
         empty_pages = 0
         for number in range(count):
-            page_text = normalize_newlines(pages[number].extract_text() or "").strip()
+            page_text = cleaned(pages[number].extract_text() or "").strip()
             if not page_text:
                 empty_pages += 1
                 continue
@@ -394,6 +392,7 @@ def check_zip_limits(data: bytes) -> None:
 def extract_docx(data: bytes) -> Extracted:
     check_zip_limits(data)
     try:
+        # Imported here: only the child that reads a DOCX pays for loading python-docx.
         import docx
         from docx.table import Table
         from docx.text.paragraph import Paragraph
@@ -405,7 +404,7 @@ def extract_docx(data: bytes) -> Extracted:
 
         def add(text: str) -> None:
             nonlocal length
-            text = normalize_newlines(text).strip()
+            text = cleaned(text).strip()
             if not text:
                 return
             if pieces:
@@ -473,86 +472,3 @@ def empty_error(kind: str = "") -> ExtractionError:
         else ""
     )
     return ExtractionError("empty", f"The document contains no text to summarize.{hint}")
-
-
-def _limit_child_resources(memory_bytes: int, cpu_seconds: int) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-
-
-def extract_in_child(
-    path: Path,
-    kind: str,
-    *,
-    memory_bytes: int = CHILD_MEMORY_BYTES,
-    cpu_seconds: int = CHILD_CPU_SECONDS,
-    wall_seconds: float = CHILD_WALL_SECONDS,
-) -> Extracted:
-    """Run the extraction in a child process with memory and time limits."""
-    command = [
-        sys.executable, "-m", "prompting.documents", str(path), kind,
-        str(memory_bytes), str(cpu_seconds),
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed argv
-            command,
-            capture_output=True,
-            timeout=wall_seconds,
-            cwd=Path(__file__).resolve().parent.parent,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise time_limit_error() from None
-    if done.returncode != 0:
-        # Killed by RLIMIT_CPU (SIGXCPU/SIGKILL), or crashed on an allocation failure.
-        if done.returncode in (-24, -9, 152, 137):  # SIGXCPU, SIGKILL
-            raise time_limit_error()
-        raise memory_limit_error()
-    try:
-        reply = json.loads(done.stdout)
-    except ValueError:
-        raise memory_limit_error() from None
-    if not reply.get("ok"):
-        raise ExtractionError(reply["code"], reply["message"])
-    return Extracted(
-        text=reply["text"],
-        sections=[Section(**s) for s in reply["sections"]],
-        notes=list(reply.get("notes", [])),
-    )
-
-
-def time_limit_error() -> ExtractionError:
-    return ExtractionError(
-        "time_limit",
-        "Reading the document took too long, so it was stopped. "
-        "Try a smaller file, or split it into parts.",
-    )
-
-
-def memory_limit_error() -> ExtractionError:
-    return ExtractionError(
-        "memory_limit",
-        "Reading the document needed more memory than allowed, so it was stopped. "
-        "Try a smaller file, or split it into parts.",
-    )
-
-
-def _child_main(argv: list[str]) -> int:
-    path, kind, memory_bytes, cpu_seconds = argv[0], argv[1], int(argv[2]), int(argv[3])
-    _limit_child_resources(memory_bytes, cpu_seconds)
-    try:
-        result = extract_bytes(Path(path).read_bytes(), kind)
-        reply: dict[str, Any] = {"ok": True, **result.to_json()}
-    except ExtractionError as exc:
-        reply = {"ok": False, "code": exc.code, "message": exc.user_message}
-    except MemoryError:
-        err = memory_limit_error()
-        reply = {"ok": False, "code": err.code, "message": err.user_message}
-    sys.stdout.write(json.dumps(reply))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1:]))

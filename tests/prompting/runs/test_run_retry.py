@@ -9,6 +9,7 @@ import pytest
 from prompting import services
 from prompting.errors import RunNotRetryable
 from prompting.models import Run
+from prompting.runs import services as run_services
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +35,14 @@ def test_only_failed_interrupted_or_stopped_runs_can_be_retried(alice: Any, stat
     """A finished, blocked or running answer cannot be retried."""
     run = make_run(alice, status=status)
     with pytest.raises(RunNotRetryable):
-        services.run_retry(user=alice, run_id=run.pk)
+        run_services.run_retry(user=alice, run_id=run.pk)
 
 
 def test_a_summary_without_its_own_message_is_not_retried(alice: Any) -> None:
     """A summary parent has no message to resend: a sentence instead of a broken run."""
     run = make_run(alice, status=Run.Status.FAILED, with_message=False)
     with pytest.raises(RunNotRetryable, match="summary"):
-        services.run_retry(user=alice, run_id=run.pk)
+        run_services.run_retry(user=alice, run_id=run.pk)
     assert Run.objects.count() == 1
 
 
@@ -51,7 +52,7 @@ def test_retry_queues_a_new_run_for_the_same_message(
     """The new run points at the same user message and waits for the policy."""
     run = make_run(alice, status=Run.Status.INTERRUPTED)
     with django_capture_on_commit_callbacks() as callbacks:
-        retry = services.run_retry(user=alice, run_id=run.pk)
+        retry = run_services.run_retry(user=alice, run_id=run.pk)
     assert retry.pk != run.pk and retry.user_message_id == run.user_message_id
     assert retry.status == Run.Status.QUEUED
     assert len(callbacks) == 1  # the policy task, queued once the transaction commits

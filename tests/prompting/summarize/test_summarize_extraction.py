@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from prompting import documents
-from prompting.chunking_documents import describe_sections, split_into_parts
-from prompting.documents import (
-    ExtractionError,
-    extract_bytes,
-    extract_in_child,
-    kind_for_filename,
-)
-from tests.prompting.pdf_factory import make_pdf, report_pages
+from prompting.summarize import extraction
+from prompting.summarize.extraction import ExtractionError, extract_bytes, kind_for_filename
+from prompting.summarize.extraction_child import extract_in_child
+from prompting.summarize.parts import describe_sections, split_into_parts
+from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
 
 
 def refusal(data: bytes, kind: str) -> ExtractionError:
@@ -152,7 +148,7 @@ def test_content_not_matching_extension_is_refused(data: bytes, kind: str, looks
     error = refusal(data, kind)
     assert error.code == "type_mismatch"
     assert looks in error.user_message
-    assert documents.KIND_LABELS[kind] in error.user_message
+    assert extraction.KIND_LABELS[kind] in error.user_message
 
 
 def test_unsupported_extension_names_the_accepted_types() -> None:
@@ -196,10 +192,10 @@ def test_malformed_pdf_is_refused(data: bytes) -> None:
 def test_docx_with_too_many_entries_is_refused_unopened(monkeypatch: pytest.MonkeyPatch) -> None:
     """Entry count is checked from the ZIP directory; python-docx is never called."""
     monkeypatch.setattr("docx.Document", _must_not_open)
-    data = zip_bytes({f"word/x{i}.xml": b"<a/>" for i in range(documents.DOCX_MAX_ENTRIES + 1)})
+    data = zip_bytes({f"word/x{i}.xml": b"<a/>" for i in range(extraction.DOCX_MAX_ENTRIES + 1)})
     error = refusal(data, "docx")
     assert error.code == "zip_entries"
-    assert f"{documents.DOCX_MAX_ENTRIES:,}" in error.user_message
+    assert f"{extraction.DOCX_MAX_ENTRIES:,}" in error.user_message
 
 
 def test_docx_unpacking_too_large_is_refused_unopened(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +203,7 @@ def test_docx_unpacking_too_large_is_refused_unopened(monkeypatch: pytest.Monkey
     import os
 
     monkeypatch.setattr("docx.Document", _must_not_open)
-    monkeypatch.setattr(documents, "DOCX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(extraction, "DOCX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024)
     data = zip_bytes(
         {"word/document.xml": os.urandom(700_000), "word/media/a.bin": os.urandom(700_000)}
     )

@@ -7,13 +7,10 @@ from typing import Any
 from django import forms
 
 from prompting.selectors import model_allowlist, model_default
+from prompting.summarize.options import DEFAULT_LENGTH, DEFAULT_STYLE, LENGTHS, STYLES
 
-LENGTH_CHOICES = [("short", "Short"), ("medium", "Medium"), ("long", "Long")]
-STYLE_CHOICES = [
-    ("bullets", "Bullet points"),
-    ("executive", "Executive summary"),
-    ("actions", "Action items"),
-]
+LENGTH_CHOICES = [(key, length.label) for key, length in LENGTHS.items()]
+STYLE_CHOICES = [(key, style.label) for key, style in STYLES.items()]
 
 
 class DocumentForm(forms.Form):
@@ -34,9 +31,9 @@ class DocumentForm(forms.Form):
 
 class SummaryOptionsForm(forms.Form):
     model = forms.ChoiceField(choices=[])
-    length = forms.ChoiceField(choices=LENGTH_CHOICES, initial="medium")
+    length = forms.ChoiceField(choices=LENGTH_CHOICES, initial=DEFAULT_LENGTH)
     # Not needed for the estimate; summary_start refuses a missing style with a sentence.
-    style = forms.ChoiceField(choices=STYLE_CHOICES, initial="bullets", required=False)
+    style = forms.ChoiceField(choices=STYLE_CHOICES, initial=DEFAULT_STYLE, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,7 +11,8 @@ from django.core import serializers
 from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Run
-from tests.support.sse import post_form, session_cookie_for
+from prompting.runs import services as run_services
+from tests.support.site import post_form, session_cookie_for
 from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -44,7 +45,7 @@ def test_planted_values_never_leave_the_conversation(
         },
     )
     assert status == 200 and preview["counts"].get("EMAIL_ADDRESS") == 1
-    pseudonymized = services.run_create(
+    pseudonymized = run_services.run_create(
         user=alice,
         conversation=conversation,
         text=(
@@ -52,7 +53,7 @@ def test_planted_values_never_leave_the_conversation(
             f"phone {PSEUDONYMIZED['PHONE_NUMBER']}) about her lost umbrella."
         ),
     )
-    blocked = services.run_create(
+    blocked = run_services.run_create(
         user=alice,
         conversation=conversation,
         text=f"Her SSN is {BLOCKED['US_SSN']} and card {BLOCKED['CREDIT_CARD']}.",

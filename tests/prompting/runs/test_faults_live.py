@@ -9,18 +9,17 @@ shared worker and Redis stay healthy for every other test.
 from __future__ import annotations
 
 import http.client
-import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from prompting.models import Run
-from tests.support.sse import SseEvent, open_stream, post_form, read_events, session_cookie_for
+from tests.support.site import post_form, session_cookie_for
+from tests.support.sse import SseEvent, iter_events, open_stream, read_events
 from tests.support.stack import PrivateStack
 from tests.support.waiting import send_message as send
 from tests.support.waiting import wait_for_status
@@ -60,22 +59,6 @@ class Followed:
     @property
     def last(self) -> SseEvent | None:
         return self.events[-1] if self.events else None
-
-
-def iter_events(response: http.client.HTTPResponse) -> Iterator[SseEvent]:
-    """Parse SSE events as they arrive, until the server ends the response."""
-    fields: dict[str, str] = {}
-    while raw := response.readline():
-        line = raw.decode().rstrip("\n")
-        if line == "":
-            if "data" in fields:
-                yield SseEvent(
-                    fields.get("id"), fields.get("event", "message"), json.loads(fields["data"])
-                )
-            fields = {}
-        elif not line.startswith(":"):  # a comment (heartbeat) carries nothing
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
 
 
 def follow_like_browser(

@@ -1,4 +1,5 @@
-"""Splitting a long document into parts that each fit one model call.
+"""Splitting a long document into parts that each fit one model call (the policy's own
+chunking, for analysis, is prompting/policy/chunking.py).
 
 Cuts prefer, in order: a section start (page, heading), a blank line, a line end, a
 sentence end, a space; a hard cut only for a run of text without any of them. A cut is
@@ -11,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prompting.documents import Section
 from prompting.llm.models import CHARS_PER_TOKEN, ModelSpec
+from prompting.summarize.extraction import Section
 
 # The system prompt and the part's framing sentence, in tokens, with margin.
 PROMPT_OVERHEAD_TOKENS = 600

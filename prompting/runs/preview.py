@@ -1,7 +1,7 @@
 """The policy preview: what will be replaced or blocked, before anything is sent.
 
 Analysis needs the spaCy model, which lives in the cpu workers, not the web process
-(it would add ~180 MB to every web process). The web view queues `policy_preview`
+(it would add ~180 MB to every web process). The web view queues the `policy_preview` task
 and waits on a Redis list for the answer.
 """
 
@@ -14,12 +14,16 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
+from audit.actions import Action
 from audit.services import audit_record
 from config.redis_client import redis_client
+from config.text import InvalidText, clean_text
 from prompting.crypto import decrypt_mapping
 from prompting.errors import InputRejected
 from prompting.models import Conversation
-from prompting.policy import get_analyzer, judge_fail_closed
+from prompting.runs import dispatch
+from prompting.runs.judging import judge_text
 from prompting.selectors import conversation_get_for_user, policy_in_force
 
 RESULT_TTL_S = 60
@@ -35,7 +39,12 @@ def text_key(request_id: str) -> str:
 
 
 def preview_request(*, user: Any, text: str, conversation_id: int | None = None) -> str:
-    """Validate and queue a preview; returns the id to wait on."""
+    """Validate and queue a preview; returns the id to wait on. `text` is the message as
+    it would be sent (Rewrite's is composed by the server, rewrite.services)."""
+    try:
+        text = clean_text(text)
+    except InvalidText as exc:
+        raise InputRejected(exc.user_message, code="invalid_text") from None
     if not text.strip():
         raise InputRejected("Type a message first.", code="empty")
     if len(text) > settings.MAX_PROMPT_CHARS:
@@ -45,21 +54,17 @@ def preview_request(*, user: Any, text: str, conversation_id: int | None = None)
         )
     if conversation_id is not None:
         conversation_get_for_user(user=user, conversation_id=conversation_id)  # 404 if not hers
-    from prompting.tasks import policy_preview
-
     request_id = uuid.uuid4().hex
     # The text travels through Redis under its own short-lived key, not as a task
     # argument: Celery logs task arguments in some error and debug paths.
-    redis_client().set(text_key(request_id), text.replace("\x00", ""), ex=RESULT_TTL_S)
-    policy_preview.delay(request_id, user.pk, conversation_id)
+    redis_client().set(text_key(request_id), text, ex=RESULT_TTL_S)
+    dispatch.dispatch(dispatch.POLICY_PREVIEW, request_id, user.pk, conversation_id)
     return request_id
 
 
 def preview_compute(*, request_id: str, user_id: int, conversation_id: int | None) -> None:
     """Worker side: judge with a copy of the conversation's mapping (so the placeholders
     are the ones that would be sent) and publish the result for the waiting view."""
-    from accounts.models import User
-
     text = cast("str | None", redis_client().getdel(text_key(request_id)))
     if text is None:
         return  # expired: the browser has stopped waiting
@@ -70,14 +75,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         .first()
     ).copy()
     policy = policy_in_force()
-    judgement = judge_fail_closed(
-        text,
-        policy=policy,
-        mapping=mapping,
-        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
-        max_chars=settings.MAX_PROMPT_CHARS,
-        timeout_s=30.0,
-    )
+    judgement = judge_text(text, policy=policy, mapping=mapping)
     segments: list[dict[str, Any]] = []
     for segment in judgement.segments(text):
         finding = segment.finding
@@ -108,7 +106,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
     with transaction.atomic():
         audit_record(
             actor=User.objects.filter(pk=user_id).first(),
-            action="policy.previewed",
+            action=Action.POLICY_PREVIEWED,
             outcome=judgement.decision,
             details={
                 "decision": judgement.decision,

@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from prompting import services
 from prompting.errors import ApplicationError, NotFound
 from prompting.models import Run
+from prompting.runs import services as run_services
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_refused_prompts_are_explained_and_recorded(
     settings.MAX_PROMPT_CHARS = 200_000
     conversation = services.conversation_create(owner=alice)
     with pytest.raises(ApplicationError) as caught:
-        services.run_create(user=alice, conversation=conversation, text=text, model_id=model_id)
+        run_services.run_create(user=alice, conversation=conversation, text=text, model_id=model_id)
     assert sentence in caught.value.user_message
     assert not Run.objects.exists()
     event = AuditEvent.objects.get(action="prompt.rejected")
@@ -44,7 +45,7 @@ def test_nul_characters_are_dropped_not_a_500(
     """PostgreSQL cannot store NUL; the text is kept without it."""
     conversation = services.conversation_create(owner=alice)
     with django_capture_on_commit_callbacks():
-        run = services.run_create(user=alice, conversation=conversation, text="a\x00b")
+        run = run_services.run_create(user=alice, conversation=conversation, text="a\x00b")
     assert run.user_message is not None and run.user_message.content == "ab"
 
 
@@ -52,7 +53,7 @@ def test_someone_elses_conversation_is_not_found(alice: Any, bob: Any) -> None:
     """Sending into another user's conversation looks exactly like a missing one."""
     conversation = services.conversation_create(owner=alice)
     with pytest.raises(NotFound):
-        services.run_create(user=bob, conversation=conversation, text="hi")
+        run_services.run_create(user=bob, conversation=conversation, text="hi")
 
 
 @pytest.mark.parametrize(

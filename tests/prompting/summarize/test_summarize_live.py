@@ -15,10 +15,12 @@ import pytest
 from django.conf import settings
 
 from audit.models import AuditEvent
-from prompting import summaries
 from prompting.models import Run
-from tests.prompting.pdf_factory import make_pdf, report_pages
-from tests.support.sse import open_stream, read_events, session_cookie_for
+from prompting.summarize import pipeline
+from prompting.summarize.options import LENGTHS
+from tests.prompting.summarize.pdf_factory import make_pdf, report_pages
+from tests.support.site import session_cookie_for
+from tests.support.sse import open_stream, read_events
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -90,7 +92,7 @@ def test_long_pdf_is_summarized_in_parts_with_progress(
 
     settings.SUMMARY_PART_MAX_TOKENS = 2_500  # ~10 pages a part, so 40 pages need several
     before = len(bedrock_emulator.received)  # the emulator serves the whole session
-    parent = summaries.summary_start(
+    parent = pipeline.summary_start(
         user=alice,
         document_id=document["id"],
         model_id=_default_model_id(),
@@ -115,7 +117,7 @@ def test_long_pdf_is_summarized_in_parts_with_progress(
         or r.last_user_text.startswith("Summaries of the parts")
     ]
     assert len(sent) == len(parts) + 1, [r.last_user_text[:40] for r in sent]
-    assert all(r.max_tokens == summaries.LENGTHS["short"][1] for r in sent)
+    assert all(r.max_tokens == LENGTHS["short"].max_output_tokens for r in sent)
     assert all("Maria" not in r.last_user_text for r in sent)
     with_name = [r for r in sent if "<PERSON_1>" in r.last_user_text]
     assert len(with_name) >= 3  # first part, last part, and the combining call

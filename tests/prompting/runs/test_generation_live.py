@@ -12,7 +12,9 @@ import pytest
 from audit.models import AuditEvent
 from prompting import services
 from prompting.models import Conversation, Run
-from tests.support.sse import open_stream, post_form, read_events, session_cookie_for
+from prompting.runs import services as run_services
+from tests.support.site import post_form, session_cookie_for
+from tests.support.sse import open_stream, read_events
 from tests.support.waiting import send_message as send
 from tests.support.waiting import wait_for_status
 
@@ -112,7 +114,7 @@ def test_stop_keeps_partial_text(live_site: str, alice: Any) -> None:
     first = read_events(response, max_events=3)
     assert len(first) == 3
     stopped_at = time.monotonic()
-    services.run_cancel(user=alice, run_id=run.pk)
+    run_services.run_cancel(user=alice, run_id=run.pk)
     rest = read_events(response)
     assert rest[-1].event == "error" and rest[-1].data["status"] == "cancelled"
     assert time.monotonic() - stopped_at < 1.5
@@ -169,7 +171,7 @@ def test_retry_after_failure_creates_a_new_judged_run(live_site: str, alice: Any
     """Retry on a failed answer queues a new run for the same message, judged again."""
     run = send(alice, "[[emulator:stream-error=2]] retry me")
     wait_for_status(run, {Run.Status.FAILED})
-    retry = services.run_retry(user=alice, run_id=run.pk)
+    retry = run_services.run_retry(user=alice, run_id=run.pk)
     assert retry.pk != run.pk and retry.user_message_id == run.user_message_id
     retry = wait_for_status(retry, {Run.Status.FAILED, Run.Status.DONE})
     assert actions_for(retry) == ["prompt.submitted", "generation.finished"]
@@ -195,11 +197,11 @@ def test_conversation_history_is_sent_sanitized(
 ) -> None:
     """The second turn sends the first turn's placeholders, never the original values."""
     conversation = Conversation.objects.create(owner=alice, model_id=send(alice, "x").model_id)
-    first = services.run_create(
+    first = run_services.run_create(
         user=alice, conversation=conversation, text="Call John Smith on 415-555-0134."
     )
     wait_for_status(first, {Run.Status.DONE})
-    second = services.run_create(
+    second = run_services.run_create(
         user=alice, conversation=conversation, text="What did John Smith ask? history-check"
     )
     wait_for_status(second, {Run.Status.DONE})
@@ -252,8 +254,8 @@ def test_outcome_reaches_the_browser_when_the_terminal_event_is_lost(
     """If the run is final in the database but its terminal relay entry never arrived
     (Redis down too long when it was appended), the SSE stream ends with the database's
     outcome after one idle heartbeat instead of hanging."""
-    from prompting import relay
     from prompting.models import Message
+    from prompting.runs import relay
 
     conversation = services.conversation_create(owner=alice)
     answer = Message.objects.create(conversation=conversation, role="assistant", content="Hi!")

@@ -1,0 +1,5 @@
+import sys
+
+from prompting.llm.emulator.server import main
+
+sys.exit(main())

@@ -1,0 +1,314 @@
+"""The policy step: judge what a run will send, store the sanitized text, record the decision.
+
+One implementation for both callers: a chat or rewrite message (`run_judge`, one run) and
+a summary's parts (`runs_judge_together`, all parts in one batched pass with ONE mapping,
+where one blocked part blocks the whole summary). The audit details of a decision are
+built here and nowhere else (`decision_details`, `blocked_details`); the status changes
+and their events are `lifecycle`'s. Any error blocks (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from audit.actions import Action
+from audit.services import audit_record
+from prompting.crypto import decrypt_mapping, encrypt_mapping
+from prompting.models import Conversation, Run
+from prompting.policy import (
+    Judgement,
+    Override,
+    PolicyError,
+    get_analyzer,
+    judge_fail_closed,
+    judge_many,
+)
+from prompting.policy.errors import AnalysisFailed
+from prompting.runs import lifecycle, relay
+from prompting.selectors import policy_in_force, policy_version_in_force
+
+logger = logging.getLogger(__name__)
+
+POLICY_TIMEOUT_S = 30.0
+POLICY_ERROR_MESSAGE = (
+    "Your message could not be checked for personal data, so it was not sent. "
+    "Nothing left this company; please try again in a moment."
+)
+
+
+def overrides_from_json(raw: Sequence[dict[str, Any]]) -> list[Override]:
+    """Stored false-positive marks → policy Overrides (unknown keys ignored)."""
+    keys = {"entity_type", "start", "end", "value_digest", "reason"}
+    return [Override(**{k: v for k, v in item.items() if k in keys}) for item in raw]
+
+
+def decision_details(
+    *, run: Run, policy_version: int, judgement: Any, input_chars: int
+) -> dict[str, Any]:
+    """The audit details of a policy decision: kinds and counts, never values."""
+    return {
+        "tool": run.tool,
+        "model": run.model_id,
+        "region": settings.BEDROCK_REGION,
+        "policy_version": policy_version,
+        "decision": judgement.decision,
+        "findings": dict(judgement.counts_by_type),
+        "input_chars": input_chars,
+    }
+
+
+def blocked_details(
+    *, run: Run, policy_version: int, judgements: Sequence[Judgement], input_chars: int
+) -> dict[str, Any]:
+    """A refusal: findings of everything judged together, the kinds that blocked, why."""
+    findings: dict[str, int] = {}
+    for judgement in judgements:
+        for entity, count in judgement.counts_by_type.items():
+            findings[entity] = findings.get(entity, 0) + count
+    blocked = [j for j in judgements if j.decision == "block"]
+    return {
+        "tool": run.tool,
+        "model": run.model_id,
+        "region": settings.BEDROCK_REGION,
+        "policy_version": policy_version,
+        "decision": "block",
+        "findings": findings,
+        "blocked_types": sorted({t for j in blocked for t in j.blocked_types}),
+        "reason": blocked[0].reason,
+        "input_chars": input_chars,
+    }
+
+
+def _store_allowed(
+    *, run: Run, judgement: Judgement, version_row: Any, text: str, extra: dict[str, Any]
+) -> None:
+    """Store what the model will see, and its prompt.submitted event (in a transaction)."""
+    sanitized = judgement.sanitized_text or ""
+    assert run.user_message is not None
+    run.user_message.sanitized_content = sanitized
+    run.user_message.save(update_fields=["sanitized_content"])
+    lifecycle.run_mark_judged(
+        run=run,
+        policy_version=version_row,
+        judgement=judgement,
+        details={
+            **decision_details(
+                run=run,
+                policy_version=version_row.version,
+                judgement=judgement,
+                input_chars=len(text),
+            ),
+            **extra,
+            "sanitized_sha256": hashlib.sha256(sanitized.encode()).hexdigest(),
+        },
+        content=sanitized if settings.AUDIT_STORE_CONTENT else "",
+    )
+
+
+def _save_mapping(conversation: Conversation, mapping: Any) -> None:
+    conversation.pseudonym_map_encrypted = encrypt_mapping(mapping)
+    conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at"])
+
+
+def judge_text(
+    text: str, *, policy: Any, mapping: Any, overrides: Sequence[Override] = ()
+) -> Judgement:
+    """The policy on one text with this deployment's analyzer and limits; any error
+    blocks (fail closed). Shared by the policy step and the preview."""
+    return judge_fail_closed(
+        text,
+        policy=policy,
+        mapping=mapping,
+        overrides=list(overrides),
+        analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        max_chars=settings.MAX_PROMPT_CHARS,
+        timeout_s=POLICY_TIMEOUT_S,
+    )
+
+
+def run_judge(*, run_id: Any) -> bool:
+    """Apply the policy in force to the run's new message. True if it may go to Bedrock.
+
+    Only the new message is analysed: earlier turns were judged when they were sent
+    and are replayed from their sanitized form.
+    """
+    run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
+    if run.status != Run.Status.QUEUED:
+        return False  # judged already (duplicate delivery) or reaped
+    conversation = run.conversation
+    message = run.user_message
+    assert message is not None
+    version_row = policy_version_in_force()
+    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
+    overrides = overrides_from_json(run.overrides)
+    judgement = judge_text(
+        message.content, policy=policy_in_force(), mapping=mapping, overrides=overrides
+    )
+    blocked = judgement.decision == "block"
+    with transaction.atomic():
+        _record_overrides(run, overrides, judgement, version_row.version)
+        if blocked:
+            lifecycle.run_block(
+                run=run,
+                policy_version=version_row,
+                findings=dict(judgement.counts_by_type),
+                error_code="blocked",
+                message=judgement.user_message or "This message was blocked by the policy.",
+                details=blocked_details(
+                    run=run,
+                    policy_version=version_row.version,
+                    judgements=[judgement],
+                    input_chars=len(message.content),
+                ),
+            )
+        else:
+            _store_allowed(
+                run=run,
+                judgement=judgement,
+                version_row=version_row,
+                text=message.content,
+                extra={},
+            )
+            _save_mapping(conversation, mapping)
+    if blocked:
+        relay.relay_append(
+            run.pk,
+            "error",
+            {"code": "blocked", "message": judgement.user_message, "retryable": False},
+        )
+    return not blocked
+
+
+def _record_overrides(
+    run: Run, overrides: list[Override], judgement: Judgement, policy_version: int
+) -> None:
+    rejected = set(judgement.rejected_overrides)
+    for override in overrides:
+        audit_record(
+            actor=run.owner,
+            action=Action.POLICY_OVERRIDE,
+            target=run,
+            outcome="rejected" if override in rejected else "ok",
+            details={
+                "entity_type": override.entity_type,
+                "reason": override.reason,
+                "policy_version": policy_version,
+            },
+        )
+
+
+def run_block_after_error(*, run_id: Any) -> None:
+    """The policy step failed unexpectedly: block the run, record it, tell the user."""
+    if lifecycle.run_block_after_error(run_id=run_id, message=POLICY_ERROR_MESSAGE):
+        _tell_retryable_block(run_id)
+
+
+def runs_block_after_error(*, parent_id: Any) -> None:
+    """A summary's policy step crashed: the summary and its queued parts are blocked,
+    one event on the summary."""
+    if lifecycle.run_block_after_error(
+        run_id=parent_id, message=POLICY_ERROR_MESSAGE, with_parts=True
+    ):
+        _tell_retryable_block(parent_id)
+
+
+def _tell_retryable_block(run_id: Any) -> None:
+    relay.relay_append(
+        run_id, "error", {"code": "blocked", "message": POLICY_ERROR_MESSAGE, "retryable": True}
+    )
+
+
+# --- Many texts as one -------------------------------------------------------------------
+
+
+def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgement]:
+    """One batched pass, one mapping. Any failure blocks everything (fail closed)."""
+    policy = policy_in_force()
+    try:
+        return judge_many(
+            texts,
+            policy=policy,
+            mapping=mapping,
+            analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+            max_chars=settings.MAX_PROMPT_CHARS,
+            timeout_s=timeout_s,
+        )
+    except PolicyError as exc:
+        error: PolicyError = exc
+    except Exception:
+        logger.exception("policy analysis of several texts failed; blocking them")
+        error = AnalysisFailed()
+    blocked = Judgement.blocked_by_error(error, policy_version=policy.version)
+    return [blocked for _ in texts]
+
+
+def runs_judge_together(
+    *,
+    target: Run,
+    parts: list[Run],
+    block_message: Callable[[Run, Judgement], str],
+    timeout_s: float,
+) -> list[str]:
+    """Judge `parts` (or, with none, `target` alone) in one pass with the conversation's
+    one mapping. Returns the ids that may now be generated.
+
+    A refusal is one event on `target`, which ends blocked with its parts, with the
+    sentence `block_message(first blocked run, its judgement)`.
+    """
+    runs = parts or [target]
+    if any(r.status != Run.Status.QUEUED or r.decision for r in runs):
+        return []  # judged already (duplicate delivery) or stopped
+    conversation = target.conversation
+    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
+    texts = [r.user_message.content if r.user_message else "" for r in runs]
+    judgements = _judge_all(texts, mapping, timeout_s)
+    version_row = policy_version_in_force()
+    first_blocked = next(
+        ((run, j) for run, j in zip(runs, judgements, strict=True) if j.decision == "block"), None
+    )
+    message = block_message(*first_blocked) if first_blocked is not None else ""
+    with transaction.atomic():
+        if first_blocked is not None:
+            blocked_runs = [
+                r for r, j in zip(runs, judgements, strict=True) if j.decision == "block"
+            ]
+            lifecycle.run_block(
+                run=target,
+                policy_version=version_row,
+                findings=target.findings_summary,
+                error_code="blocked",
+                message=message,
+                details={
+                    **blocked_details(
+                        run=target,
+                        policy_version=version_row.version,
+                        judgements=judgements,
+                        input_chars=sum(len(t) for t in texts),
+                    ),
+                    "parts_total": len(runs),
+                    "blocked_parts": [r.part_index for r in blocked_runs],
+                },
+                parts=parts,
+            )
+        else:
+            for run, judgement, text in zip(runs, judgements, texts, strict=True):
+                _store_allowed(
+                    run=run,
+                    judgement=judgement,
+                    version_row=version_row,
+                    text=text,
+                    extra={"part_index": run.part_index, "parts_total": len(parts)},
+                )
+            _save_mapping(conversation, mapping)
+    if first_blocked is not None:
+        relay.relay_append(
+            target.pk, "error", {"code": "blocked", "message": message, "retryable": False}
+        )
+        return []
+    return [str(r.pk) for r in runs]
