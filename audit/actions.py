@@ -36,6 +36,8 @@ class Action(StrEnum):
     ACCOUNT_ROLE_CHANGE = "account.role_change"
     AUDIT_VIEWED = "audit.viewed"
     AUDIT_EXPORTED = "audit.exported"
+    # A reviewer opened an event's sanitized content, with the justification they gave.
+    AUDIT_CONTENT_VIEWED = "audit.content_viewed"
     AUDIT_CHECKPOINT = "audit.checkpoint"
     RETENTION_PURGED = "retention.purged"
     # Usage signals for insights (issue 14): ids, tool and rating only, never text.
@@ -66,6 +68,7 @@ ACCOUNT_SIGN_IN_REFUSED: Final = Action.ACCOUNT_SIGN_IN_REFUSED
 ACCOUNT_ROLE_CHANGE: Final = Action.ACCOUNT_ROLE_CHANGE
 AUDIT_VIEWED: Final = Action.AUDIT_VIEWED
 AUDIT_EXPORTED: Final = Action.AUDIT_EXPORTED
+AUDIT_CONTENT_VIEWED: Final = Action.AUDIT_CONTENT_VIEWED
 AUDIT_CHECKPOINT: Final = Action.AUDIT_CHECKPOINT
 RETENTION_PURGED: Final = Action.RETENTION_PURGED
 TEMPLATE_USED: Final = Action.TEMPLATE_USED

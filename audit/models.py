@@ -1,7 +1,7 @@
 """The append-only audit log, its chain head and its signed checkpoints.
 
 Rows are never updated or deleted (database triggers refuse it, see
-migrations/0002_append_only_triggers.py); the single exception is the retention
+migrations/0005_append_path.py); the single exception is the retention
 purge, which may blank `content` and nothing else. `content` is therefore kept
 out of the hash chain and represented in it by `content_sha256`.
 
@@ -74,9 +74,10 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row: the last event's id and hash. Updating it first in every append
-    is what serializes appends across processes (a row lock in PostgreSQL, the
-    database write lock in SQLite)."""
+    """One row: the last event's id and hash. Locking it first in every append is
+    what serializes appends across processes (a row lock taken by
+    `audit_chain_lock()` in PostgreSQL, the database write lock in SQLite); only the
+    database's append trigger moves it, to the event just inserted."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField()
@@ -88,32 +89,47 @@ class AuditChainHead(models.Model):
 
 class AuditCheckpoint(models.Model):
     """A signed statement "the chain had `event_count` events ending in
-    `last_event_id` with `last_hash`". Exported copies kept elsewhere let a
-    verifier detect a rewritten chain even with database-level access."""
+    `last_event_id` with `last_hash`", chained to the checkpoint before it.
+
+    Checkpoint `seq` covers events `first_event_id`..`last_event_id` (those since
+    checkpoint `seq - 1`) and carries that checkpoint's signature in
+    `prev_signature`, so removing or replacing any checkpoint breaks the next one.
+    Signed with Ed25519 (audit/signing.py); a copy goes to write-once storage
+    outside the database (audit/store.py). `next_public_key` announces a key
+    rotation, signed by the old key. Rows with `seq` NULL are legacy HMAC
+    checkpoints from before signed chains; verification ignores them.
+    """
 
     created_at = models.DateTimeField()
+    seq = models.BigIntegerField(null=True, unique=True)
+    first_event_id = models.BigIntegerField(null=True)
     last_event_id = models.BigIntegerField()
     last_hash = models.CharField(max_length=64)
     event_count = models.BigIntegerField()
-    # Which key signed it (first 16 hex digits of SHA-256 of the key), for rotation.
+    # The AUDIT_RETENTION_DAYS in force, so verify can recompute what a purge may blank.
+    retention_days = models.PositiveIntegerField(null=True)
+    # Which key signed it: 16 hex digits of SHA-256 of the raw public key.
     key_id = models.CharField(max_length=16)
-    signature = models.CharField(max_length=64)
+    next_public_key = models.CharField(max_length=64, blank=True)
+    prev_signature = models.CharField(max_length=128, blank=True)
+    signature = models.CharField(max_length=128)
 
     class Meta:
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"checkpoint #{self.id} through event #{self.last_event_id}"
+        return f"checkpoint {self.seq} through event #{self.last_event_id}"
 
 
 class AuditDailyTotal(models.Model):
     """Per-UTC-day sums of the events the reviewer's totals are made of, by every
     column the list filters on except user and entity type.
 
-    Derived data, written by audit_record in the event's own transaction (appends
-    are serialized by the chain head already, so the upsert adds no contention),
-    and rebuildable from the events (`manage.py rebuild_audit_totals`). Totals over
-    a year of events read a few thousand of these rows instead of a million events.
+    Derived data, maintained by the database's append trigger in the event's own
+    transaction (the application role may only read it), recomputed from the events
+    by verify_audit_log, which names any difference by day and column, and
+    rebuildable by the owner (`manage.py rebuild_audit_totals`). Totals over a year
+    of events read a few thousand of these rows instead of a million events.
     """
 
     day = models.DateField()

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from audit import signing
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of
-from audit.checkpoints import checkpoint_dict, signature_valid
+from audit.checkpoints import checkpoint_record, signed_checkpoints, signed_payload
 from audit.filters import Filters
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.totals import Totals, event_totals
@@ -69,8 +70,8 @@ class ChainStatus:
     hash_ok: bool
     link_ok: bool  # prev_hash equals the previous event's hash
     next_ok: bool | None  # the next event links to this one (None: this is the last)
-    checkpoint_id: int | None  # first signed checkpoint at or after this event
-    checkpoint_signature_ok: bool | None
+    checkpoint_id: int | None  # seq of the first signed checkpoint at or after this event
+    checkpoint_signature_ok: bool | None  # None: signed by a key not known here
     content_state: str  # "stored" | "none" | "purged" | "altered"
 
     @property
@@ -94,11 +95,7 @@ def event_chain_status(event: AuditEvent) -> ChainStatus:
     }
     previous_hash = GENESIS if event.id == 1 else around.get(event.id - 1, (0, "", ""))[1]
     following = around.get(event.id + 1)
-    checkpoint = (
-        AuditCheckpoint.objects.filter(last_event_id__gte=event.id)
-        .order_by("last_event_id")
-        .first()
-    )
+    checkpoint = signed_checkpoints().filter(last_event_id__gte=event.id).first()
     if event.content:
         content_state = (
             "stored" if content_sha256(event.content) == event.content_sha256 else "altered"
@@ -109,9 +106,18 @@ def event_chain_status(event: AuditEvent) -> ChainStatus:
         hash_ok=event_hash(fields_of(event)) == event.hash,
         link_ok=previous_hash == event.prev_hash,
         next_ok=(following[2] == event.hash) if following else None,
-        checkpoint_id=checkpoint.id if checkpoint else None,
-        checkpoint_signature_ok=signature_valid(checkpoint_dict(checkpoint))
-        if checkpoint
-        else None,
+        checkpoint_id=checkpoint.seq if checkpoint else None,
+        checkpoint_signature_ok=_signature_ok(checkpoint) if checkpoint else None,
         content_state=content_state,
     )
+
+
+def _signature_ok(checkpoint: AuditCheckpoint) -> bool | None:
+    from audit.verify import known_public_keys
+
+    keys = {signing.key_id(text): text for text in known_public_keys()}
+    record = checkpoint_record(checkpoint)
+    public = keys.get(checkpoint.key_id)
+    if public is None:
+        return None
+    return signing.signature_ok(public, signed_payload(record), checkpoint.signature)

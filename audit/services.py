@@ -7,7 +7,9 @@ too, which is the point) or opens its own.
 
 Appending locks the chain head row until the transaction commits, so concurrent
 writers in any number of processes take turns: call audit_record last in a
-transaction, after the slow work, to keep that window short.
+transaction, after the slow work, to keep that window short. The database moves
+the head and the daily totals itself (migrations/0005_append_path.py): the
+application's role may only SELECT and INSERT audit rows.
 """
 
 from __future__ import annotations
@@ -22,10 +24,8 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of, normalize_json
 from audit.models import AuditEvent
-from audit.totals import daily_total_add
 
 HEAD_TABLE = "audit_auditchainhead"
-EVENT_TABLE = "audit_auditevent"
 
 # Keys that would only ever hold original (unsanitized) values or the mapping
 # back to them. Refused at any depth of `details`: the log must not become a
@@ -34,19 +34,21 @@ PRIVATE_DETAIL_KEYS = frozenset(
     {"original", "originals", "original_text", "raw_text", "mapping", "pseudonym_map"}
 )
 
-_ADVANCE_SQL = f"UPDATE {HEAD_TABLE} SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"  # noqa: S608
-# The head row is missing on a fresh database (and after a test flush): start it
-# from the last event, so a lost head row can never restart the numbering.
-# `WHERE true` disambiguates INSERT … SELECT … ON CONFLICT for SQLite's parser.
-_INIT_SQL = f"""
+# PostgreSQL: the application role may not UPDATE the head; this owner's function
+# locks its row until commit and returns it (migrations/0005_append_path.py).
+_LOCK_SQL_POSTGRES = "SELECT seq, hash FROM audit_chain_lock()"
+# SQLite: the transaction already holds the database write lock (IMMEDIATE).
+_READ_SQL_SQLITE = f"SELECT seq, hash FROM {HEAD_TABLE} WHERE id = 1"  # noqa: S608
+# The head row is missing on a fresh SQLite database: start it from the last event,
+# so a lost head row can never restart the numbering.
+_INIT_SQL_SQLITE = f"""
 INSERT INTO {HEAD_TABLE} (id, seq, hash)
-SELECT 1,
-       COALESCE((SELECT id FROM {EVENT_TABLE} ORDER BY id DESC LIMIT 1), 0),
-       COALESCE((SELECT hash FROM {EVENT_TABLE} ORDER BY id DESC LIMIT 1), %s)
+SELECT 1, COALESCE(MAX(id), 0),
+       COALESCE((SELECT hash FROM audit_auditevent ORDER BY id DESC LIMIT 1), %s)
+FROM audit_auditevent
 WHERE true
 ON CONFLICT (id) DO NOTHING
 """  # noqa: S608
-_SET_HASH_SQL = f"UPDATE {HEAD_TABLE} SET hash = %s WHERE id = 1"  # noqa: S608
 
 
 def audit_record(
@@ -95,23 +97,28 @@ def audit_record(
         content_sha256=content_sha256(stored_content),
     )
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        event.id, event.prev_hash = _advance_head(cursor)
+        seq, event.prev_hash = _lock_head(cursor)
+        event.id = seq + 1
         # Taken under the lock, so timestamps rise with ids across processes.
         event.created_at = timezone.now()
         event.hash = event_hash(fields_of(event))
+        # The database's append trigger checks that this extends the head, moves the
+        # head to it and adds it to the daily totals.
         event.save(force_insert=True)
-        cursor.execute(_SET_HASH_SQL, [event.hash])
-        daily_total_add(cursor, event)
     return event
 
 
-def _advance_head(cursor: Any) -> tuple[int, str]:
-    cursor.execute(_ADVANCE_SQL)
-    row = cursor.fetchone()
-    if row is None:
-        cursor.execute(_INIT_SQL, [GENESIS])
-        cursor.execute(_ADVANCE_SQL)
+def _lock_head(cursor: Any) -> tuple[int, str]:
+    if connection.vendor == "postgresql":
+        cursor.execute(_LOCK_SQL_POSTGRES)
         row = cursor.fetchone()
+    else:
+        cursor.execute(_READ_SQL_SQLITE)
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_INIT_SQL_SQLITE, [GENESIS])
+            cursor.execute(_READ_SQL_SQLITE)
+            row = cursor.fetchone()
     return int(row[0]), str(row[1])
 
 
@@ -169,16 +176,38 @@ def audit_log_viewed(
 
 
 def audit_log_exported(
-    *, user: Any, export_format: str, filters: dict[str, str], include_content: bool
+    *,
+    user: Any,
+    export_format: str,
+    filters: dict[str, str],
+    include_content: bool,
+    reason: str = "",
 ) -> AuditEvent:
     """Recorded before the first byte is sent; the export covers every matching
-    event before this one (`through_id` = this event's id - 1)."""
+    event before this one (`through_id` = this event's id - 1). An export with
+    content carries the reviewer's justification."""
+    details: dict[str, Any] = {
+        "format": export_format,
+        "filters": filters,
+        "include_content": include_content,
+    }
+    if include_content:
+        details["reason"] = reason
+    return audit_record(actor=user, action=Action.AUDIT_EXPORTED, details=details)
+
+
+def audit_content_viewed(
+    *, user: Any, event: AuditEvent | None, reason: str, refused: str = ""
+) -> AuditEvent:
+    """A reviewer asked for sanitized content: shown with their justification, or
+    `refused` (the sentence they were given) when the justification was missing."""
+    details: dict[str, Any] = {"reason": reason}
+    if refused:
+        details["refused"] = refused
     return audit_record(
         actor=user,
-        action=Action.AUDIT_EXPORTED,
-        details={
-            "format": export_format,
-            "filters": filters,
-            "include_content": include_content,
-        },
+        action=Action.AUDIT_CONTENT_VIEWED,
+        target=event,
+        outcome="refused" if refused else "ok",
+        details=details,
     )

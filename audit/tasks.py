@@ -16,4 +16,4 @@ def retention_purge() -> dict[str, int]:
 @shared_task(name="audit.tasks.checkpoint")
 def checkpoint() -> int | None:
     created = checkpoint_create()
-    return created.id if created is not None else None
+    return created.seq if created is not None else None

@@ -27,17 +27,11 @@ TOTALED_ACTIONS = (
     actions.PROMPT_BLOCKED,
     actions.GENERATION_FINISHED,
 )
-_KEY = ("day", "action", "actor_department", "tool", "model", "decision", "outcome")
+# The rollup key; the database's append trigger (migrations/0005_append_path.py)
+# adds each totaled event to the row of its UTC day and these columns.
+TOTAL_KEY = ("day", "action", "actor_department", "tool", "model", "decision", "outcome")
+TOTAL_SUMS = ("events", "input_tokens", "output_tokens", "cost_usd")
 _TABLE = AuditDailyTotal._meta.db_table
-_UPSERT_SQL = f"""
-INSERT INTO {_TABLE} AS t ({", ".join(_KEY)}, events, input_tokens, output_tokens, cost_usd)
-VALUES (%s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s)
-ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
-  events = t.events + 1,
-  input_tokens = t.input_tokens + excluded.input_tokens,
-  output_tokens = t.output_tokens + excluded.output_tokens,
-  cost_usd = t.cost_usd + excluded.cost_usd
-"""  # noqa: S608
 _SIX_PLACES = Decimal("0.000001")
 
 
@@ -52,27 +46,6 @@ class Totals:
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-
-def daily_total_add(cursor: Any, event: AuditEvent) -> None:
-    """Called by audit_record inside the append's transaction."""
-    if event.action not in TOTALED_ACTIONS:
-        return
-    cursor.execute(
-        _UPSERT_SQL,
-        [
-            event.created_at.astimezone(UTC).date(),
-            event.action,
-            event.actor_department,
-            event.tool,
-            event.model,
-            event.decision,
-            event.outcome,
-            event.input_tokens or 0,
-            event.output_tokens or 0,
-            event.cost_usd or Decimal(0),
-        ],
-    )
 
 
 def event_totals(filters: Filters) -> Totals:
@@ -136,11 +109,12 @@ def _sum(queryset: QuerySet[Any], *, rollup: bool) -> Totals:
 
 
 def daily_totals_rebuild() -> int:
-    """Recompute every rollup row from the events (after a bulk load, or to repair)."""
+    """Recompute every rollup row from the events (to repair them after verify_audit_log
+    reported a difference). Needs the owner role: the application's may only read."""
     groups = (
         AuditEvent.objects.filter(action__in=TOTALED_ACTIONS)
         .annotate(day=TruncDate("created_at"))
-        .values(*_KEY)
+        .values(*TOTAL_KEY)
         .annotate(
             n=Count("*"),
             tokens_in=Sum("input_tokens"),
@@ -151,7 +125,7 @@ def daily_totals_rebuild() -> int:
     )
     rows = [
         AuditDailyTotal(
-            **{key: group[key] for key in _KEY},
+            **{key: group[key] for key in TOTAL_KEY},
             events=group["n"],
             input_tokens=group["tokens_in"] or 0,
             output_tokens=group["tokens_out"] or 0,

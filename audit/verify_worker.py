@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 
-def init(database_name: str) -> None:
-    """Set Django up on the parent's database (under tests its name is only known
-    at run time, not from the environment)."""
+def init(database_name: str, user: str | None) -> None:
+    """Set Django up on the parent's database and role (under tests both are only
+    known at run time, not from the environment)."""
     import django
 
     django.setup()
     from django.db import connections
 
-    connections["default"].settings_dict["NAME"] = database_name
+    connections["default"].settings_dict.update({"NAME": database_name, "USER": user})
 
 
 def run_segment(arguments: tuple[Any, ...]) -> Any:
-    from audit.verify import _walk_segment
+    from audit.verify.walk import walk_segment
 
-    return _walk_segment(*arguments)
+    return walk_segment(*arguments)

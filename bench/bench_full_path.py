@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from audit.signing import generate_private_key_text  # noqa: E402
 from bench.bench_bedrock_baseline import (  # noqa: E402
     EMULATOR_TOKEN_DELAY_MS,
     EMULATOR_TTFT_MS,
@@ -104,7 +105,8 @@ def stack_env(*, database_url: str, redis_url: str, emulator_url: str, var_dir: 
             "SSO_OIDC_CLIENT_ID": "bench",
             "SSO_ALLOWED_EMAIL_DOMAINS": "example.com",
             "PSEUDONYM_KEY": Fernet.generate_key().decode(),
-            "AUDIT_HMAC_KEY": secrets.token_hex(32),
+            "AUDIT_SIGNING_KEY": generate_private_key_text(),
+            "AUDIT_CHECKPOINT_STORE": str(ROOT / "var" / "bench" / "audit-checkpoints"),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "BEDROCK_ENDPOINT_URL": emulator_url,

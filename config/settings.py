@@ -126,6 +126,19 @@ else:
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": 30,
         }
+# PostgreSQL with separate roles (docs/operations.md): `migrate` connects as this owner
+# and grants DATABASE_URL's role only what the application needs (audit/roles.py).
+DATABASE_OWNER: dict[str, object] | None = None
+if env_str("DATABASE_OWNER_URL", ""):
+    DATABASE_OWNER = env_db("DATABASE_OWNER_URL", "")
+    same = ("ENGINE", "NAME")
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3") or any(
+        DATABASE_OWNER.get(k) != DATABASES["default"].get(k) for k in same
+    ):
+        raise ConfigError(
+            "DATABASE_OWNER_URL is malformed: it must name the same PostgreSQL database as "
+            "DATABASE_URL, as the role that owns it"
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and the token relay ---------------------------------
@@ -171,8 +184,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Marks runs whose worker died (no heartbeat for 15 s) as interrupted.
     "reap-stale-runs": {"task": "prompting.tasks.reap_stale_runs", "schedule": 5.0},
-    # Retention purges daily; signed audit checkpoints hourly (skipped when nothing
-    # happened since the last one).
+    # Retention purges daily; signed audit checkpoints every 5 minutes (skipped when
+    # nothing happened since the last one; audit/beat.py adds one at start and stop).
     "audit-retention-purge": {"task": "audit.tasks.retention_purge", "schedule": 24 * 3600.0},
     "conversation-retention-purge": {
         "task": "prompting.tasks.purge_conversations",
@@ -180,7 +193,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "audit-checkpoint": {
         "task": "audit.tasks.checkpoint",
-        "schedule": float(env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=60)),
+        "schedule": float(env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)),
     },
     # Insights rollups follow the audit log from their high-water mark.
     "insights-refresh": {
@@ -194,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+CELERY_BEAT_SCHEDULER = "audit.beat:CheckpointingScheduler"
 
 # --- Auth --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -356,10 +370,53 @@ if DEBUG:
         "PSEUDONYM_KEY",
         generate=lambda: __import__("cryptography.fernet").fernet.Fernet.generate_key().decode(),
     )
-    AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "") or dev_secret(VAR_DIR, "AUDIT_HMAC_KEY")
+    AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "") or dev_secret(
+        VAR_DIR,
+        "AUDIT_SIGNING_KEY",
+        generate=lambda: __import__("audit.signing").signing.generate_private_key_text(),
+    )
 else:
     PSEUDONYM_KEY = env_str("PSEUDONYM_KEY")
-    AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+    AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
+# Audit checkpoints (docs/audit.md): the Ed25519 key that signs them, the previous key
+# during a rotation, the public keys verify_audit_log trusts (default: the signing
+# keys' own), and the write-once store outside the database they are delivered to.
+AUDIT_PREVIOUS_SIGNING_KEY = env_str("AUDIT_PREVIOUS_SIGNING_KEY", "")
+AUDIT_VERIFY_PUBLIC_KEYS = env_list("AUDIT_VERIFY_PUBLIC_KEYS", [])
+for _name, _texts, _read in (
+    ("AUDIT_SIGNING_KEY", [AUDIT_SIGNING_KEY], "private_key"),
+    (
+        "AUDIT_PREVIOUS_SIGNING_KEY",
+        [AUDIT_PREVIOUS_SIGNING_KEY][: bool(AUDIT_PREVIOUS_SIGNING_KEY)],
+        "private_key",
+    ),
+    ("AUDIT_VERIFY_PUBLIC_KEYS", AUDIT_VERIFY_PUBLIC_KEYS, "public_key"),
+):
+    for _text in _texts:
+        try:
+            getattr(__import__("audit.signing").signing, _read)(_text)
+        except ValueError:
+            raise ConfigError(
+                f"{_name} is malformed: use the base64 of a 32-byte Ed25519 key "
+                "(`manage.py audit_keygen` makes one)"
+            ) from None
+# Tests choose a store per test; development keeps one under var/.
+AUDIT_CHECKPOINT_STORE = env_str(
+    "AUDIT_CHECKPOINT_STORE",
+    "" if TESTING else str(VAR_DIR / "audit-checkpoints") if DEBUG else None,
+)
+if AUDIT_CHECKPOINT_STORE and not AUDIT_CHECKPOINT_STORE.startswith("s3://"):
+    # A directory; relative to the project, like every other path setting.
+    AUDIT_CHECKPOINT_STORE = str((BASE_DIR / Path(AUDIT_CHECKPOINT_STORE).expanduser()).resolve())
+elif AUDIT_CHECKPOINT_STORE and not AUDIT_CHECKPOINT_STORE.removeprefix("s3://").split("/")[0]:
+    raise ConfigError("AUDIT_CHECKPOINT_STORE is malformed: use s3://bucket/prefix or a directory")
+AUDIT_CHECKPOINT_STORE_ENDPOINT_URL = env_str("AUDIT_CHECKPOINT_STORE_ENDPOINT_URL", "")
+AUDIT_CHECKPOINT_STORE_LOCK_MODE = env_str("AUDIT_CHECKPOINT_STORE_LOCK_MODE", "COMPLIANCE").upper()
+if AUDIT_CHECKPOINT_STORE_LOCK_MODE not in ("COMPLIANCE", "GOVERNANCE"):
+    raise ConfigError("AUDIT_CHECKPOINT_STORE_LOCK_MODE is malformed: use COMPLIANCE or GOVERNANCE")
+AUDIT_CHECKPOINT_STORE_RETENTION_DAYS = env_int(
+    "AUDIT_CHECKPOINT_STORE_RETENTION_DAYS", 3650, minimum=1
+)
 COMPANY_ID_PATTERNS = env_json("COMPANY_ID_PATTERNS", None)  # None: the policy's defaults
 MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 200_000, minimum=1000)
 AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)

@@ -10,7 +10,28 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-pytest_plugins = ["tests.support.live", "tests.support.redis_fixtures"]
+pytest_plugins = ["tests.support.live", "tests.support.redis_fixtures", "tests.support.s3"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The owner creates and migrates the test database (tests/support/audit_db.py)."""
+    from tests.support import audit_db
+
+    audit_db.before_setup()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Then tests run as the application's role, and flush through test-only objects."""
+    from tests.support import audit_db
+
+    with django_db_blocker.unblock():
+        audit_db.after_setup()
+    with audit_db.flush_patched():
+        yield
+    with django_db_blocker.unblock():
+        audit_db.before_teardown()
 
 
 def pytest_configure(config: pytest.Config) -> None:

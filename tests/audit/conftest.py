@@ -1,16 +1,14 @@
-"""Helpers for audit tests: record events as the services do, bypass triggers to tamper."""
+"""Helpers for audit tests: record events as the services do, give each test its own
+checkpoint store. Tampering as the owner: tests.support.audit_db.tampering()."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from audit import actions
+from audit import actions, signing
 from audit.models import AuditEvent
 from audit.services import audit_record
 
@@ -74,26 +72,28 @@ def record_many(count: int, actor: Any = "system:test") -> list[AuditEvent]:
     ]
 
 
-@contextmanager
-def triggers_bypassed() -> Iterator[Any]:
-    """Tamper as someone with database access would: PostgreSQL's replica mode skips
-    triggers; SQLite has no such switch, so the triggers are dropped and created
-    again afterwards. Yields a cursor."""
-    migration = importlib.import_module("audit.migrations.0002_append_only_triggers")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        else:
-            for name in migration.SQLITE_TRIGGERS:
-                cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
-        try:
-            yield cursor
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET session_replication_role = origin")
-            else:
-                for sql in migration.SQLITE_SQL:
-                    cursor.execute(sql)
+@pytest.fixture
+def store_dir(tmp_path: Path, settings: Any) -> Path:
+    """A fresh development store (a directory) for this test's checkpoints."""
+    path = tmp_path / "checkpoint-store"
+    settings.AUDIT_CHECKPOINT_STORE = str(path)
+    return path
+
+
+@pytest.fixture
+def s3_store(s3_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """An Object Lock bucket on the local S3 server as this test's checkpoint store;
+    returns (bucket, prefix)."""
+    bucket = s3_server.create_bucket(object_lock=True)
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    settings.AUDIT_CHECKPOINT_STORE = f"s3://{bucket}/audit"
+    settings.AUDIT_CHECKPOINT_STORE_ENDPOINT_URL = s3_server.endpoint_url
+    return bucket, "audit"
+
+
+def other_key() -> str:
+    return signing.generate_private_key_text()
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ FILTER_SETS = [
 ]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("filters", FILTER_SETS)
 def test_rollup_totals_equal_event_totals(alice: User, bob: User, filters: Filters) -> None:
     """For every filter the rollups can answer, they give exactly the event totals."""

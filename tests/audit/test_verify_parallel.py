@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from audit.checkpoints import checkpoint_create
-from audit.verify import verify_chain
-from tests.audit.conftest import record_many, triggers_bypassed
+from audit.verify import verify_log
+from tests.audit.conftest import record_many
+from tests.support.audit_db import tampering
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_intact_chain_verifies_in_parallel_like_in_one_pass() -> None:
     """Same count, ends and last hash with 3 processes over 6 ranges as in one pass."""
     record_many(60)
-    checkpoint_create()
+    checkpoint_create(store=None)
     record_many(7)
-    parallel = verify_chain(jobs=3, min_segment=5)
-    single = verify_chain(jobs=1)
+    parallel = verify_log(store=None, jobs=3, min_segment=5)
+    single = verify_log(store=None, jobs=1)
     assert parallel.ok and single.ok, parallel.summary()
     assert (parallel.events, parallel.first_id, parallel.last_id, parallel.last_hash) == (
         single.events,
@@ -33,14 +34,14 @@ def test_first_problem_is_named_across_ranges() -> None:
     """An edit in a late range and a deletion at an earlier seam: the earlier one wins."""
     events = record_many(60)
     late, seam = events[50].id, events[20].id
-    with triggers_bypassed() as cursor:
+    with tampering() as cursor:
         cursor.execute("UPDATE audit_auditevent SET outcome = 'x' WHERE id = %s", [late])
-    result = verify_chain(jobs=2, min_segment=5)
+    result = verify_log(store=None, jobs=2, min_segment=5)
     assert result.problem is not None and result.problem.event_id == late
     assert result.problem.kind == "edited"
-    with triggers_bypassed() as cursor:
+    with tampering() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [seam])
-    result = verify_chain(jobs=2, min_segment=5)
+    result = verify_log(store=None, jobs=2, min_segment=5)
     assert result.problem is not None and result.problem.event_id == seam
     assert result.problem.kind == "deleted"
 
@@ -50,16 +51,16 @@ def test_a_broken_event_is_found_at_any_position_around_a_seam() -> None:
     events = record_many(40)
     total = events[-1].id
     for target in (total // 4, total // 4 + 1, total // 2):
-        with triggers_bypassed() as cursor:
+        with tampering() as cursor:
             cursor.execute(
                 "UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["0" * 64, target]
             )
-        result = verify_chain(jobs=2, min_segment=5)
+        result = verify_log(store=None, jobs=2, min_segment=5)
         assert result.problem is not None and result.problem.event_id == target
         assert result.problem.kind in {"edited", "deleted"}
-        with triggers_bypassed() as cursor:
+        with tampering() as cursor:
             original = next(e for e in events if e.id == target).hash
             cursor.execute(
                 "UPDATE audit_auditevent SET hash = %s WHERE id = %s", [original, target]
             )
-    assert verify_chain(jobs=2, min_segment=5).ok
+    assert verify_log(store=None, jobs=2, min_segment=5).ok

@@ -140,15 +140,15 @@ def test_list_query_count_does_not_grow_with_events(
     reviewer: User, django_assert_num_queries: Any
 ) -> None:
     """The page costs the same number of queries for 3 events as for 120 (no N+1,
-    no COUNT): session, user, roles, departments, page, totals, and the 3-statement
-    append of its own audit.viewed event."""
+    no COUNT): session, user, roles, departments, page, totals, and the 2-statement
+    append of its own audit.viewed event (lock the head, insert)."""
     client = _client(reviewer)
     record_many(3)
     client.get(LIST)  # warm the head row
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         client.get(LIST, {"department": "Support", "period": "last_30_days"})
     record_many(117)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(LIST, {"department": "Support", "period": "last_30_days"})
     assert response.status_code == 200
 
@@ -168,7 +168,7 @@ def test_views_are_recorded(reviewer: User) -> None:
 
 @pytest.mark.django_db
 def test_detail_shows_chain_status(alice: User, reviewer: User) -> None:
-    """An intact event says so, with its checkpoint state and sanitized content."""
+    """An intact event says so, with its checkpoint state and content state."""
     event = record_prompt(alice)
     response = _client(reviewer).get(reverse("audit:event_detail", args=[event.id]))
     status = response.context["status"]
@@ -205,22 +205,69 @@ def test_csv_export_streams_the_filtered_range(alice: User, bob: User, reviewer:
 
 
 @pytest.mark.django_db
-def test_jsonl_export_includes_content_only_when_asked(alice: User, reviewer: User) -> None:
-    """JSON Lines, one event per line; sanitized content only with include_content=1."""
+def test_jsonl_export_includes_content_only_with_a_reason(alice: User, reviewer: User) -> None:
+    """JSON Lines, one event per line; sanitized content only from the POST form with a
+    justification, which is recorded with the export."""
     event = record_prompt(alice)
     url = reverse("audit:event_export", args=["jsonl"])
+    client = _client(reviewer)
     plain = [
         json.loads(x)
-        for x in _text(
-            _client(reviewer).get(url, {"action": actions.PROMPT_SUBMITTED})
-        ).splitlines()
+        for x in _text(client.get(url, {"action": actions.PROMPT_SUBMITTED})).splitlines()
     ]
     assert [row["id"] for row in plain] == [event.id] and "content" not in plain[0]
     assert plain[0]["details"]["findings"] == {"PERSON": 1}
+    assert '"content":' not in _text(client.get(url, {"include_content": "1"}))
+    reason = "Ticket COMP-42: checking what was sent"
     full = _text(
-        _client(reviewer).get(url, {"action": actions.PROMPT_SUBMITTED, "include_content": "1"})
+        client.post(url, {"filter_query": f"action={actions.PROMPT_SUBMITTED}", "reason": reason})
     )
     assert json.loads(full.splitlines()[0])["content"] == "Hi <PERSON_1>"
+    exported = AuditEvent.objects.filter(action=actions.AUDIT_EXPORTED).order_by("-id")[0]
+    assert exported.details["include_content"] is True
+    assert exported.details["reason"] == reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reason", ["", "   ", "because", "\x00\x01" * 8])
+def test_export_with_content_without_a_reason_is_refused(
+    alice: User, reviewer: User, reason: str
+) -> None:
+    """No reason, a blank or too short one: a sentence on the page (400), no content,
+    and the refusal recorded."""
+    record_prompt(alice)
+    response = _client(reviewer).post(
+        reverse("audit:event_export", args=["jsonl"]), {"filter_query": "", "reason": reason}
+    )
+    assert response.status_code == 400
+    assert "The export with content needs a reason" in response.content.decode()
+    refused = AuditEvent.objects.get(action=actions.AUDIT_CONTENT_VIEWED)
+    assert refused.outcome == "refused" and refused.details["refused"]
+    assert not AuditEvent.objects.filter(action=actions.AUDIT_EXPORTED).exists()
+
+
+@pytest.mark.django_db
+def test_detail_shows_content_only_after_a_recorded_reason(alice: User, reviewer: User) -> None:
+    """Metadata without a reason; the content after one, recorded as audit.content_viewed
+    with the reason; a short reason gets a sentence and is recorded as refused."""
+    event = record_prompt(alice)
+    url = reverse("audit:event_detail", args=[event.id])
+    client = _client(reviewer)
+    page = client.get(url)
+    body = page.content.decode()
+    assert "Hi &lt;PERSON_1&gt;" not in body and "Reason for viewing the content" in body
+    assert event.hash in body and page["Cache-Control"].startswith("max-age=0")
+    short = client.post(url, {"reason": "curious"})
+    assert short.status_code == 400 and "at least 10 characters" in short.content.decode()
+    assert "Hi &lt;PERSON_1&gt;" not in short.content.decode()
+    shown = client.post(url, {"reason": "Case 7781, complaint about this reply"})
+    assert shown.status_code == 200 and "Hi &lt;PERSON_1&gt;" in shown.content.decode()
+    views = AuditEvent.objects.filter(action=actions.AUDIT_CONTENT_VIEWED).order_by("id")
+    assert [(v.outcome, v.target_id) for v in views] == [
+        ("refused", str(event.id)),
+        ("ok", str(event.id)),
+    ]
+    assert views[1].details == {"reason": "Case 7781, complaint about this reply"}
 
 
 @pytest.mark.django_db

@@ -53,7 +53,7 @@ def test_healthz_reports_emulator(client: Client, settings) -> None:
 @pytest.mark.django_db
 def test_healthz_contains_no_secrets(client: Client, settings) -> None:
     body = client.get("/healthz").content.decode()
-    for secret in (settings.SECRET_KEY, settings.PSEUDONYM_KEY, settings.AUDIT_HMAC_KEY):
+    for secret in (settings.SECRET_KEY, settings.PSEUDONYM_KEY, settings.AUDIT_SIGNING_KEY):
         assert secret not in body
     assert "unix://" not in body and "redis://" not in body
 

@@ -35,6 +35,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         if not k.startswith(
             (
                 "DATABASE_URL",
+                "DATABASE_OWNER_URL",  # the restricted-role test setup exports it
                 "REDIS_URL",
                 "EMBEDDED_REDIS_SOCKET",  # the test session's own Redis must not be reused
                 "SSO_",
@@ -64,9 +65,17 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
                 "SECRET_KEY": "k" * 60,
                 "ALLOWED_HOSTS": "a.example.com",
                 "PSEUDONYM_KEY": "x",
-                "AUDIT_HMAC_KEY": "y",
+                "AUDIT_SIGNING_KEY": "y",
             },
             "SSO_OIDC_SERVER_URL",
+        ),
+        ({"AUDIT_SIGNING_KEY": "not a key"}, "AUDIT_SIGNING_KEY"),
+        ({"AUDIT_VERIFY_PUBLIC_KEYS": "abc"}, "AUDIT_VERIFY_PUBLIC_KEYS"),
+        ({"AUDIT_CHECKPOINT_STORE": "s3:///prefix"}, "AUDIT_CHECKPOINT_STORE"),
+        ({"AUDIT_CHECKPOINT_STORE_LOCK_MODE": "forever"}, "AUDIT_CHECKPOINT_STORE_LOCK_MODE"),
+        (
+            {"DATABASE_URL": "sqlite:///x.db", "DATABASE_OWNER_URL": "postgres://o@h/db"},
+            "DATABASE_OWNER_URL",
         ),
     ],
 )
@@ -92,7 +101,8 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
         REDIS_URL="redis://127.0.0.1:6379/0",
         PSEUDONYM_KEY="pk",
-        AUDIT_HMAC_KEY="hk",
+        AUDIT_SIGNING_KEY="SWaAHuK0mvoYrb5c5OtOr0Hx1oTLWmFhNNBSFXv0+zw=",
+        AUDIT_CHECKPOINT_STORE="s3://audit-checkpoints/production",
         SSO_OIDC_SERVER_URL="https://idp.example.com",
         SSO_OIDC_CLIENT_ID="client",
         SSO_OIDC_CLIENT_SECRET="secret",

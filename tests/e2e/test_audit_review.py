@@ -93,3 +93,29 @@ def test_reviewer_filters_last_month_support_blocked_and_exports(
 
     page.get_by_role("link", name=f"Event {wanted[0]} details").click()
     assert page.get_by_role("heading", name="Chain status: intact").is_visible()
+
+
+def test_reviewer_sees_content_only_after_giving_a_reason(
+    transactional_db: None, live_site: str, page: Any, alice: Any, reviewer: Any
+) -> None:
+    """The detail page hides the sanitized content until a reason is typed and sent
+    from the keyboard; the export with content asks for one too; both are recorded."""
+    event = record_prompt(alice)
+    sign_in(page, live_site, reviewer)
+    page.goto(f"{live_site}/audit/events/{event.id}/")
+    assert page.get_by_text("Hi <PERSON_1>").count() == 0
+    page.get_by_label("Reason for viewing the content").fill("Ticket COMP-7: review a prompt")
+    page.get_by_role("button", name="Show the content").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Hi <PERSON_1>").wait_for()
+    viewed = AuditEvent.objects.get(action=actions.AUDIT_CONTENT_VIEWED, actor=reviewer)
+    assert viewed.details == {"reason": "Ticket COMP-7: review a prompt"}
+
+    page.goto(f"{live_site}/audit/?action={actions.PROMPT_SUBMITTED}")
+    page.get_by_label("Reason for viewing the content").fill("Case 12, export for legal")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export JSON Lines with sanitized content").click()
+    rows = [json.loads(x) for x in Path(info.value.path()).read_text().splitlines()]
+    assert [(row["id"], row["content"]) for row in rows] == [(event.id, "Hi <PERSON_1>")]
+    exported = AuditEvent.objects.get(action=actions.AUDIT_EXPORTED, actor=reviewer)
+    assert exported.details["reason"] == "Case 12, export for legal"

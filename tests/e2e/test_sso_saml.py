@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from audit.signing import generate_private_key_text
 from tests.support.processes import ROOT, free_port, http_ok, logged_service, start_web
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +105,7 @@ def saml_site(
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(60),
             "PSEUDONYM_KEY": Fernet.generate_key().decode(),
-            "AUDIT_HMAC_KEY": secrets.token_urlsafe(40),
+            "AUDIT_SIGNING_KEY": generate_private_key_text(),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",
             "SECURE_HSTS_SECONDS": "0",
