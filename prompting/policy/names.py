@@ -1,0 +1,408 @@
+"""Names where the small NER model misses them: any letter case, many languages, particles
+and hyphens, wrapped lines; first names alone where the context is a person; the people
+the tool knows.
+
+Three cheap tools, all linear in words:
+- a lexicon of first and last names from `names-dataset` (105 countries, in `data/`,
+  rebuilt by build_lexicon.py) and of common English words, which a name alone must
+  not be ("will", "mark", "brown"), so lower-case prose stays prose;
+- `find_names`: rules over words: a first name followed by a last name in any case
+  (with middle names, initials and particles: "maría de la cruz", "Kenji\\nWatanabe"),
+  a first or last name after a person cue ("call olga", "Remind O'Connor", "hi kenji,")
+  or before one ("olga said"), after an honorific ("dr. okafor"), and known people;
+- `truecase`: a copy of the text with lower-case or all-caps name words capitalised, of
+  the same length, so spaCy's NER (which relies on capitals) sees "Olga Petrenko".
+
+Honorifics and verbs stay outside a span, suffixes (Jr., PhD) too: "Remind O'Connor" is
+"O'Connor", "Dr. Ng" is "Ng", "Dana Lee, MD" is "Dana Lee".
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+DATA_DIR = Path(__file__).parent / "data"
+
+# A word: letters, with apostrophes and hyphens inside ("O'Connor", "al-Rashid").
+WORD_RE = regex.compile(r"[^\W\d_](?:[^\W\d_]|['\u2019](?=[^\W\d_])|-(?=[^\W\d_]))*")
+_LATIN_NAME = regex.compile(r"\p{Latin}+(?:['\u2019-]\p{Latin}+)*")
+# Between the words of one name: spaces, or one line break (a wrapped PDF line).
+_NAME_GAP = regex.compile(r"[ \t]{1,3}|[ \t]*\n[ \t]*|\.[ \t]{1,3}|\.[ \t]*\n[ \t]*")
+# Between a cue and a name: "hi olga", "hi, olga", "w/ olga", "cc: olga".
+_CUE_GAP = regex.compile(r"[ \t]{1,3}|,[ \t]{1,3}|[,:/][ \t]?|[ \t]*\n[ \t]*")
+
+PARTICLES = frozenset(
+    "van von de der den del della dei di da das dos du la le bin ibn bint al el ter ten zu y".split()  # noqa: SIM905
+)
+HONORIFICS = frozenset(
+    "mr mrs ms mx miss dr prof sir dame madam mme mlle herr frau sra srta".split()  # noqa: SIM905
+)
+SUFFIXES = frozenset("jr sr ii iii iv phd md esq dds rn cpa mba".split())  # noqa: SIM905
+# Words right before a name alone that make it a person: greetings and contact verbs.
+CUES_BEFORE = frozenset(
+    """
+    hi hello hey dear thanks thx ty cheers bye call called calling phone phoned ring rang
+    email emailed emailing mail mailed text texted texting ping pinged message messaged dm
+    ask asked tell told remind reminded cc bcc meet invite invited thank page paged
+    contact contacted notify notified inform informed pay paid per attn
+    """.split()  # noqa: SIM905
+)
+# "spoke with X", "talk to X", "mtg w/ X": a verb, then one of these.
+CUE_PREPOSITIONS = frozenset({"with", "to", "w"})
+CUE_VERBS = frozenset(
+    """
+    spoke speak speaking talked talk talking chatted chat met meet meeting mtg call check
+    checked sync synced catch escalated escalate forwarded forward out up sent send gave
+    give handed hand reply replied write wrote passed pass assigned assign transferred
+    transfer introduced introduce lunch coffee onboarding interview
+    """.split()  # noqa: SIM905
+)
+# Words right after a name alone that make it a person: "olga said".
+CUES_AFTER = frozenset(
+    """
+    said says told asked wrote writes mentioned replied called emailed texted messaged
+    pinged reported confirmed thinks wants needs agreed complained explained claims
+    claimed added noted responded answered
+    """.split()  # noqa: SIM905
+)
+# NER labels that say "a thing or a place", not a person ("Mercedes Benz", "Lincoln Park").
+_NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "LAW"})
+
+
+def fold(word: str) -> str:
+    """The lexicon's spelling of a word: case-folded, accents removed, ’ as '."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFKD", word.replace("\u2019", "'").casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def is_name_word(word: str) -> bool:
+    """Latin letters with inner apostrophes or hyphens: what the lexicon keeps."""
+    return bool(_LATIN_NAME.fullmatch(word))
+
+
+@dataclass(frozen=True)
+class NameLexicon:
+    first: frozenset[str]
+    last: frozenset[str]
+    common: frozenset[str]
+
+    def is_last(self, folded: str) -> bool:
+        if folded in self.last:
+            return True
+        # "al-rashid", "mensah-bonsu", "o'connor" when only "connor" is listed.
+        for separator in "-'":
+            if separator in folded:
+                parts = [p for p in folded.split(separator) if len(p) > 2]
+                if any(p in self.last for p in parts):
+                    return True
+        return False
+
+
+def _read_words(name: str) -> frozenset[str]:
+    with gzip.open(DATA_DIR / name, "rt", encoding="utf-8") as lines:
+        return frozenset(line.rstrip("\n") for line in lines if not line.startswith("#"))
+
+
+@functools.cache
+def name_lexicon() -> NameLexicon:
+    """Loaded once per process (~0.1 s, ~20 MB)."""
+    return NameLexicon(
+        first=_read_words("first_names.txt.gz"),
+        last=_read_words("last_names.txt.gz"),
+        common=_read_words("common_words.txt.gz"),
+    )
+
+
+@dataclass(frozen=True)
+class NameDirectory:
+    """Known people (e.g. the display names of signed-in employees): their full names
+    are found in any case, their first and last names count as names."""
+
+    sequences: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    first: frozenset[str] = frozenset()
+    last: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_names(cls, names: Iterable[str]) -> NameDirectory:
+        sequences: dict[str, set[tuple[str, ...]]] = {}
+        first: set[str] = set()
+        last: set[str] = set()
+        for name in names:
+            words = [
+                fold(m.group()) for m in WORD_RE.finditer(name) if fold(m.group()) not in HONORIFICS
+            ]
+            words = [w for w in words if w not in SUFFIXES]
+            if not words:
+                continue
+            first.add(words[0])
+            if len(words) > 1:
+                last.add(words[-1])
+                sequences.setdefault(words[0], set()).add(tuple(words))
+        return cls(
+            sequences={k: tuple(sorted(v, key=len, reverse=True)) for k, v in sequences.items()},
+            first=frozenset(first),
+            last=frozenset(last),
+        )
+
+
+EMPTY_DIRECTORY = NameDirectory()
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    start: int
+    end: int
+    score: float
+    recognizer: str
+
+
+class _Words:
+    """The words of a text with their folded form and letter case, computed once."""
+
+    def __init__(self, text: str, lexicon: NameLexicon, directory: NameDirectory) -> None:
+        self.text = text
+        self.lexicon = lexicon
+        self.directory = directory
+        self.spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text)]
+        self.folded = [fold(text[s:e]) for s, e in self.spans]
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def word(self, i: int) -> str:
+        start, end = self.spans[i]
+        return self.text[start:end]
+
+    def case(self, i: int) -> str:
+        word = self.word(i)
+        if word.islower():
+            return "lower"
+        if word.isupper():
+            return "upper" if len(word) > 1 else "initial"
+        return "title" if word[0].isupper() else "mixed"
+
+    def gap(self, i: int) -> str:
+        """The text between word i and word i + 1."""
+        return self.text[self.spans[i][1] : self.spans[i + 1][0]]
+
+    def joined(self, i: int) -> bool:
+        return i + 1 < len(self.spans) and bool(_NAME_GAP.fullmatch(self.gap(i)))
+
+    def common(self, i: int) -> bool:
+        return self.folded[i] in self.lexicon.common
+
+    def first_name(self, i: int) -> bool:
+        f = self.folded[i]
+        return f in self.lexicon.first or f in self.directory.first
+
+    def last_name(self, i: int) -> bool:
+        f = self.folded[i]
+        return self.lexicon.is_last(f) or f in self.directory.last
+
+    def name_like(self, i: int) -> bool:
+        """A word that reads as a name in this case: a listed name that is no common
+        word, or any listed or unknown word written with a capital."""
+        if self.case(i) in ("title", "upper", "mixed"):
+            return (self.first_name(i) or self.last_name(i)) or not self.common(i)
+        return (self.first_name(i) or self.last_name(i)) and not self.common(i)
+
+
+def find_names(
+    text: str,
+    *,
+    lexicon: NameLexicon,
+    directory: NameDirectory = EMPTY_DIRECTORY,
+    entities: Sequence[tuple[int, int, str]] = (),
+) -> list[NameMatch]:
+    """PERSON spans by the rules in the module docstring; may overlap (the policy
+    resolves overlaps). `entities` are NER (start, end, label) used to drop a
+    capitalised "name" that NER calls a company, product or place."""
+    words = _Words(text, lexicon, directory)
+    found: list[NameMatch] = []
+    for i in range(len(words)):
+        folded = words.folded[i]
+        if folded in directory.sequences:
+            found.extend(_known(words, i))
+        if folded in HONORIFICS and _after_honorific(words, i, found):
+            continue
+        full = _full_name(words, i)
+        cued = _cued(words, i)
+        if full is not None:
+            end, score = full
+            match = NameMatch(words.spans[i][0], words.spans[end][1], score, "NameLexicon")
+            if cued or not _is_thing(match, words, i, entities):
+                found.append(match)
+        elif cued:
+            end = _cued_surname(words, i)
+            found.append(NameMatch(words.spans[i][0], words.spans[end][1], 0.6, "NameCue"))
+    return found
+
+
+def _known(words: _Words, i: int) -> list[NameMatch]:
+    for sequence in words.directory.sequences[words.folded[i]]:
+        last = i + len(sequence) - 1
+        if last >= len(words) or tuple(words.folded[i : last + 1]) != sequence:
+            continue
+        if all(words.joined(k) for k in range(i, last)):
+            return [NameMatch(words.spans[i][0], words.spans[last][1], 0.9, "KnownPeople")]
+    return []
+
+
+def _after_honorific(words: _Words, i: int, found: list[NameMatch]) -> bool:
+    """"Dr. Okafor", "mr smith": the name after the honorific, never the honorific."""
+    if not words.joined(i) or i + 1 >= len(words):
+        return False
+    end = None
+    for k in range(i + 1, min(i + 4, len(words))):
+        if words.folded[k] in PARTICLES and k > i + 1:
+            continue
+        if not (words.name_like(k) or words.case(k) == "initial"):
+            break
+        end = k
+        if not words.joined(k):
+            break
+    if end is None or words.case(end) == "initial":
+        return False
+    found.append(NameMatch(words.spans[i + 1][0], words.spans[end][1], 0.7, "NameHonorific"))
+    return True
+
+
+def _given(words: _Words, i: int) -> bool:
+    if not words.first_name(i):
+        return False
+    return words.case(i) in ("title", "upper", "mixed") or not words.common(i)
+
+
+def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
+    """A given name, then up to two given names or initials, particles, and a last name
+    in the same letter case. Returns (index of the last word, score)."""
+    if not _given(words, i) or not words.joined(i):
+        return None
+    lower = words.case(i) == "lower"
+    best: tuple[int, float] | None = None
+    k = i + 1
+    while k < len(words) and k <= i + 5:
+        case = words.case(k)
+        folded = words.folded[k]
+        if folded in PARTICLES:
+            pass  # "van", "de la", "bin": inside a name only, never at its end
+        elif lower and case != "lower":
+            break
+        elif not lower and case not in ("title", "upper", "mixed", "initial"):
+            break
+        elif case == "initial":
+            pass
+        elif words.last_name(k):
+            both_common = words.common(i) and words.common(k)
+            if lower and words.common(i):
+                break
+            if not both_common:
+                best = (k, 0.85 if not lower or not words.common(k) else 0.7)
+        elif not lower and not words.common(k):
+            best = best or ((k, 0.6) if not words.common(i) else None)
+        else:
+            break
+        if not words.joined(k):
+            break
+        k += 1
+    return best
+
+
+def _cued(words: _Words, i: int) -> bool:
+    """A name word alone, in a person context: after a greeting or contact verb, or
+    before a speech verb."""
+    if not (_given(words, i) or (words.case(i) != "lower" and _surname_alone(words, i))):
+        return False
+    if words.case(i) == "lower" and words.common(i):
+        return False
+    before = i > 0 and _CUE_GAP.fullmatch(words.gap(i - 1))
+    if before:
+        previous = words.folded[i - 1]
+        if previous in CUES_BEFORE and previous != "w":
+            return True
+        if (
+            previous in CUE_PREPOSITIONS
+            and i > 1
+            and words.folded[i - 2] in CUE_VERBS
+            and (previous != "w" or words.gap(i - 1).startswith("/"))
+        ):
+            return True
+    after = i + 1 < len(words) and words.gap(i) in (" ", "  ")
+    return bool(after and words.folded[i + 1] in CUES_AFTER)
+
+
+def _surname_alone(words: _Words, i: int) -> bool:
+    return words.last_name(i) and not words.common(i)
+
+
+def _cued_surname(words: _Words, i: int) -> int:
+    """"call olga xyzenko": an unlisted word right after a cued first name that is not a
+    common word is taken as her last name (it would otherwise be sent beside <PERSON_1>)."""
+    k = i + 1
+    if k < len(words) and words.joined(i) and words.folded[k] not in CUES_AFTER:
+        same_case = (words.case(i) == "lower") == (words.case(k) == "lower")
+        if same_case and not words.common(k) and words.folded[k] not in PARTICLES:
+            return k
+    return i
+
+
+def _is_thing(match: NameMatch, words: _Words, i: int, entities: Sequence[tuple[int, int, str]]) -> bool:
+    if words.case(i) == "lower":
+        return False  # NER on a truecased copy is not trusted to overrule the lexicon
+    return any(
+        start < match.end and match.start < end and label in _NOT_PERSON_LABELS
+        for start, end, label in entities
+    )
+
+
+def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPTY_DIRECTORY) -> str:
+    """`text` with lower-case and all-caps name words capitalised ("olga petrenko" →
+    "Olga Petrenko"), same length and offsets, for the NER pass; `text` itself if none."""
+    words = _Words(text, lexicon, directory)
+    changes: list[tuple[int, int, str]] = []
+    previous_changed = -2
+    for i in range(len(words)):
+        case = words.case(i)
+        if case not in ("lower", "upper") or words.folded[i] in PARTICLES:
+            continue
+        listed = words.first_name(i) or words.last_name(i)
+        follows = previous_changed == i - 1 and words.joined(i - 1) and case == words.case(i - 1)
+        if (listed or follows) and not words.common(i):
+            word = words.word(i)
+            titled = word[:1].upper() + word[1:].lower()
+            if len(titled) == len(word) and titled != word:
+                changes.append((*words.spans[i], titled))
+                previous_changed = i
+    if not changes:
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for start, end, titled in changes:
+        pieces.append(text[pos:start])
+        pieces.append(titled)
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
+def name_parts(value: str, lexicon: NameLexicon) -> list[str]:
+    """The words of a found name worth finding alone later ("Olga" of "Olga Petrenko"):
+    at least three letters, not a common word, particle, honorific or suffix."""
+    parts = []
+    for match in WORD_RE.finditer(value):
+        folded = fold(match.group())
+        if len(folded) < 3 or folded in lexicon.common:
+            continue
+        if folded in PARTICLES or folded in HONORIFICS or folded in SUFFIXES:
+            continue
+        parts.append(match.group())
+    return parts if len(parts) > 1 else []
