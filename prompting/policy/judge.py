@@ -2,6 +2,10 @@
 
 `judge()` raises on failure; `judge_fail_closed()` is what the Celery policy task calls:
 any exception becomes a blocked Judgement, so nothing unanalysed is ever sent.
+
+Actions: `pseudonymize` puts a placeholder in the mapping (restored in the answer);
+`redact` puts a typed placeholder that the mapping never learns (only its counter
+moves); `block` sends nothing and leaves the mapping untouched.
 """
 
 from __future__ import annotations
@@ -9,9 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import regex
@@ -19,7 +21,14 @@ import regex
 from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
 from .errors import AnalysisFailed, PolicyError, TextTooLong
-from .pseudonymizer import PseudonymMap
+from .judgement import Finding, Judgement, Override
+from .names import NameDirectory, name_lexicon, name_parts
+from .pseudonymizer import (
+    TYPED_PLACEHOLDER,
+    TYPED_PLACEHOLDER_RE,
+    PseudonymMap,
+    normalise_value,
+)
 from .rules import ACTION_SEVERITY, Action, Policy
 
 logger = logging.getLogger(__name__)
@@ -29,122 +38,7 @@ DEFAULT_MAX_CHARS = 200_000
 # a mis-detected "May" or "Al" would otherwise alter every occurrence.
 MIN_PROPAGATED_LENGTH = 4
 
-
-@dataclass(frozen=True)
-class Override:
-    """An employee's "this is not personal data" for one finding.
-
-    Identified by entity type plus either the span (start, end) in the text being judged,
-    or `value_digest` (from a Finding), which also covers later turns of the conversation.
-    Honoured only where the policy's rule for the type says `overridable`.
-    """
-
-    entity_type: str
-    start: int | None = None
-    end: int | None = None
-    value_digest: str | None = None
-    reason: str = ""
-
-    def matches(self, finding: Finding) -> bool:
-        if finding.entity_type != self.entity_type:
-            return False
-        if self.value_digest is not None and self.value_digest == finding.value_digest:
-            return True
-        return (self.start, self.end) == (finding.start, finding.end)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One detected value. Holds no part of the text: use `start`/`end` on the text you
-    already have to highlight it, `value_digest` to refer to it in logs or overrides."""
-
-    entity_type: str
-    start: int
-    end: int
-    score: float
-    action: Action
-    value_digest: str
-    recognizer: str
-    placeholder: str | None = None  # set when action is "pseudonymize"
-    overridden: bool = False  # marked as a false positive; then action is "allow"
-
-    def to_public_dict(self) -> dict[str, Any]:
-        """The documented JSON shape (policy_check, audit details): no values."""
-        return {
-            "entity_type": self.entity_type,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 4),
-            "action": self.action,
-        }
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of the original text for preview rendering; `finding` is None for plain text."""
-
-    text: str
-    finding: Finding | None
-
-
-@dataclass(frozen=True)
-class Judgement:
-    decision: Action
-    findings: tuple[Finding, ...]
-    sanitized_text: str | None  # None when blocked: nothing may be sent
-    policy_version: int
-    # Why it was blocked: "blocked_entities", or an error code ("analysis_failed",
-    # "text_too_long", ...). None when not blocked.
-    reason: str | None = None
-    user_message: str | None = None
-    rejected_overrides: tuple[Override, ...] = field(default=())
-
-    @property
-    def counts_by_type(self) -> dict[str, int]:
-        """Findings per entity type that the policy acted on (overridden ones excluded)."""
-        return dict(Counter(f.entity_type for f in self.findings if f.action != "allow"))
-
-    @property
-    def blocked_types(self) -> tuple[str, ...]:
-        return tuple(sorted({f.entity_type for f in self.findings if f.action == "block"}))
-
-    def segments(self, original_text: str) -> list[Segment]:
-        """Split the judged text into plain and found pieces, for a highlighted preview."""
-        pieces: list[Segment] = []
-        pos = 0
-        for finding in self.findings:
-            if finding.start > pos:
-                pieces.append(Segment(original_text[pos : finding.start], None))
-            pieces.append(Segment(original_text[finding.start : finding.end], finding))
-            pos = finding.end
-        if pos < len(original_text):
-            pieces.append(Segment(original_text[pos:], None))
-        return pieces
-
-    def to_log_dict(self) -> dict[str, Any]:
-        """Everything safe for logs and the audit trail: types, counts, offsets, digests."""
-        return {
-            "decision": self.decision,
-            "policy_version": self.policy_version,
-            "reason": self.reason,
-            "counts_by_type": self.counts_by_type,
-            "blocked_types": list(self.blocked_types),
-            "findings": [
-                {**f.to_public_dict(), "value_digest": f.value_digest, "overridden": f.overridden}
-                for f in self.findings
-            ],
-        }
-
-    @classmethod
-    def blocked_by_error(cls, error: PolicyError, *, policy_version: int) -> Judgement:
-        return cls(
-            decision="block",
-            findings=(),
-            sanitized_text=None,
-            policy_version=policy_version,
-            reason=error.code,
-            user_message=error.user_message,
-        )
+KnownNames = NameDirectory | Iterable[str]
 
 
 def judge(
@@ -154,11 +48,14 @@ def judge(
     mapping: PseudonymMap,
     overrides: Iterable[Override] = (),
     analyzer: Analyzer | None = None,
+    known_names: KnownNames = (),
     max_chars: int = DEFAULT_MAX_CHARS,
     timeout_s: float | None = None,
 ) -> Judgement:
     """Judge one text. New placeholders are added to `mapping` unless the text is blocked.
 
+    `known_names`: people the tool knows (display names of employees), found in any
+    case; pass a `NameDirectory` built once to save rebuilding it (~1 ms per 2,000).
     Raises TextTooLong, AnalysisFailed (or AnalysisTimedOut after `timeout_s`).
     To preview without committing placeholders, pass `mapping.copy()`.
     """
@@ -168,6 +65,7 @@ def judge(
         mapping=mapping,
         overrides=[list(overrides)],
         analyzer=analyzer,
+        known_names=known_names,
         max_chars=max_chars,
         timeout_s=timeout_s,
     )[0]
@@ -180,6 +78,7 @@ def judge_many(
     mapping: PseudonymMap,
     overrides: Sequence[Iterable[Override]] | None = None,
     analyzer: Analyzer | None = None,
+    known_names: KnownNames = (),
     max_chars: int = DEFAULT_MAX_CHARS,
     timeout_s: float | None = None,
 ) -> list[Judgement]:
@@ -187,13 +86,17 @@ def judge_many(
 
     Texts are judged in order against the shared mapping, so a name found in the first
     gets the same placeholder in all. Each text has its own decision; a caller sending a
-    whole document should treat it as blocked if any part is.
+    whole document should treat it as blocked if any part is. A value redacted in one
+    text gets the same placeholder in the others (within this call only).
     `max_chars` applies to each text.
     """
     for text in texts:
         if len(text) > max_chars:
             raise TextTooLong(max_chars, len(text))
     analyzer = analyzer or get_analyzer()
+    directory = (
+        known_names if isinstance(known_names, NameDirectory) else NameDirectory.from_names(known_names)
+    )
     deadline = time.monotonic() + timeout_s if timeout_s is not None else None
     min_scores = {name: rule.min_score for name, rule in policy.rules.items()}
     non_empty = [i for i, text in enumerate(texts) if text.strip()]
@@ -204,14 +107,18 @@ def judge_many(
             policy.entities_to_detect(),
             min_scores=min_scores,
             deadline=deadline,
+            known_names=directory,
         )
         for i, dets in zip(non_empty, found, strict=True):
             detections[i] = dets
     per_text_overrides = list(overrides) if overrides is not None else [() for _ in texts]
     if len(per_text_overrides) != len(texts):
         raise ValueError("overrides must have one entry per text")
+    redactions: dict[tuple[str, str], str] = {}
     return [
-        _apply_policy(text, dets, policy=policy, mapping=mapping, overrides=list(ovr))
+        _apply_policy(
+            text, dets, policy=policy, mapping=mapping, overrides=list(ovr), redactions=redactions
+        )
         for text, dets, ovr in zip(texts, detections, per_text_overrides, strict=True)
     ]
 
@@ -223,6 +130,7 @@ def judge_fail_closed(
     mapping: PseudonymMap,
     overrides: Iterable[Override] = (),
     analyzer: Analyzer | None = None,
+    known_names: KnownNames = (),
     max_chars: int = DEFAULT_MAX_CHARS,
     timeout_s: float | None = None,
 ) -> Judgement:
@@ -239,6 +147,7 @@ def judge_fail_closed(
             mapping=mapping,
             overrides=overrides,
             analyzer=analyzer,
+            known_names=known_names,
             max_chars=max_chars,
             timeout_s=timeout_s,
         )
@@ -271,24 +180,17 @@ def _apply_policy(
     policy: Policy,
     mapping: PseudonymMap,
     overrides: list[Override],
+    redactions: dict[tuple[str, str], str],
 ) -> Judgement:
     spans = []
     for det in detections:
         rule = policy.rule_for(det.entity_type)
         if rule is None or det.score < rule.min_score:
             continue
-        spans.append(
-            Span(
-                det.entity_type,
-                det.start,
-                det.end,
-                det.score,
-                det.recognizer,
-                priority=ACTION_SEVERITY[rule.action],
-            )
-        )
+        priority = ACTION_SEVERITY[rule.action]
+        spans.append(Span(det.entity_type, det.start, det.end, det.score, det.recognizer, priority))
     spans = resolve_overlaps(spans)
-    spans = _propagate(text, spans, policy=policy, mapping=mapping)
+    spans, aliases = _propagate(text, spans, policy=policy, mapping=mapping)
 
     findings: list[Finding] = []
     rejected: list[Override] = []
@@ -327,19 +229,32 @@ def _apply_policy(
             rejected_overrides=tuple(rejected),
         )
 
-    pieces: list[str] = []
-    pos = 0
+    replaced = [f for f in findings if f.action in ("pseudonymize", "redact")]
+    typed = _typed_placeholders(text, replaced)
+    # (start, end, placeholder) in text order; typed placeholders never overlap findings.
+    replacements: list[tuple[int, int, str]] = []
     final: list[Finding] = []
     for finding in findings:
-        if finding.action == "pseudonymize":
-            placeholder = mapping.placeholder_for(
-                finding.entity_type, text[finding.start : finding.end]
-            )
-            pieces.append(text[pos : finding.start])
-            pieces.append(placeholder)
-            pos = finding.end
+        if finding.action in ("pseudonymize", "redact"):
+            value = text[finding.start : finding.end]
+            if finding.action == "redact":
+                placeholder = _redaction(finding.entity_type, value, mapping, redactions)
+            else:
+                placeholder = _pseudonym(finding.entity_type, value, mapping, aliases)
+            replacements.append((finding.start, finding.end, placeholder))
             finding = _replace(finding, placeholder=placeholder)
         final.append(finding)
+    for start, end in typed:
+        replacements.append(
+            (start, end, mapping.placeholder_for(TYPED_PLACEHOLDER, text[start:end]))
+        )
+    replacements.sort()
+    pieces: list[str] = []
+    pos = 0
+    for start, end, placeholder in replacements:
+        pieces.append(text[pos:start])
+        pieces.append(placeholder)
+        pos = end
     pieces.append(text[pos:])
     return Judgement(
         decision=decision,
@@ -347,7 +262,38 @@ def _apply_policy(
         sanitized_text="".join(pieces),
         policy_version=policy.version,
         rejected_overrides=tuple(rejected),
+        typed_placeholders=tuple(typed),
     )
+
+
+def _pseudonym(entity_type: str, value: str, mapping: PseudonymMap, aliases: dict[str, str]) -> str:
+    """The mapping's placeholder; a name part found alone ("Olga") shares its full name's."""
+    full = aliases.get(value.lower())
+    if full is not None and mapping.lookup(entity_type, value) is None:
+        return mapping.add_alias(entity_type, value, mapping.placeholder_for(entity_type, full))
+    return mapping.placeholder_for(entity_type, value)
+
+
+def _redaction(
+    entity_type: str, value: str, mapping: PseudonymMap, redactions: dict[tuple[str, str], str]
+) -> str:
+    # The same value twice in one call gets one placeholder; the key lives only as long as
+    # this call, never in the mapping.
+    key = (entity_type, normalise_value(entity_type, value))
+    if key not in redactions:
+        redactions[key] = mapping.redaction_placeholder(entity_type)
+    return redactions[key]
+
+
+def _typed_placeholders(text: str, replaced: list[Finding]) -> list[tuple[int, int]]:
+    """Placeholder-shaped text the employee wrote, outside any replaced finding (a card
+    number inside `<X_4111111111111111>` is redacted, not remembered as typed text)."""
+    spans = []
+    for match in TYPED_PLACEHOLDER_RE.finditer(text):
+        start, end = match.span()
+        if not any(f.start < end and start < f.end for f in replaced):
+            spans.append((start, end))
+    return spans
 
 
 def _replace(finding: Finding, **changes: Any) -> Finding:
@@ -356,27 +302,39 @@ def _replace(finding: Finding, **changes: Any) -> Finding:
 
 def _propagate(
     text: str, spans: list[Span], *, policy: Policy, mapping: PseudonymMap
-) -> list[Span]:
-    """Also find every other occurrence of a value already pseudonymized, in this text or
-    earlier in the conversation: NER often tags a name once and misses it a line later."""
+) -> tuple[list[Span], dict[str, str]]:
+    """Also find every other occurrence of a value already replaced, in this text or
+    (pseudonyms only: redacted values are not remembered) earlier in the conversation:
+    NER often tags a name once and misses it a line later. A name's parts ("Olga" of
+    "Olga Petrenko") are found alone too; returns them as {part: full name}."""
     values: dict[str, tuple[str, float]] = {}  # lower-cased value -> (entity type, score)
+    aliases: dict[str, str] = {}  # lower-cased name part -> the full name it belongs to
+    lexicon = name_lexicon()
+
+    def remember(entity_type: str, value: str, score: float) -> None:
+        values.setdefault(value.lower(), (entity_type, score))
+        if entity_type == "PERSON":
+            for part in name_parts(value, lexicon):
+                values.setdefault(part.lower(), (entity_type, score))
+                aliases.setdefault(part.lower(), value)
+
+    for span in spans:
+        if policy.rules[span.entity_type].action in ("pseudonymize", "redact"):
+            remember(span.entity_type, text[span.start : span.end], span.score)
     for entry in mapping.entries():
         rule = policy.rule_for(entry.entity_type)
         if rule and rule.action == "pseudonymize":
-            values.setdefault(entry.value.lower(), (entry.entity_type, 1.0))
-    for span in spans:
-        if policy.rules[span.entity_type].action == "pseudonymize":
-            values[text[span.start : span.end].lower()] = (span.entity_type, span.score)
+            remember(entry.entity_type, entry.value, 1.0)
     candidates = [v for v in values if len(v) >= MIN_PROPAGATED_LENGTH and v.strip()]
     if not candidates:
-        return spans
+        return spans, aliases
     extra = []
-    priority = ACTION_SEVERITY["pseudonymize"]
     for start, end, value in _occurrences(text, candidates):
         entity_type, score = values[value]
+        priority = ACTION_SEVERITY[policy.rules[entity_type].action]
         extra.append(Span(entity_type, start, end, score, "known_value", priority))
     # resolve_overlaps prefers the longer span: "Ann Lee" over an "Ann" inside it.
-    return resolve_overlaps([*spans, *extra]) if extra else spans
+    return (resolve_overlaps([*spans, *extra]) if extra else spans), aliases
 
 
 def _occurrences(text: str, values: list[str]) -> Iterator[tuple[int, int, str]]:
@@ -433,5 +391,7 @@ _TYPE_NAMES = {
     "PHONE_NUMBER": "a phone number",
     "STREET_ADDRESS": "a street address",
     "US_DRIVER_LICENSE": "a driver's licence number",
+    "PASSPORT": "a passport number",
+    "DATE_OF_BIRTH": "a date of birth",
     "IP_ADDRESS": "an IP address",
 }

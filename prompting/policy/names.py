@@ -72,6 +72,9 @@ CUES_AFTER = frozenset(
     claimed added noted responded answered
     """.split()  # noqa: SIM905
 )
+# Capitalised at a sentence start, these are the cue, not a given name: "Call Olga".
+_NOT_GIVEN = CUES_BEFORE | CUE_VERBS | HONORIFICS | CUES_AFTER
+
 # NER labels that say "a thing or a place", not a person ("Mercedes Benz", "Lincoln Park").
 _NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "LAW"})
 
@@ -283,37 +286,31 @@ def _given(words: _Words, i: int) -> bool:
 
 
 def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
-    """A given name, then up to two given names or initials, particles, and a last name
-    in the same letter case. Returns (index of the last word, score)."""
-    if not _given(words, i) or not words.joined(i):
+    """A given name, then middle names, initials or particles, and a last name, all in
+    the same letter case. Returns (index of the last word, score)."""
+    if not _given(words, i) or not words.joined(i) or words.folded[i] in _NOT_GIVEN:
         return None
     lower = words.case(i) == "lower"
+    given_common = words.common(i)
     best: tuple[int, float] | None = None
-    k = i + 1
-    while k < len(words) and k <= i + 5:
+    for k in range(i + 1, min(i + 6, len(words))):
         case = words.case(k)
-        folded = words.folded[k]
-        if folded in PARTICLES:
-            pass  # "van", "de la", "bin": inside a name only, never at its end
-        elif lower and case != "lower":
-            break
-        elif not lower and case not in ("title", "upper", "mixed", "initial"):
+        if words.folded[k] in PARTICLES:
+            pass  # "van", "de la", "bin": inside a name only, never its end
+        elif (case == "lower") != lower or (lower and case == "initial"):
             break
         elif case == "initial":
-            pass
-        elif words.last_name(k):
-            both_common = words.common(i) and words.common(k)
-            if lower and words.common(i):
-                break
-            if not both_common:
-                best = (k, 0.85 if not lower or not words.common(k) else 0.7)
-        elif not lower and not words.common(k):
-            best = best or ((k, 0.6) if not words.common(i) else None)
+            pass  # "John Q. Public"
         else:
-            break
+            common = words.common(k)
+            if words.last_name(k) and not (common and (lower or given_common)):
+                best = (k, 0.85 if not (common or given_common) else 0.7)
+            elif not lower and not common and not given_common:
+                best = best or (k, 0.6)  # an unlisted capitalised last name
+            elif not (words.first_name(k) and not common):
+                break
         if not words.joined(k):
             break
-        k += 1
     return best
 
 
@@ -356,10 +353,14 @@ def _cued_surname(words: _Words, i: int) -> int:
 
 
 def _is_thing(match: NameMatch, words: _Words, i: int, entities: Sequence[tuple[int, int, str]]) -> bool:
-    if words.case(i) == "lower":
-        return False  # NER on a truecased copy is not trusted to overrule the lexicon
+    if words.case(i) == "lower" or match.score >= 0.85:
+        # NER on a truecased copy is not trusted to overrule the lexicon, nor against two
+        # listed, uncommon name words: the small model calls "Kenji\nWatanabe" an ORG.
+        return False
+    # Only an entity covering the whole match: NER calling "Kenji" an ORG does not make
+    # "Kenji Watanabe" one, while "Mercedes Benz" as a whole ORG is a brand.
     return any(
-        start < match.end and match.start < end and label in _NOT_PERSON_LABELS
+        start <= match.start and match.end <= end and label in _NOT_PERSON_LABELS
         for start, end, label in entities
     )
 
@@ -372,6 +373,9 @@ def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPT
     previous_changed = -2
     for i in range(len(words)):
         case = words.case(i)
+        if words.folded[i] in PARTICLES and previous_changed == i - 1:
+            previous_changed = i  # "ludwig van beethoven": the chain goes on
+            continue
         if case not in ("lower", "upper") or words.folded[i] in PARTICLES:
             continue
         listed = words.first_name(i) or words.last_name(i)

@@ -213,9 +213,11 @@ class PaymentCardRecognizer(PatternRecognizer):
     it keeps score 0.3 and counts only with a card word nearby.
     """
 
+    # Groups split by spaces, dashes, dots or a line break (a wrapped paste).
+    _SEP = r"(?:[ .-]|[ ]?\n[ ]?)"
     PATTERN = (
-        r"(?<![0-9][ -]?)\b(?:(?:[0-9]{4}[ -]){2,4}[0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})"
-        r"\b(?![ -]?[0-9])|\b[0-9]{12,19}\b"
+        rf"(?<![0-9]{_SEP}?)\b(?:(?:[0-9]{{4}}{_SEP}){{2,4}}[0-9]{{1,4}}"
+        rf"|[0-9]{{4}}{_SEP}[0-9]{{6}}{_SEP}[0-9]{{4,5}})\b(?!{_SEP}?[0-9])|\b[0-9]{{12,19}}\b"
     )
 
     def __init__(self) -> None:
@@ -229,7 +231,7 @@ class PaymentCardRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # True lifts the score to 1.0, False drops the match (Presidio convention).
-        digits = pattern_text.replace("-", "").replace(" ", "")
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
         if not (12 <= len(digits) <= 19 and card_issuer_matches(digits) and luhn_valid(digits)):
             return False
         return True if len(digits) >= 13 else None
@@ -271,36 +273,6 @@ class BankAccountRecognizer(PrefilteredRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = sum(ch.isdigit() for ch in pattern_text)
         return None if 6 <= digits <= 17 else False
-
-
-# -- Driver licences ----------------------------------------------------------------------
-
-# Formats differ per state (CA: A1234567, NY: 9 digits, FL: A123-456-78-901-0...), so
-# the shape alone means nothing; only a licence phrase right before it makes it one.
-_LICENCE_CONTEXT = (
-    r"(?i:\b(?:driver'?s?|driving|operator'?s?)[ ]+licen[cs]e(?:[ ]+(?:number|num|no|id))?"
-    r"|\bD\.?L\.?N?|\blicen[cs]e[ ]+(?:number|num|no|id)|\blic\.?[ ]*(?:number|num|no))"
-)
-_LICENCE_SEPARATOR = r"[ \t]*\.?[ \t]*[:#=|-]?[ \t]*#?[ \t]*(?:(?:[A-Z]{2})[ \t]+)?"
-_LICENCE_VALUE = r"(?=(?:[A-Z-]*[0-9]){4})[A-Z0-9][A-Z0-9-]{3,18}[A-Z0-9]\b"
-
-
-class UsDriverLicenseRecognizer(PrefilteredRecognizer):
-    PREFILTER = regex.compile(r"(?i)licen[cs]e|\bD\.?L|\blic")
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="US_DRIVER_LICENSE",
-            name="UsDriverLicenseRecognizer",
-            patterns=[
-                Pattern(
-                    "licence number after a licence phrase",
-                    rf"(?<={_LICENCE_CONTEXT}{_LICENCE_SEPARATOR}){_LICENCE_VALUE}",
-                    0.65,
-                )
-            ],
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
 
 # -- Secrets ------------------------------------------------------------------------------
@@ -671,7 +643,6 @@ def own_recognizers(company_id_patterns: Mapping[str, str]) -> list[PatternRecog
         StreetAddressRecognizer(),
         PaymentCardRecognizer(),
         BankAccountRecognizer(),
-        UsDriverLicenseRecognizer(),
         AwsAccessKeyRecognizer(),
         AwsSecretKeyRecognizer(),
         PrivateKeyRecognizer(),
