@@ -245,9 +245,7 @@ def _apply_policy(
             finding = _replace(finding, placeholder=placeholder)
         final.append(finding)
     for start, end in typed:
-        replacements.append(
-            (start, end, mapping.placeholder_for(TYPED_PLACEHOLDER, text[start:end]))
-        )
+        replacements.append((start, end, _typed_placeholder(text[start:end], mapping)))
     replacements.sort()
     pieces: list[str] = []
     pos = 0
@@ -283,6 +281,15 @@ def _redaction(
     if key not in redactions:
         redactions[key] = mapping.redaction_placeholder(entity_type)
     return redactions[key]
+
+
+def _typed_placeholder(typed: str, mapping: PseudonymMap) -> str:
+    """Remembered so the answer shows it as typed; but a number longer than any real
+    placeholder's (9 digits) may be a card or account number that no recognizer saw
+    inside the brackets, so that one is redacted instead: never stored, never restored."""
+    if sum(ch.isdigit() for ch in typed) > 9:
+        return mapping.redaction_placeholder(TYPED_PLACEHOLDER)
+    return mapping.placeholder_for(TYPED_PLACEHOLDER, typed)
 
 
 def _typed_placeholders(text: str, replaced: list[Finding]) -> list[tuple[int, int]]:

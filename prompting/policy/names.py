@@ -297,7 +297,7 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
         case = words.case(k)
         if words.folded[k] in PARTICLES:
             pass  # "van", "de la", "bin": inside a name only, never its end
-        elif (case == "lower") != lower or (lower and case == "initial"):
+        elif not _same_case(words.case(i), case):
             break
         elif case == "initial":
             pass  # "John Q. Public"
@@ -312,6 +312,16 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
         if not words.joined(k):
             break
     return best
+
+
+def _same_case(given: str, other: str) -> bool:
+    """Words of one name share a letter case: "olga petrenko", "OLGA PETRENKO", "Olga
+    Petrenko" (initials in the last two); "Payout IBAN" is no name."""
+    if given == "lower":
+        return other == "lower"
+    if given == "upper":
+        return other in ("upper", "initial")
+    return other in ("title", "mixed", "initial")
 
 
 def _cued(words: _Words, i: int) -> bool:
@@ -380,6 +390,8 @@ def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPT
             continue
         listed = words.first_name(i) or words.last_name(i)
         follows = previous_changed == i - 1 and words.joined(i - 1) and case == words.case(i - 1)
+        if case == "upper" and not follows and not _upper_pair(words, i):
+            continue  # "IBAN", "SSN": an acronym alone is not a name in capitals
         if (listed or follows) and not words.common(i):
             word = words.word(i)
             titled = word[:1].upper() + word[1:].lower()
@@ -396,6 +408,18 @@ def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPT
         pos = end
     pieces.append(text[pos:])
     return "".join(pieces)
+
+
+def _upper_pair(words: _Words, i: int) -> bool:
+    """An all-caps word next to another all-caps listed name word: "OLGA PETRENKO"."""
+    k = i + 1
+    return (
+        k < len(words)
+        and words.joined(i)
+        and words.case(k) == "upper"
+        and (words.first_name(k) or words.last_name(k))
+        and not words.common(k)
+    )
 
 
 def name_parts(value: str, lexicon: NameLexicon) -> list[str]:

@@ -213,11 +213,13 @@ class PaymentCardRecognizer(PatternRecognizer):
     it keeps score 0.3 and counts only with a card word nearby.
     """
 
-    # Groups split by spaces, dashes, dots or a line break (a wrapped paste).
+    # Groups split by spaces, dashes, dots or a line break (a wrapped paste). Digit
+    # boundaries, not word boundaries: "card_4111..." or "<X_4111...>" is still a card.
     _SEP = r"(?:[ .-]|[ ]?\n[ ]?)"
     PATTERN = (
-        rf"(?<![0-9]{_SEP}?)\b(?:(?:[0-9]{{4}}{_SEP}){{2,4}}[0-9]{{1,4}}"
-        rf"|[0-9]{{4}}{_SEP}[0-9]{{6}}{_SEP}[0-9]{{4,5}})\b(?!{_SEP}?[0-9])|\b[0-9]{{12,19}}\b"
+        rf"(?<![0-9]{_SEP}?)(?<![0-9])(?:(?:[0-9]{{4}}{_SEP}){{2,4}}[0-9]{{1,4}}"
+        rf"|[0-9]{{4}}{_SEP}[0-9]{{6}}{_SEP}[0-9]{{4,5}})(?![0-9])(?!{_SEP}?[0-9])"
+        r"|(?<![0-9])[0-9]{12,19}(?![0-9])"
     )
 
     def __init__(self) -> None:
