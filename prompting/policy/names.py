@@ -19,6 +19,7 @@ Honorifics and verbs stay outside a span, suffixes (Jr., PhD) too: "Remind O'Con
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gzip
 import unicodedata
@@ -239,6 +240,10 @@ def find_names(
             continue
         full = _full_name(words, i)
         cued = _cued(words, i)
+        field_end = _field_name(words, i)
+        if field_end is not None:
+            # A whole list item or CSV field: NER often calls a name alone there an ORG.
+            found.append(NameMatch(words.spans[i][0], words.spans[field_end][1], 0.6, "NameField"))
         if full is not None:
             end, score = full
             match = NameMatch(words.spans[i][0], words.spans[end][1], score, "NameLexicon")
@@ -247,7 +252,48 @@ def find_names(
         elif cued:
             end = _cued_surname(words, i)
             found.append(NameMatch(words.spans[i][0], words.spans[end][1], 0.6, "NameCue"))
+    found.extend(_lists_of_names(text, found))
     return found
+
+
+# A list item or field shaped like a name: 2-4 capitalised words (short lower-case
+# particles between), alone between separators or line ends.
+_NAME_ITEM = regex.compile(
+    r"(?<=^|[\n,;|\t])[ \t]*(?:[-*•][ \t]*)?"
+    r"(\p{Lu}[\p{L}'\u2019\-]*(?:[ ](?:\p{Lu}[\p{L}'\u2019\-]*|\p{Ll}{1,4})){1,3})"
+    r"[ \t]*(?=$|[\n,;|\t])",
+    regex.MULTILINE,
+)
+_MIN_LIST_ITEMS = 3
+
+
+def _lists_of_names(text: str, found: list[NameMatch]) -> list[NameMatch]:
+    """In a list where most items are names found by the rules above (a pasted roster,
+    "a, b, c"), the other name-shaped items are names too, however rare."""
+    items = [m.span(1) for m in _NAME_ITEM.finditer(text)]
+    if len(items) < _MIN_LIST_ITEMS or not found:
+        return []
+    starts = sorted(m.start for m in found)
+    runs: list[list[tuple[int, int]]] = [[items[0]]]
+    for previous, item in zip(items, items[1:], strict=False):
+        between = text[previous[1] : item[0]]
+        if len(between) <= 4 and sum(ch in "\n,;|\t" for ch in between) == 1:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    extra = []
+    for run in runs:
+        if len(run) < _MIN_LIST_ITEMS:
+            continue
+        known = sum(_has_start_within(starts, start, end) for start, end in run)
+        if known * 2 >= len(run):
+            extra.extend(NameMatch(start, end, 0.6, "NameList") for start, end in run)
+    return extra
+
+
+def _has_start_within(starts: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(starts, start)
+    return index < len(starts) and starts[index] < end
 
 
 def _known(words: _Words, i: int) -> list[NameMatch]:
@@ -294,6 +340,11 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
     given_common = words.common(i)
     best: tuple[int, float] | None = None
     for k in range(i + 1, min(i + 6, len(words))):
+        # One line break inside a name, and only right before its last word: a wrapped
+        # "Kenji\nWatanabe", never "Rachel Campos\nMathilde Rolland" of a list.
+        wrapped = "\n" in words.gap(k - 1)
+        if wrapped and (best is not None or k > i + 1):
+            break
         case = words.case(k)
         if words.folded[k] in PARTICLES:
             pass  # "van", "de la", "bin": inside a name only, never its end
@@ -309,9 +360,38 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
                 best = best or (k, 0.6)  # an unlisted capitalised last name
             elif not (words.first_name(k) and not common):
                 break
-        if not words.joined(k):
+        if wrapped or not words.joined(k):
             break
     return best
+
+
+_FIELD_START = regex.compile(r"(?:^|[\n,;|\t])[ \t]*(?:[-*•]|[0-9]{1,4}[.)])?[ \t]*\Z")
+_FIELD_END = regex.compile(r"[ \t]*(?:$|[\n,;|\t])")
+
+
+def _field_name(words: _Words, i: int) -> int | None:
+    """A list item or table field that is a name and nothing else: 2-3 capitalised words,
+    at least one listed, none common (a listed first name may be: "Carolina Respighi").
+    Returns the index of its last word."""
+    start = words.spans[i][0]
+    if words.case(i) not in ("title", "upper", "mixed"):
+        return None
+    if not _FIELD_START.search(words.text, max(0, start - 12), start):
+        return None
+    listed = _given(words, i) or words.last_name(i)
+    if words.common(i) and not _given(words, i):
+        return None
+    if words.folded[i] in _NOT_GIVEN:
+        return None
+    k = i
+    while k + 1 < len(words) and k < i + 2 and words.gap(k) == " ":
+        k += 1
+        if not _same_case(words.case(i), words.case(k)) or words.common(k):
+            return None
+        listed = listed or words.first_name(k) or words.last_name(k)
+    if k == i or not listed or not _FIELD_END.match(words.text, words.spans[k][1]):
+        return None
+    return k
 
 
 def _same_case(given: str, other: str) -> bool:
