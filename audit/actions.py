@@ -59,4 +59,4 @@ ALL_ACTIONS: Final = (
 OUTCOMES: Final = (
     "ok", "blocked", "rejected", "done", "failed", "interrupted", "cancelled", "refused",
 )  # fmt: skip
-DECISIONS: Final = ("allow", "pseudonymize", "block")
+DECISIONS: Final = ("allow", "pseudonymize", "redact", "block")

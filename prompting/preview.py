@@ -20,7 +20,7 @@ from prompting.crypto import decrypt_mapping
 from prompting.errors import InputRejected
 from prompting.models import Conversation
 from prompting.policy import get_analyzer, judge_fail_closed
-from prompting.selectors import conversation_get_for_user, policy_in_force
+from prompting.selectors import conversation_get_for_user, known_person_names, policy_in_force
 
 RESULT_TTL_S = 60
 WAIT_S = 20
@@ -75,6 +75,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         policy=policy,
         mapping=mapping,
         analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        known_names=known_person_names(),
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=30.0,
     )
@@ -113,6 +114,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
             details={
                 "decision": judgement.decision,
                 "findings": judgement.counts_by_type,
+                "actions": judgement.actions_by_type,
                 "policy_version": policy.version,
                 "input_chars": len(text),
             },

@@ -27,6 +27,7 @@ from prompting.selectors import (
     conversation_get_for_user,
     model_default,
     model_get,
+    known_person_names,
     policy_in_force,
     policy_version_in_force,
     run_get_for_user,
@@ -223,6 +224,7 @@ def judgement_details(
         "policy_version": policy_version,
         "decision": judgement.decision,
         "findings": dict(judgement.counts_by_type),
+        "actions": dict(judgement.actions_by_type),
         "input_chars": input_chars,
     }
 
@@ -248,6 +250,7 @@ def run_judge(*, run_id: Any) -> bool:
         mapping=mapping,
         overrides=overrides_from_json(run.overrides),
         analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        known_names=known_person_names(),
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=POLICY_TIMEOUT_S,
     )

@@ -67,6 +67,7 @@ from prompting.policy.errors import AnalysisFailed
 from prompting.selectors import (
     model_default,
     model_get,
+    known_person_names,
     policy_in_force,
     policy_version_in_force,
 )
@@ -470,6 +471,7 @@ def _judge_all(texts: list[str], mapping: Any) -> list[Judgement]:
             policy=policy,
             mapping=mapping,
             analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+            known_names=known_person_names(),
             max_chars=settings.MAX_PROMPT_CHARS,
             timeout_s=POLICY_TIMEOUT_S,
         )
