@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import regex
+from spacy.lang.en.stop_words import STOP_WORDS
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -199,7 +200,13 @@ class _Words:
         return self.text[self.spans[i][1] : self.spans[i + 1][0]]
 
     def joined(self, i: int) -> bool:
-        return i + 1 < len(self.spans) and bool(_NAME_GAP.fullmatch(self.gap(i)))
+        if i + 1 >= len(self.spans):
+            return False
+        gap = self.gap(i)
+        # A full stop joins only after an initial ("John Q. Public"), never a sentence.
+        if gap.startswith(".") and self.case(i) != "initial":
+            return False
+        return bool(_NAME_GAP.fullmatch(gap))
 
     def common(self, i: int) -> bool:
         return self.folded[i] in self.lexicon.common
@@ -354,6 +361,8 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
             pass  # "John Q. Public"
         else:
             common = words.common(k)
+            if words.folded[k] in STOP_WORDS:
+                break  # "Maria The", "Olga And": a function word ends the name
             if words.last_name(k) and not (common and (lower or given_common)):
                 best = (k, 0.85 if not (common or given_common) else 0.7)
             elif not lower and not common and not given_common:
