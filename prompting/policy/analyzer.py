@@ -23,7 +23,9 @@ from .names import (
     SUFFIXES,
     NameDirectory,
     find_names,
+    looks_like_thing,
     name_lexicon,
+    strong_name,
     truecase,
 )
 from .normalise import analysis_view
@@ -194,7 +196,9 @@ def _refine(
     for separator in [*_NOT_IN_NAMES.finditer(text, start, end), None]:
         piece_end = separator.start() if separator else end
         piece = _tidy_name(text, piece_start, piece_end, text if cased is None else cased)
-        if piece:
+        if piece and (
+            not looks_like_thing(text, *piece) or strong_name(text, *piece, name_lexicon())
+        ):
             pieces.append(piece)
         if separator:
             piece_start = separator.end()

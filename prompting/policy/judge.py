@@ -22,7 +22,7 @@ from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
 from .errors import AnalysisFailed, PolicyError, TextTooLong
 from .judgement import Finding, Judgement, Override
-from .names import NameDirectory, name_lexicon, name_parts
+from .names import NameDirectory, looks_like_thing, name_lexicon, name_parts, strong_name
 from .pseudonymizer import (
     TYPED_PLACEHOLDER,
     TYPED_PLACEHOLDER_RE,
@@ -39,6 +39,15 @@ DEFAULT_MAX_CHARS = 200_000
 MIN_PROPAGATED_LENGTH = 4
 
 KnownNames = NameDirectory | Iterable[str]
+
+# PERSON recognizers that guess from the words alone (NER, the lexicon), as opposed to a
+# label, a cue or a known person: these yield to NER calling the same words a place.
+_GUESSING = frozenset({"SpacyRecognizer", "NameLexicon", "NameField", "NameList"})
+
+
+def _action(policy: Policy, entity_type: str) -> str:
+    rule = policy.rule_for(entity_type)
+    return rule.action if rule else "allow"
 
 
 def judge(
@@ -101,10 +110,15 @@ def judge_many(
     min_scores = {name: rule.min_score for name, rule in policy.rules.items()}
     non_empty = [i for i, text in enumerate(texts) if text.strip()]
     detections: list[list[Detection]] = [[] for _ in texts]
+    entities = policy.entities_to_detect()
+    if "PERSON" in entities and "LOCATION" not in entities:
+        # Free with the NER pass that names need anyway: a word NER calls a place in this
+        # text is not propagated as a person (see _apply_policy).
+        entities.append("LOCATION")
     if non_empty:
         found = analyzer.detect_many(
             [texts[i] for i in non_empty],
-            policy.entities_to_detect(),
+            entities,
             min_scores=min_scores,
             deadline=deadline,
             known_names=directory,
@@ -183,14 +197,26 @@ def _apply_policy(
     redactions: dict[tuple[str, str], str],
 ) -> Judgement:
     spans = []
+    places = {
+        text[d.start : d.end].lower()
+        for d in detections
+        if d.entity_type == "LOCATION" and _action(policy, "LOCATION") == "allow"
+    }
     for det in detections:
         rule = policy.rule_for(det.entity_type)
-        if rule is None or det.score < rule.min_score:
-            continue
+        if rule is None or rule.action == "allow" or det.score < rule.min_score:
+            continue  # allowed types are looked for only as places (above)
+        if (
+            det.entity_type == "PERSON"
+            and det.recognizer in _GUESSING
+            and text[det.start : det.end].lower() in places
+            and not strong_name(text, det.start, det.end, name_lexicon())
+        ):
+            continue  # NER called the same words a place elsewhere in this text
         priority = ACTION_SEVERITY[rule.action]
         spans.append(Span(det.entity_type, det.start, det.end, det.score, det.recognizer, priority))
     spans = resolve_overlaps(spans)
-    spans, aliases = _propagate(text, spans, policy=policy, mapping=mapping)
+    spans, aliases = _propagate(text, spans, policy=policy, mapping=mapping, places=places)
 
     findings: list[Finding] = []
     rejected: list[Override] = []
@@ -308,7 +334,12 @@ def _replace(finding: Finding, **changes: Any) -> Finding:
 
 
 def _propagate(
-    text: str, spans: list[Span], *, policy: Policy, mapping: PseudonymMap
+    text: str,
+    spans: list[Span],
+    *,
+    policy: Policy,
+    mapping: PseudonymMap,
+    places: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[list[Span], dict[str, str]]:
     """Also find every other occurrence of a value already replaced, in this text or
     (pseudonyms only: redacted values are not remembered) earlier in the conversation:
@@ -332,12 +363,16 @@ def _propagate(
         rule = policy.rule_for(entry.entity_type)
         if rule and rule.action == "pseudonymize":
             remember(entry.entity_type, entry.value, 1.0)
-    candidates = [v for v in values if len(v) >= MIN_PROPAGATED_LENGTH and v.strip()]
+    candidates = [
+        v for v in values if len(v) >= MIN_PROPAGATED_LENGTH and v.strip() and v not in places
+    ]
     if not candidates:
         return spans, aliases
     extra = []
     for start, end, value in _occurrences(text, candidates):
         entity_type, score = values[value]
+        if entity_type == "PERSON" and looks_like_thing(text, start, end):
+            continue  # "Madison" of a name, but "Madison Airport" here
         priority = ACTION_SEVERITY[policy.rules[entity_type].action]
         extra.append(Span(entity_type, start, end, score, "known_value", priority))
     # resolve_overlaps prefers the longer span: "Ann Lee" over an "Ann" inside it.

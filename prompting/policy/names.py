@@ -75,7 +75,68 @@ CUES_AFTER = frozenset(
     """.split()  # noqa: SIM905
 )
 # Capitalised at a sentence start, these are the cue, not a given name: "Call Olga".
-_NOT_GIVEN = CUES_BEFORE | CUE_VERBS | HONORIFICS | CUES_AFTER
+_NOT_GIVEN = CUES_BEFORE | CUE_VERBS | HONORIFICS | CUES_AFTER | frozenset(STOP_WORDS)
+
+# Makes and companies named like people: "Ford Transit", "Mercedes Sprinter", "Kia Niro".
+# A name-shaped span that starts with one, or follows one, is a product - unless it is a
+# strong name (`strong_name`): "Mercedes Garcia" is a person.
+BRANDS = frozenset(
+    """
+    ford lincoln mercedes benz kia honda toyota dodge chrysler porsche ferrari tesla
+    chevrolet chevy cadillac buick lexus subaru mazda nissan hyundai volvo audi bmw jeep
+    rivian lucid polestar fiat maserati lamborghini bentley hertz avis dell marriott
+    hilton hyatt jpmorgan deloitte disney boeing walgreens kellogg salesforce oracle
+    adobe uber lyft
+    """.split()  # noqa: SIM905
+)
+# Firms whose whole name is a person's name.
+BRAND_NAMES = frozenset(
+    {("morgan", "stanley"), ("wells", "fargo"), ("goldman", "sachs"), ("ernst", "young"),
+     ("johnson", "johnson"), ("rolls", "royce"), ("ben", "jerry's"), ("marks", "spencer")}
+)  # fmt: skip
+# Words after a name-shaped span that make it a place: "Victoria Station", "Lincoln Park".
+PLACE_WORDS = frozenset(
+    """
+    airport station square park garden gardens center centre bridge mall hall stadium
+    arena county city street avenue boulevard road lake river beach island valley
+    heights hills springs falls harbor harbour port plaza terminal university college
+    school hospital hotel district airfield
+    """.split()  # noqa: SIM905
+)
+_WORD_AFTER = regex.compile(r"[ \t]+([^\W\d_]+)")
+_WORD_BEFORE = regex.compile(r"([^\W\d_]+)[ \t]+\Z")
+
+
+def strong_name(text: str, start: int, end: int, lexicon: NameLexicon) -> bool:
+    """A listed first name and a listed last name, neither a common word."""
+    words = [fold(m.group()) for m in WORD_RE.finditer(text, start, end)]
+    return (
+        len(words) >= 2
+        and words[0] in lexicon.first
+        and lexicon.is_last(words[-1])
+        and words[0] not in lexicon.common
+        and words[-1] not in lexicon.common
+    )
+
+
+def looks_like_thing(text: str, start: int, end: int) -> bool:
+    """A name-shaped span that is a product or a place by its neighbours: it starts with
+    or follows a brand ("Ford Mustang Mach"), or a place word follows ("Austin Airport")."""
+    words = [fold(m.group()) for m in WORD_RE.finditer(text, start, end)]
+    if words and (words[0] in BRANDS or tuple(words[:2]) in BRAND_NAMES):
+        return True
+    before = _WORD_BEFORE.search(text, max(0, start - 30), start)
+    if before is not None and fold(before.group(1)) in BRANDS and before.group(1)[:1].isupper():
+        return True
+    last = text[start:end].split()[-1:]
+    if last and last[0][:1].isupper() and fold(last[0]) in PLACE_WORDS:
+        return True
+    after = _WORD_AFTER.match(text, end)
+    return (
+        after is not None
+        and after.group(1)[:1].isupper()
+        and fold(after.group(1)) in PLACE_WORDS
+    )
 
 # NER labels that say "a thing or a place", not a person ("Mercedes Benz", "Lincoln Park").
 _NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "LAW"})
@@ -250,11 +311,16 @@ def find_names(
         field_end = _field_name(words, i)
         if field_end is not None:
             # A whole list item or CSV field: NER often calls a name alone there an ORG.
-            found.append(NameMatch(words.spans[i][0], words.spans[field_end][1], 0.6, "NameField"))
+            start, end = words.spans[i][0], words.spans[field_end][1]
+            if not looks_like_thing(text, start, end):
+                found.append(NameMatch(start, end, 0.6, "NameField"))
         if full is not None:
             end, score = full
             match = NameMatch(words.spans[i][0], words.spans[end][1], score, "NameLexicon")
-            if cued or not _is_thing(match, words, i, entities):
+            if cued or not (
+                _is_thing(match, words, i, entities)
+                or (score < 0.85 and looks_like_thing(text, match.start, match.end))
+            ):
                 found.append(match)
         elif cued:
             end = _cued_surname(words, i)
