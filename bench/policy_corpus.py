@@ -175,7 +175,8 @@ class Corpus:
         p.append(("US_DRIVER_LICENSE", value))
         cue = r.choice(["DL", "DL#", "DLN", "DL no.", "driver's license", "Driver's License No.", "drivers licence number",
                         "driver license #", "CDL", "license", "licence no", "Lic. No.", "DL number", "Driver License Number:"])  # fmt: skip
-        return r.choice([f"{cue} {value}", f"{cue}: {value}", f"{cue} {value} ({state})", f"{cue} {state} {value}"])
+        bare = cue.rstrip(":")
+        return r.choice([f"{cue} {value}", f"{bare}: {value}", f"{cue} {value} ({state})", f"{cue} {state} {value}"])
 
     def passport(self, p: list[tuple[str, str]]) -> str:
         r, d, u = self.rng, string.digits, string.ascii_uppercase

@@ -16,7 +16,7 @@ from .recognizers import CASE_SENSITIVE, PrefilteredRecognizer
 # Between a cue and its value: "DL: ", "DL# ", "licence no. ", "number is ", "(CA) ",
 # "- NY ", a state code before the value.
 _SEPARATOR = (
-    r"[ \t]*\.?[ \t]*(?:[:#=|\-–][ \t]*)?(?:(?i:is|was)[ \t]+)?#?[ \t]*"
+    r"[ \t]*\.?[ \t]*(?:[:#=|\-–][ \t]*)?(?:(?i:is|was)[ \t]+)?#?[ \t]*(?:\n[ \t]*)?"
     r"(?:\(?[A-Z]{2}\)?[ \t]*[:\-]?[ \t]+)?"
 )
 _NUMBER_WORD = r"(?:number|num|no\.?|nr\.?|\#|id)"
@@ -66,8 +66,9 @@ class UsDriverLicenseRecognizer(PrefilteredRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
+        # Washington's WDL numbers may be all letters after the prefix.
         digits = sum(ch.isdigit() for ch in pattern_text)
-        return None if digits >= 4 else False
+        return None if digits >= 4 or pattern_text.startswith("WDL") else False
 
 
 # -- Passports -----------------------------------------------------------------------------
@@ -75,7 +76,7 @@ class UsDriverLicenseRecognizer(PrefilteredRecognizer):
 _PASSPORT_CUE = rf"(?i:\bpassport(?:[ \t]+{_NUMBER_WORD})?|\bpass(?:port)?[ \t]*no\.?|\bPPN?[ \t]*\#)"
 # US 9 digits or a letter + 8 digits; UK 9 digits; CA AB123456; DE C01X00T47; FR 12AB34567;
 # IN A1234567; CN E12345678; ES AAA123456; IT YA1234567; MX G12345678; JP TK1234567.
-_PASSPORT_VALUE = r"(?=[A-Z0-9]*[0-9](?:[A-Z]*[0-9]){4})[A-Z0-9]{6,10}\b(?![-/.][0-9])"
+_PASSPORT_VALUE = r"(?=[A-Z]*[0-9][A-Z]*[0-9])[A-Z0-9]{6,10}\b(?![-/.][0-9])"
 
 
 class PassportRecognizer(PrefilteredRecognizer):

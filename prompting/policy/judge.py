@@ -42,7 +42,8 @@ KnownNames = NameDirectory | Iterable[str]
 
 # PERSON recognizers that guess from the words alone (NER, the lexicon), as opposed to a
 # label, a cue or a known person: these yield to NER calling the same words a place.
-_GUESSING = frozenset({"SpacyRecognizer", "NameLexicon", "NameField", "NameList"})
+# (List items and fields are left alone: NER calls a rare name alone there a place.)
+_GUESSING = frozenset({"SpacyRecognizer", "NameLexicon"})
 
 
 def _action(policy: Policy, entity_type: str) -> str:

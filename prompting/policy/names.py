@@ -41,8 +41,19 @@ _NAME_GAP = regex.compile(r"[ \t]{1,3}|[ \t]*\n[ \t]*|\.[ \t]{1,3}|\.[ \t]*\n[ \
 _CUE_GAP = regex.compile(r"[ \t]{1,3}|,[ \t]{1,3}|[,:/][ \t]?|[ \t]*\n[ \t]*")
 
 PARTICLES = frozenset(
-    "van von de der den del della dei di da das dos du la le bin ibn bint al el ter ten zu y".split()  # noqa: SIM905
+    "van von de der den del della dei di da das dos du la le bin ibn bint al el ter ten zu y"
+    " mac mc o ni nic ui".split()  # noqa: SIM905 - "Mac Giolla", "Ó Tiobraide" (folded)
 )
+# Field labels and phrases right before a name in forms and notes, in any letter case:
+# "customer: conan criomhthain", "account of apollo mendes", "onboarding - okgüçlü bilgin".
+LABELS = frozenset(
+    """
+    customer rider driver passenger requester reporter name cardholder holder employee
+    applicant witness contact from onboarding guest member user
+    """.split()  # noqa: SIM905
+)
+_LABEL_GAP = regex.compile(r"[ \t]*[:\-\u2013][ \t]*")
+LABEL_PHRASES = frozenset({("account", "of"), ("taken", "from"), ("holder",), ("named",)})
 HONORIFICS = frozenset(
     "mr mrs ms mx miss dr prof sir dame madam mme mlle herr frau sra srta".split()  # noqa: SIM905
 )
@@ -250,6 +261,8 @@ class _Words:
 
     def case(self, i: int) -> str:
         word = self.word(i)
+        if len(word) == 1 and self.text.startswith(".", self.spans[i][1]):
+            return "initial"  # "H.", and "u." in a lower-case name
         if word.islower():
             return "lower"
         if word.isupper():
@@ -306,6 +319,9 @@ def find_names(
             found.extend(_known(words, i))
         if folded in HONORIFICS and _after_honorific(words, i, found):
             continue
+        labelled = _after_label(words, i)
+        if labelled is not None:
+            found.append(NameMatch(words.spans[i][0], words.spans[labelled][1], 0.6, "NameLabel"))
         full = _full_name(words, i)
         cued = _cued(words, i)
         field_end = _field_name(words, i)
@@ -333,7 +349,7 @@ def find_names(
 # particles between), alone between separators or line ends.
 _NAME_ITEM = regex.compile(
     r"(?<=^|[\n,;|\t])[ \t]*(?:[-*•][ \t]*)?"
-    r"(\p{Lu}[\p{L}'\u2019\-]*(?:[ ](?:\p{Lu}[\p{L}'\u2019\-]*|\p{Ll}{1,4})){1,3})"
+    r"(\p{Lu}[\p{L}'\u2019\-]*(?:[ ](?:\p{Lu}\.|\p{Lu}[\p{L}'\u2019\-]*|\p{Ll}{1,4})){1,3})"
     r"[ \t]*(?=$|[\n,;|\t])",
     regex.MULTILINE,
 )
@@ -398,6 +414,31 @@ def _after_honorific(words: _Words, i: int, found: list[NameMatch]) -> bool:
     return True
 
 
+def _after_label(words: _Words, i: int) -> int | None:
+    """The words after a field label ("Rider: ", "account of "), up to 4, none common,
+    in one letter case: a name however rare. Returns the index of its last word."""
+    if i == 0:
+        return None
+    label = words.folded[i - 1]
+    colon = label in LABELS and _LABEL_GAP.fullmatch(words.gap(i - 1))
+    phrase = words.gap(i - 1) == " " and (
+        (label,) in LABEL_PHRASES
+        or (i > 1 and words.gap(i - 2) == " " and (words.folded[i - 2], label) in LABEL_PHRASES)
+    )
+    if not (colon or phrase) or words.common(i) or words.folded[i] in _NOT_GIVEN:
+        return None
+    end = i
+    for k in range(i + 1, min(i + 4, len(words))):
+        if not words.joined(k - 1) or "\n" in words.gap(k - 1):
+            break
+        if words.folded[k] in PARTICLES or words.case(k) == "initial":
+            continue
+        if words.common(k) or not _same_case(words.case(i), words.case(k)):
+            break
+        end = k
+    return end
+
+
 def _given(words: _Words, i: int) -> bool:
     if not words.first_name(i):
         return False
@@ -407,7 +448,15 @@ def _given(words: _Words, i: int) -> bool:
 def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
     """A given name, then middle names, initials or particles, and a last name, all in
     the same letter case. Returns (index of the last word, score)."""
-    if not _given(words, i) or not words.joined(i) or words.folded[i] in _NOT_GIVEN:
+    unlisted = not words.first_name(i)
+    if unlisted:
+        # "Okgüçlü Bilgin": an unlisted capitalised word may be a given name before a
+        # listed, uncommon last name (scored lower; vetoed by NER, brands and places).
+        if words.case(i) not in ("title", "mixed") or words.common(i):
+            return None
+    elif not _given(words, i):
+        return None
+    if not words.joined(i) or words.folded[i] in _NOT_GIVEN:
         return None
     lower = words.case(i) == "lower"
     given_common = words.common(i)
@@ -416,7 +465,7 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
         # One line break inside a name, and only right before its last word: a wrapped
         # "Kenji\nWatanabe", never "Rachel Campos\nMathilde Rolland" of a list.
         wrapped = "\n" in words.gap(k - 1)
-        if wrapped and (best is not None or k > i + 1):
+        if wrapped and (best is not None or k > i + 1 or unlisted):
             break
         case = words.case(k)
         if words.folded[k] in PARTICLES:
@@ -429,9 +478,9 @@ def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
             common = words.common(k)
             if words.folded[k] in STOP_WORDS:
                 break  # "Maria The", "Olga And": a function word ends the name
-            if words.last_name(k) and not (common and (lower or given_common)):
-                best = (k, 0.85 if not (common or given_common) else 0.7)
-            elif not lower and not common and not given_common:
+            if words.last_name(k) and not (common and (lower or given_common or unlisted)):
+                best = (k, 0.6 if unlisted else 0.85 if not (common or given_common) else 0.7)
+            elif not lower and not common and not given_common and not unlisted:
                 best = best or (k, 0.6)  # an unlisted capitalised last name
             elif not (words.first_name(k) and not common):
                 break

@@ -558,10 +558,11 @@ class LabelledPersonRecognizer(PatternRecognizer):
     more often than in running prose: "Customer: Dana Whitfield", "Dr. Ng",
     "Dana Whitfield <dana@example.com>", a sign-off line "Best regards,\\nDana"."""
 
-    # "Dana", "Dana Whitfield", "Anna W. Cline", "Ian McKay", "O'Neil", "Smith\u2019s".
-    _WORD = r"(?:[A-Z][a-z'\u2019-]+|[A-Z][a-z]?[A-Z][a-z'\u2019-]+)"
-    _NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{0,2}}"
-    _FULL_NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{1,2}}"
+    # "Dana", "Dana Whitfield", "Anna W. Cline", "Ian McKay", "O'Neil", "Smith\u2019s",
+    # "Rubén Pérez", "Oğurata Demirel": any alphabet's capitals, not only ASCII.
+    _WORD = r"(?:\p{Lu}[\p{Ll}'\u2019-]+|\p{Lu}\p{Ll}?\p{Lu}[\p{Ll}'\u2019-]+)"
+    _NAME = rf"\p{{Lu}}[\p{{Ll}}'\u2019-]+(?:[ ]\p{{Lu}}\.)?(?:[ ]{_WORD}){{0,2}}"
+    _FULL_NAME = rf"\p{{Lu}}[\p{{Ll}}'\u2019-]+(?:[ ]\p{{Lu}}\.)?(?:[ ]{_WORD}){{1,2}}"
     _ROLE_OR_VERB = (
         r"(?i:driver|rider|customer|passenger|agent|manager|supervisor|colleague|employee"
         r"|requester|applicant|cardholder)s?"
