@@ -136,10 +136,11 @@ class Analyzer:
                 for r in found:
                     if r.score < (min_scores or {}).get(r.entity_type, 0.0):
                         continue
+                    name = _recognizer_name(r)
                     for start, end in _refine(
-                        r.entity_type, chunk.text, r.start, r.end, cased=ner_text
+                        r.entity_type, chunk.text, r.start, r.end, cased=ner_text, recognizer=name
                     ):
-                        spans.append(Span(r.entity_type, start, end, r.score, _recognizer_name(r)))
+                        spans.append(Span(r.entity_type, start, end, r.score, name))
                 if lexicon is not None:
                     ents = [(e.start_char, e.end_char, e.label_) for e in nlp_artifacts.tokens.ents]
                     for match in find_names(
@@ -180,7 +181,13 @@ _NOT_IN_NAMES = re.compile(r"[,;:@<>()\[\]{}|/\\\n\t\"]")
 
 
 def _refine(
-    entity_type: str, text: str, start: int, end: int, *, cased: str | None = None
+    entity_type: str,
+    text: str,
+    start: int,
+    end: int,
+    *,
+    cased: str | None = None,
+    recognizer: str = "SpacyRecognizer",
 ) -> list[tuple[int, int]]:
     """Tidy NER spans into zero or more (start, end) spans.
 
@@ -196,8 +203,11 @@ def _refine(
     for separator in [*_NOT_IN_NAMES.finditer(text, start, end), None]:
         piece_end = separator.start() if separator else end
         piece = _tidy_name(text, piece_start, piece_end, text if cased is None else cased)
+        # A label or a cue outweighs neighbours ("From: Lee Park <lee@...>"); NER does not.
         if piece and (
-            not looks_like_thing(text, *piece) or strong_name(text, *piece, name_lexicon())
+            recognizer != "SpacyRecognizer"
+            or not looks_like_thing(text, *piece)
+            or strong_name(text, *piece, name_lexicon())
         ):
             pieces.append(piece)
         if separator:
@@ -242,11 +252,18 @@ def _recognizer_name(result: object) -> str:
 
 def _unique_detections(spans: list[Span]) -> list[Detection]:
     # Overlapping chunks report the same span twice; keep the best score per span.
+    # On a tie of spans, a recognizer with context (a cue, a label) is named over NER,
+    # because the policy lets NER's guesses yield to places and lists (judge._GUESSING).
     best: dict[tuple[str, int, int], Span] = {}
     for span in spans:
         key = (span.entity_type, span.start, span.end)
-        if key not in best or span.score > best[key].score:
+        known = best.get(key)
+        if known is None:
             best[key] = span
+            continue
+        score = max(known.score, span.score)
+        recognizer = known.recognizer if known.recognizer != "SpacyRecognizer" else span.recognizer
+        best[key] = Span(span.entity_type, span.start, span.end, score, recognizer)
     return [
         Detection(s.entity_type, s.start, s.end, s.score, s.recognizer)
         for s in sorted(best.values(), key=lambda s: (s.start, s.end, s.entity_type))

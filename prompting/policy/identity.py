@@ -76,7 +76,8 @@ class UsDriverLicenseRecognizer(PrefilteredRecognizer):
 _PASSPORT_CUE = rf"(?i:\bpassport(?:[ \t]+{_NUMBER_WORD})?|\bpass(?:port)?[ \t]*no\.?|\bPPN?[ \t]*\#)"
 # US 9 digits or a letter + 8 digits; UK 9 digits; CA AB123456; DE C01X00T47; FR 12AB34567;
 # IN A1234567; CN E12345678; ES AAA123456; IT YA1234567; MX G12345678; JP TK1234567.
-_PASSPORT_VALUE = r"(?=[A-Z]*[0-9][A-Z]*[0-9])[A-Z0-9]{6,10}\b(?![-/.][0-9])"
+# At least one digit: German numbers ("CHTVHJY1P") can be nearly all letters.
+_PASSPORT_VALUE = r"(?=[A-Z]*[0-9])[A-Z0-9]{6,10}\b(?![-/.][0-9])"
 
 
 class PassportRecognizer(PrefilteredRecognizer):

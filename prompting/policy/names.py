@@ -88,23 +88,25 @@ CUES_AFTER = frozenset(
 # Capitalised at a sentence start, these are the cue, not a given name: "Call Olga".
 _NOT_GIVEN = CUES_BEFORE | CUE_VERBS | HONORIFICS | CUES_AFTER | frozenset(STOP_WORDS)
 
-# Makes and companies named like people: "Ford Transit", "Mercedes Sprinter", "Kia Niro".
-# A name-shaped span that starts with one, or follows one, is a product - unless it is a
-# strong name (`strong_name`): "Mercedes Garcia" is a person.
+# Makes and companies: a name-shaped span that starts with one, or follows one, is a
+# product ("Kia Niro", "Ford Mustang Mach"). PERSONLIKE_BRANDS are people's names too, so
+# they do not overrule a strong name ("Mercedes Garcia"); BRANDS always do.
 BRANDS = frozenset(
     """
-    ford lincoln mercedes benz kia honda toyota dodge chrysler porsche ferrari tesla
-    chevrolet chevy cadillac buick lexus subaru mazda nissan hyundai volvo audi bmw jeep
-    rivian lucid polestar fiat maserati lamborghini bentley hertz avis dell marriott
-    hilton hyatt jpmorgan deloitte disney boeing walgreens kellogg salesforce oracle
-    adobe uber lyft
+    kia honda toyota chrysler porsche ferrari tesla chevrolet chevy cadillac buick lexus
+    subaru mazda nissan hyundai volvo audi bmw jeep rivian polestar fiat maserati
+    lamborghini hertz avis dell marriott hyatt jpmorgan deloitte disney boeing walgreens
+    kellogg salesforce oracle adobe uber lyft
     """.split()  # noqa: SIM905
 )
+PERSONLIKE_BRANDS = frozenset("ford lincoln mercedes benz dodge bentley hilton lucid".split())  # noqa: SIM905
 # Firms whose whole name is a person's name.
 BRAND_NAMES = frozenset(
     {("morgan", "stanley"), ("wells", "fargo"), ("goldman", "sachs"), ("ernst", "young"),
      ("johnson", "johnson"), ("rolls", "royce"), ("ben", "jerry's"), ("marks", "spencer")}
 )  # fmt: skip
+ALL_BRANDS = BRANDS | PERSONLIKE_BRANDS
+
 # Words after a name-shaped span that make it a place: "Victoria Station", "Lincoln Park".
 PLACE_WORDS = frozenset(
     """
@@ -119,10 +121,11 @@ _WORD_BEFORE = regex.compile(r"([^\W\d_]+)[ \t]+\Z")
 
 
 def strong_name(text: str, start: int, end: int, lexicon: NameLexicon) -> bool:
-    """A listed first name and a listed last name, neither a common word."""
+    """A listed first name and a listed last name, neither a common word nor a make."""
     words = [fold(m.group()) for m in WORD_RE.finditer(text, start, end)]
     return (
         len(words) >= 2
+        and words[0] not in BRANDS
         and words[0] in lexicon.first
         and lexicon.is_last(words[-1])
         and words[0] not in lexicon.common
@@ -134,14 +137,20 @@ def looks_like_thing(text: str, start: int, end: int) -> bool:
     """A name-shaped span that is a product or a place by its neighbours: it starts with
     or follows a brand ("Ford Mustang Mach"), or a place word follows ("Austin Airport")."""
     words = [fold(m.group()) for m in WORD_RE.finditer(text, start, end)]
-    if words and (words[0] in BRANDS or tuple(words[:2]) in BRAND_NAMES):
+    if words and (words[0] in ALL_BRANDS or tuple(words[:2]) in BRAND_NAMES):
         return True
     before = _WORD_BEFORE.search(text, max(0, start - 30), start)
-    if before is not None and fold(before.group(1)) in BRANDS and before.group(1)[:1].isupper():
+    if (
+        before is not None
+        and fold(before.group(1)) in ALL_BRANDS
+        and before.group(1)[:1].isupper()
+    ):
         return True
     last = text[start:end].split()[-1:]
     if last and last[0][:1].isupper() and fold(last[0]) in PLACE_WORDS:
-        return True
+        # "Victoria Station", but not "Lee Park" or "Dana Hall": those are surnames too.
+        if not name_lexicon().is_last(fold(last[0])):
+            return True
     after = _WORD_AFTER.match(text, end)
     return (
         after is not None
@@ -335,7 +344,10 @@ def find_names(
             match = NameMatch(words.spans[i][0], words.spans[end][1], score, "NameLexicon")
             if cued or not (
                 _is_thing(match, words, i, entities)
-                or (score < 0.85 and looks_like_thing(text, match.start, match.end))
+                or (
+                    looks_like_thing(text, match.start, match.end)
+                    and not strong_name(text, match.start, match.end, lexicon)
+                )
             ):
                 found.append(match)
         elif cued:
@@ -530,10 +542,11 @@ def _same_case(given: str, other: str) -> bool:
 
 def _cued(words: _Words, i: int) -> bool:
     """A name word alone, in a person context: after a greeting or contact verb, or
-    before a speech verb."""
-    if not (_given(words, i) or (words.case(i) != "lower" and _surname_alone(words, i))):
+    before a speech verb. Listed or not ("Thanks Mutluhan!"), as long as it is no common
+    word: after "call", "dear" or before "said", an unknown word is a name."""
+    if words.common(i) and not (words.case(i) != "lower" and _given(words, i)):
         return False
-    if words.case(i) == "lower" and words.common(i):
+    if len(words.folded[i]) < 3 or words.folded[i] in _NOT_GIVEN:
         return False
     before = i > 0 and _CUE_GAP.fullmatch(words.gap(i - 1))
     if before:
