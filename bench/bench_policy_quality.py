@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - tables print one row per line
 """How much personal data and how many secrets would still reach the model, and how much
 work the default policy serves; out-of-the-box Presidio measured on the same corpus.
 
@@ -33,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.policy_corpus import TARGETS, Corpus, Doc  # noqa: E402
-from prompting.policy import PseudonymMap, default_policy, get_analyzer, judge  # noqa: E402
+from bench.policy_corpus import TARGETS, Corpus, Doc
+from prompting.policy import PseudonymMap, default_policy, get_analyzer, judge
 
 Sender = Callable[[str], str | None]  # text -> what would be sent (None: refused)
 
@@ -66,9 +67,10 @@ def ours() -> Sender:
 
 
 def presidio_out_of_the_box() -> Sender:
-    import prompting.policy.engine  # noqa: F401 - sets tldextract offline before Presidio loads
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    import prompting.policy.engine  # noqa: F401 - sets tldextract offline before Presidio loads
 
     nlp = NlpEngineProvider(
         nlp_configuration={
@@ -163,7 +165,9 @@ def report(name: str, result: dict[str, Any], examples: bool) -> None:
         target = row["target"]
         ok = "" if target is None else ("yes" if row["rate"] <= target else "NO")
         target_text = "-" if target is None else f"{target:.0%}"
-        print(f"{label:<20}{row['planted']:>8}{row['leaked']:>8}{row['rate']:>8.1%}{target_text:>8}  {ok}")
+        print(
+            f"{label:<20}{row['planted']:>8}{row['leaked']:>8}{row['rate']:>8.1%}{target_text:>8}  {ok}"
+        )
         if examples and row["examples"] and row["leaked"]:
             print("    e.g.", row["examples"])
     print(

@@ -37,7 +37,15 @@ FAKER_LOCALES = (
 ROMANIZED_LOCALES = ("ja_JP", "zh_CN")
 
 # Labels whose planted values must never be sent, and the others' targets (issue 10).
-ZERO_LEAK = ("EMAIL_ADDRESS", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "PASSPORT", "SECRET")
+ZERO_LEAK = (
+    "EMAIL_ADDRESS",
+    "US_SSN",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_BANK_NUMBER",
+    "PASSPORT",
+    "SECRET",
+)
 TARGETS = {
     **dict.fromkeys(ZERO_LEAK, 0.0),
     "PERSON": 0.02,
@@ -66,7 +74,9 @@ class Corpus:
         self.locales = [Faker(loc) for loc in (*FAKER_LOCALES, *ROMANIZED_LOCALES)]
         for offset, fake in enumerate(self.locales):
             fake.seed_instance(seed * 100 + offset)
-        self.iban_fakers = [Faker(loc) for loc in ("de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "en_GB")]
+        self.iban_fakers = [
+            Faker(loc) for loc in ("de_DE", "fr_FR", "nl_NL", "es_ES", "it_IT", "en_GB")
+        ]
         for offset, fake in enumerate(self.iban_fakers):
             fake.seed_instance(seed * 200 + offset)
 
@@ -111,7 +121,9 @@ class Corpus:
     # -- contact data -----------------------------------------------------------------------
 
     def email(self, p: list[tuple[str, str]]) -> str:
-        value = self.rng.choice([self.fake.email(), self.fake.company_email(), self.fake.free_email()])
+        value = self.rng.choice(
+            [self.fake.email(), self.fake.company_email(), self.fake.free_email()]
+        )
         p.append(("EMAIL_ADDRESS", value))
         return value
 
@@ -135,7 +147,11 @@ class Corpus:
         if len(digits) == 16:
             sep = self.rng.choice([" ", " ", "-", ".", "", "\n"])
             groups = [digits[i : i + 4] for i in range(0, 16, 4)]
-            value = sep.join(groups) if sep != "\n" else " ".join(groups[:2]) + "\n" + " ".join(groups[2:])
+            value = (
+                sep.join(groups)
+                if sep != "\n"
+                else " ".join(groups[:2]) + "\n" + " ".join(groups[2:])
+            )
         p.append(("CREDIT_CARD", value))
         return value
 
@@ -154,7 +170,17 @@ class Corpus:
     def bank_account(self, p: list[tuple[str, str]]) -> str:
         value = "".join(self.rng.choice(string.digits) for _ in range(self.rng.randint(8, 14)))
         p.append(("US_BANK_NUMBER", value))
-        cue = self.rng.choice(["account number", "acct #", "Account No.", "bank account", "checking account", "account #:", "acct no"])
+        cue = self.rng.choice(
+            [
+                "account number",
+                "acct #",
+                "Account No.",
+                "bank account",
+                "checking account",
+                "account #:",
+                "acct no",
+            ]
+        )
         return f"{cue} {value}"
 
     # -- identity documents -------------------------------------------------------------------
@@ -176,7 +202,14 @@ class Corpus:
         cue = r.choice(["DL", "DL#", "DLN", "DL no.", "driver's license", "Driver's License No.", "drivers licence number",
                         "driver license #", "CDL", "license", "licence no", "Lic. No.", "DL number", "Driver License Number:"])  # fmt: skip
         bare = cue.rstrip(":")
-        return r.choice([f"{cue} {value}", f"{bare}: {value}", f"{cue} {value} ({state})", f"{cue} {state} {value}"])
+        return r.choice(
+            [
+                f"{cue} {value}",
+                f"{bare}: {value}",
+                f"{cue} {value} ({state})",
+                f"{cue} {state} {value}",
+            ]
+        )
 
     def passport(self, p: list[tuple[str, str]]) -> str:
         r, d, u = self.rng, string.digits, string.ascii_uppercase
@@ -188,7 +221,18 @@ class Corpus:
             f"{letters(2)}{digits(7)}",
         ])  # fmt: skip
         p.append(("PASSPORT", value))
-        cue = r.choice(["passport", "Passport No.", "passport number", "Passport #", "passport no", "PASSPORT:", "passport (UK)", "her passport is"])
+        cue = r.choice(
+            [
+                "passport",
+                "Passport No.",
+                "passport number",
+                "Passport #",
+                "passport no",
+                "PASSPORT:",
+                "passport (UK)",
+                "her passport is",
+            ]
+        )
         return f"{cue} {value}"
 
     def date_of_birth(self, p: list[tuple[str, str]]) -> str:
@@ -199,7 +243,20 @@ class Corpus:
             date.strftime("%B %-d, %Y"), date.strftime("%-d %B %Y"), date.strftime("%d-%b-%Y"), date.strftime("%b %-d %Y"),
         ])  # fmt: skip
         p.append(("DATE_OF_BIRTH", value))
-        cue = r.choice(["DOB", "DOB:", "dob", "D.O.B.", "Date of birth:", "date of birth", "born on", "Birth date:", "birthdate", "Date of Birth -"])
+        cue = r.choice(
+            [
+                "DOB",
+                "DOB:",
+                "dob",
+                "D.O.B.",
+                "Date of birth:",
+                "date of birth",
+                "born on",
+                "Birth date:",
+                "birthdate",
+                "Date of Birth -",
+            ]
+        )
         return f"{cue} {value}"
 
     # -- secrets ------------------------------------------------------------------------------
@@ -215,7 +272,9 @@ class Corpus:
             text = f"aws_access_key_id = {value}"
         elif kind == 1:
             value = self.fake.password(length=r.randint(10, 16))
-            text = r.choice(["password: {}", "pw={}", "the admin password is {}", 'DB_PASSWORD="{}"']).format(value)
+            text = r.choice(
+                ["password: {}", "pw={}", "the admin password is {}", 'DB_PASSWORD="{}"']
+            ).format(value)
         elif kind == 2:
             value = self.token(r.randint(30, 60), string.ascii_letters + string.digits + "-_.")
             text = f"curl -H 'Authorization: Bearer {value}' https://api.internal/v1/trips"
@@ -258,7 +317,8 @@ class Corpus:
         lines = [
             f"Ticket #{r.randint(10000, 99999)} - {r.choice(['Lost item', 'Fare dispute', 'Safety report', 'Refund request', 'Chargeback'])}",
             f"{r.choice(['Customer', 'Rider', 'Name', 'Requester'])}: {name}",
-            f"Email: {self.email(p)}", f"Phone: {self.phone(p)}",
+            f"Email: {self.email(p)}",
+            f"Phone: {self.phone(p)}",
         ]
         if r.random() < 0.5:
             lines.append(f"Card on file: {self.card(p)}")
@@ -320,7 +380,10 @@ class Corpus:
     def _roster(self, p: list[tuple[str, str]]) -> str:
         r = self.rng
         if r.random() < 0.5:
-            rows = [f"{self.person(p, case='as is')},{self.email(p)},{self.phone(p)}" for _ in range(r.randint(3, 8))]
+            rows = [
+                f"{self.person(p, case='as is')},{self.email(p)},{self.phone(p)}"
+                for _ in range(r.randint(3, 8))
+            ]
             return "Can you dedupe this export?\n\nname,email,phone\n" + "\n".join(rows)
         rows = [self.person(p, case="as is") for _ in range(r.randint(4, 12))]
         return "Drivers on the Friday airport shift:\n" + "\n".join(f"- {row}" for row in rows)
@@ -339,9 +402,56 @@ class Corpus:
     def clean_doc(self) -> Doc:
         """Business text with no personal data, full of name-like products, places, firms."""
         f, r = self.fake, self.rng
-        place = r.choice(["Austin", "Jackson", "Charlotte", "Florence", "Victoria", "Lincoln", "Madison", "Georgia", "Paris", "Orlando", "Phoenix", "Dallas", "Denver", "Savannah", "Chelsea"])
-        vehicle = r.choice(["Lincoln Navigator", "Ford Transit", "Mercedes Sprinter", "Tesla Model Y", "Kia Niro", "Toyota Camry", "Chevrolet Bolt", "Ford Mustang Mach-E", "Mercedes-Benz EQS", "Honda Odyssey"])
-        firm = r.choice(["Salesforce", "Wells Fargo", "Morgan Stanley", "Johnson & Johnson", "Chase", "Ernst & Young", "Goldman Sachs", "Dell", "Ford", "Mercedes-Benz", "Jordan Logistics", "Hertz", "Marriott"])
+        place = r.choice(
+            [
+                "Austin",
+                "Jackson",
+                "Charlotte",
+                "Florence",
+                "Victoria",
+                "Lincoln",
+                "Madison",
+                "Georgia",
+                "Paris",
+                "Orlando",
+                "Phoenix",
+                "Dallas",
+                "Denver",
+                "Savannah",
+                "Chelsea",
+            ]
+        )
+        vehicle = r.choice(
+            [
+                "Lincoln Navigator",
+                "Ford Transit",
+                "Mercedes Sprinter",
+                "Tesla Model Y",
+                "Kia Niro",
+                "Toyota Camry",
+                "Chevrolet Bolt",
+                "Ford Mustang Mach-E",
+                "Mercedes-Benz EQS",
+                "Honda Odyssey",
+            ]
+        )
+        firm = r.choice(
+            [
+                "Salesforce",
+                "Wells Fargo",
+                "Morgan Stanley",
+                "Johnson & Johnson",
+                "Chase",
+                "Ernst & Young",
+                "Goldman Sachs",
+                "Dell",
+                "Ford",
+                "Mercedes-Benz",
+                "Jordan Logistics",
+                "Hertz",
+                "Marriott",
+            ]
+        )
         sentences = [
             f"Q{r.randint(1, 4)} revenue in {place} grew {r.randint(2, 40)}% year over year, driven by airport trips.",
             f"The {vehicle} fleet pilot in {place} cut charging costs by {r.randint(5, 30)}%.",

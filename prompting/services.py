@@ -25,9 +25,9 @@ from prompting.models import Conversation, Feedback, Message, PromptTemplate, Ru
 from prompting.policy import Override, get_analyzer, judge_fail_closed
 from prompting.selectors import (
     conversation_get_for_user,
+    known_person_names,
     model_default,
     model_get,
-    known_person_names,
     policy_in_force,
     policy_version_in_force,
     run_get_for_user,

@@ -65,9 +65,9 @@ from prompting.models import Conversation, Document, Message, Run, Tool
 from prompting.policy import Judgement, PolicyError, get_analyzer, judge_many
 from prompting.policy.errors import AnalysisFailed
 from prompting.selectors import (
+    known_person_names,
     model_default,
     model_get,
-    known_person_names,
     policy_in_force,
     policy_version_in_force,
 )

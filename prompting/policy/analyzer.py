@@ -22,6 +22,7 @@ from .names import (
     HONORIFICS,
     SUFFIXES,
     NameDirectory,
+    NameWords,
     find_names,
     looks_like_thing,
     name_lexicon,
@@ -111,17 +112,22 @@ class Analyzer:
         ]
         floor = min((min_scores or {}).get(e, 0.0) for e in wanted)
         try:
+            # The words of each chunk, read once for truecasing and the name rules.
+            words = [
+                NameWords(chunk.text, lexicon, known_names) if lexicon is not None else None
+                for _, chunk in chunks
+            ]
             ner_texts = [
-                truecase(chunk.text, lexicon=lexicon, directory=known_names)
+                truecase(chunk.text, lexicon=lexicon, directory=known_names, words=chunk_words)
                 if lexicon is not None
                 else chunk.text
-                for _, chunk in chunks
+                for (_, chunk), chunk_words in zip(chunks, words, strict=True)
             ]
             artifacts = self.engine.nlp_engine.process_batch(  # type: ignore[call-arg]
                 ner_texts, LANGUAGE, batch_size=BATCH_SIZE, with_ner=ner
             )
-            for (index, chunk), ner_text, (_, nlp_artifacts) in zip(
-                chunks, ner_texts, artifacts, strict=True
+            for (index, chunk), ner_text, chunk_words, (_, nlp_artifacts) in zip(
+                chunks, ner_texts, words, artifacts, strict=True
             ):
                 if deadline is not None and time.monotonic() > deadline:
                     raise AnalysisTimedOut()
@@ -144,7 +150,11 @@ class Analyzer:
                 if lexicon is not None:
                     ents = [(e.start_char, e.end_char, e.label_) for e in nlp_artifacts.tokens.ents]
                     for match in find_names(
-                        chunk.text, lexicon=lexicon, directory=known_names, entities=ents
+                        chunk.text,
+                        lexicon=lexicon,
+                        directory=known_names,
+                        entities=ents,
+                        words=chunk_words,
                     ):
                         spans.append(
                             Span("PERSON", match.start, match.end, match.score, match.recognizer)

@@ -4,6 +4,10 @@ Each shape alone means nothing (an 8-digit licence is an 8-digit order number, a
 is a date), so each needs its cue right before it: "DL#", "passport no.", "DOB". The
 cues are the many ways people write them; the values are the formats of the larger US
 states (AAMVA's published formats) and of common passports.
+
+Patterns read forward, cue first, and `\K` drops the cue from the reported match: a
+variable-length look-behind would be tried at every position of every chunk (it made
+the passport and birth-date recognizers 4-5 ms per 2 KB; forward, well under 1 ms).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from .recognizers import CASE_SENSITIVE, PrefilteredRecognizer
 # Between a cue and its value: "DL: ", "DL# ", "licence no. ", "number is ", "(CA) ",
 # "- NY ", a state code before the value.
 _SEPARATOR = (
-    r"[ \t]*\.?[ \t]*(?:[:#=|\-–][ \t]*)?(?:(?i:is|was)[ \t]+)?#?[ \t]*(?:\n[ \t]*)?"
+    r"[ \t]*\.?[ \t]*(?:[:#=|\-\u2013][ \t]*)?(?:(?i:is|was)[ \t]+)?#?[ \t]*(?:\n[ \t]*)?"
     r"(?:\(?[A-Z]{2}\)?[ \t]*[:\-]?[ \t]+)?"
 )
 _NUMBER_WORD = r"(?:number|num|no\.?|nr\.?|\#|id)"
@@ -58,7 +62,7 @@ class UsDriverLicenseRecognizer(PrefilteredRecognizer):
             patterns=[
                 Pattern(
                     "licence number after a licence cue",
-                    rf"(?<=(?:{_LICENCE_CUE}){_SEPARATOR}){_LICENCE_VALUE}",
+                    rf"(?:{_LICENCE_CUE}){_SEPARATOR}\K{_LICENCE_VALUE}",
                     0.7,
                 )
             ],
@@ -73,7 +77,9 @@ class UsDriverLicenseRecognizer(PrefilteredRecognizer):
 
 # -- Passports -----------------------------------------------------------------------------
 
-_PASSPORT_CUE = rf"(?i:\bpassport(?:[ \t]+{_NUMBER_WORD})?|\bpass(?:port)?[ \t]*no\.?|\bPPN?[ \t]*\#)"
+_PASSPORT_CUE = (
+    rf"(?i:\bpassport(?:[ \t]+{_NUMBER_WORD})?|\bpass(?:port)?[ \t]*no\.?|\bPPN?[ \t]*\#)"
+)
 # US 9 digits or a letter + 8 digits; UK 9 digits; CA AB123456; DE C01X00T47; FR 12AB34567;
 # IN A1234567; CN E12345678; ES AAA123456; IT YA1234567; MX G12345678; JP TK1234567.
 # At least one digit: German numbers ("CHTVHJY1P") can be nearly all letters.
@@ -90,8 +96,8 @@ class PassportRecognizer(PrefilteredRecognizer):
             patterns=[
                 Pattern(
                     "passport number after a passport cue",
-                    rf"(?<=(?:{_PASSPORT_CUE})(?:[ \t]*\([A-Za-z .]{{2,20}}\))?{_SEPARATOR})"
-                    rf"(?i:{_PASSPORT_VALUE})",
+                    rf"(?:{_PASSPORT_CUE})(?:[ \t]*\([A-Za-z .]{{2,20}}\))?{_SEPARATOR}"
+                    rf"\K(?i:{_PASSPORT_VALUE})",
                     0.7,
                 )
             ],
@@ -133,10 +139,10 @@ class DateOfBirthRecognizer(PrefilteredRecognizer):
             supported_entity="DATE_OF_BIRTH",
             name="DateOfBirthRecognizer",
             patterns=[
-                Pattern("date after a birth cue", rf"(?<={_DOB_CUE}{_SEPARATOR}){_DATE}", 0.75),
+                Pattern("date after a birth cue", rf"{_DOB_CUE}{_SEPARATOR}\K{_DATE}", 0.75),
                 Pattern(
                     "year after 'born in'",
-                    rf"(?<=(?i:\bborn[ \t]+in)[ \t]+){_YEAR}\b(?![/.\-][0-9])",
+                    rf"(?i:\bborn[ \t]+in)[ \t]+\K{_YEAR}\b(?![/.\-][0-9])",
                     0.6,
                 ),
             ],

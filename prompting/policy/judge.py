@@ -105,7 +105,9 @@ def judge_many(
             raise TextTooLong(max_chars, len(text))
     analyzer = analyzer or get_analyzer()
     directory = (
-        known_names if isinstance(known_names, NameDirectory) else NameDirectory.from_names(known_names)
+        known_names
+        if isinstance(known_names, NameDirectory)
+        else NameDirectory.from_names(known_names)
     )
     deadline = time.monotonic() + timeout_s if timeout_s is not None else None
     min_scores = {name: rule.min_score for name, rule in policy.rules.items()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import gzip
+import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,9 +41,12 @@ _NAME_GAP = regex.compile(r"[ \t]{1,3}|[ \t]*\n[ \t]*|\.[ \t]{1,3}|\.[ \t]*\n[ \
 # Between a cue and a name: "hi olga", "hi, olga", "w/ olga", "cc: olga".
 _CUE_GAP = regex.compile(r"[ \t]{1,3}|,[ \t]{1,3}|[,:/][ \t]?|[ \t]*\n[ \t]*")
 
+# Inside names, never at their end: "van der", "de la", "bin", "Mac Giolla", "Ó" (folded).
 PARTICLES = frozenset(
-    "van von de der den del della dei di da das dos du la le bin ibn bint al el ter ten zu y"
-    " mac mc o ni nic ui".split()  # noqa: SIM905 - "Mac Giolla", "Ó Tiobraide" (folded)
+    """
+    van von de der den del della dei di da das dos du la le bin ibn bint al el ter ten zu
+    y mac mc o ni nic ui
+    """.split()  # noqa: SIM905
 )
 # Field labels and phrases right before a name in forms and notes, in any letter case:
 # "customer: conan criomhthain", "account of apollo mendes", "onboarding - okgüçlü bilgin".
@@ -140,30 +144,29 @@ def looks_like_thing(text: str, start: int, end: int) -> bool:
     if words and (words[0] in ALL_BRANDS or tuple(words[:2]) in BRAND_NAMES):
         return True
     before = _WORD_BEFORE.search(text, max(0, start - 30), start)
-    if (
-        before is not None
-        and fold(before.group(1)) in ALL_BRANDS
-        and before.group(1)[:1].isupper()
-    ):
+    if before is not None and fold(before.group(1)) in ALL_BRANDS and before.group(1)[:1].isupper():
         return True
     last = text[start:end].split()[-1:]
-    if last and last[0][:1].isupper() and fold(last[0]) in PLACE_WORDS:
-        # "Victoria Station", but not "Lee Park" or "Dana Hall": those are surnames too.
-        if not name_lexicon().is_last(fold(last[0])):
-            return True
+    # "Victoria Station", but not "Lee Park" or "Dana Hall": those are surnames too.
+    if (
+        last
+        and last[0][:1].isupper()
+        and fold(last[0]) in PLACE_WORDS
+        and not name_lexicon().is_last(fold(last[0]))
+    ):
+        return True
     after = _WORD_AFTER.match(text, end)
     return (
-        after is not None
-        and after.group(1)[:1].isupper()
-        and fold(after.group(1)) in PLACE_WORDS
+        after is not None and after.group(1)[:1].isupper() and fold(after.group(1)) in PLACE_WORDS
     )
+
 
 # NER labels that say "a thing or a place", not a person ("Mercedes Benz", "Lincoln Park").
 _NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "LAW"})
 
 
 def fold(word: str) -> str:
-    """The lexicon's spelling of a word: case-folded, accents removed, ’ as '."""
+    """The lexicon's spelling of a word: case-folded, accents removed, U+2019 as '."""
     if word.isascii():
         return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.replace("\u2019", "'").casefold())
@@ -251,8 +254,9 @@ class NameMatch:
     recognizer: str
 
 
-class _Words:
-    """The words of a text with their folded form and letter case, computed once."""
+class NameWords:
+    """The words of a text with their folded form and letter case, computed once and
+    shared by `truecase` and `find_names` (the analyzer passes one per chunk)."""
 
     def __init__(self, text: str, lexicon: NameLexicon, directory: NameDirectory) -> None:
         self.text = text
@@ -260,6 +264,7 @@ class _Words:
         self.directory = directory
         self.spans = [(m.start(), m.end()) for m in WORD_RE.finditer(text)]
         self.folded = [fold(text[s:e]) for s, e in self.spans]
+        self.cases = [self._case(s, e) for s, e in self.spans]
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -269,14 +274,27 @@ class _Words:
         return self.text[start:end]
 
     def case(self, i: int) -> str:
-        word = self.word(i)
-        if len(word) == 1 and self.text.startswith(".", self.spans[i][1]):
+        return self.cases[i]
+
+    def _case(self, start: int, end: int) -> str:
+        word = self.text[start:end]
+        if end - start == 1 and self.text.startswith(".", end):
             return "initial"  # "H.", and "u." in a lower-case name
         if word.islower():
             return "lower"
         if word.isupper():
             return "upper" if len(word) > 1 else "initial"
         return "title" if word[0].isupper() else "mixed"
+
+    def plain(self, i: int) -> bool:
+        """A lower-case common word that starts no name (most words of prose)."""
+        folded = self.folded[i]
+        return (
+            self.cases[i] == "lower"
+            and folded in self.lexicon.common
+            and folded not in HONORIFICS
+            and folded not in self.directory.sequences
+        )
 
     def gap(self, i: int) -> str:
         """The text between word i and word i + 1."""
@@ -316,13 +334,16 @@ def find_names(
     lexicon: NameLexicon,
     directory: NameDirectory = EMPTY_DIRECTORY,
     entities: Sequence[tuple[int, int, str]] = (),
+    words: NameWords | None = None,
 ) -> list[NameMatch]:
     """PERSON spans by the rules in the module docstring; may overlap (the policy
     resolves overlaps). `entities` are NER (start, end, label) used to drop a
     capitalised "name" that NER calls a company, product or place."""
-    words = _Words(text, lexicon, directory)
+    words = words or NameWords(text, lexicon, directory)
     found: list[NameMatch] = []
     for i in range(len(words)):
+        if words.plain(i):
+            continue
         folded = words.folded[i]
         if folded in directory.sequences:
             found.extend(_known(words, i))
@@ -376,7 +397,7 @@ def _lists_of_names(text: str, found: list[NameMatch]) -> list[NameMatch]:
         return []
     starts = sorted(m.start for m in found)
     runs: list[list[tuple[int, int]]] = [[items[0]]]
-    for previous, item in zip(items, items[1:], strict=False):
+    for previous, item in itertools.pairwise(items):
         between = text[previous[1] : item[0]]
         if len(between) <= 4 and sum(ch in "\n,;|\t" for ch in between) == 1:
             runs[-1].append(item)
@@ -397,7 +418,7 @@ def _has_start_within(starts: list[int], start: int, end: int) -> bool:
     return index < len(starts) and starts[index] < end
 
 
-def _known(words: _Words, i: int) -> list[NameMatch]:
+def _known(words: NameWords, i: int) -> list[NameMatch]:
     for sequence in words.directory.sequences[words.folded[i]]:
         last = i + len(sequence) - 1
         if last >= len(words) or tuple(words.folded[i : last + 1]) != sequence:
@@ -407,8 +428,8 @@ def _known(words: _Words, i: int) -> list[NameMatch]:
     return []
 
 
-def _after_honorific(words: _Words, i: int, found: list[NameMatch]) -> bool:
-    """"Dr. Okafor", "mr smith": the name after the honorific, never the honorific."""
+def _after_honorific(words: NameWords, i: int, found: list[NameMatch]) -> bool:
+    """ "Dr. Okafor", "mr smith": the name after the honorific, never the honorific."""
     if not words.joined(i) or i + 1 >= len(words):
         return False
     end = None
@@ -426,7 +447,7 @@ def _after_honorific(words: _Words, i: int, found: list[NameMatch]) -> bool:
     return True
 
 
-def _after_label(words: _Words, i: int) -> int | None:
+def _after_label(words: NameWords, i: int) -> int | None:
     """The words after a field label ("Rider: ", "account of "), up to 4, none common,
     in one letter case: a name however rare. Returns the index of its last word."""
     if i == 0:
@@ -451,13 +472,13 @@ def _after_label(words: _Words, i: int) -> int | None:
     return end
 
 
-def _given(words: _Words, i: int) -> bool:
+def _given(words: NameWords, i: int) -> bool:
     if not words.first_name(i):
         return False
     return words.case(i) in ("title", "upper", "mixed") or not words.common(i)
 
 
-def _full_name(words: _Words, i: int) -> tuple[int, float] | None:
+def _full_name(words: NameWords, i: int) -> tuple[int, float] | None:
     """A given name, then middle names, initials or particles, and a last name, all in
     the same letter case. Returns (index of the last word, score)."""
     unlisted = not words.first_name(i)
@@ -505,7 +526,7 @@ _FIELD_START = regex.compile(r"(?:^|[\n,;|\t])[ \t]*(?:[-*•]|[0-9]{1,4}[.)])?[
 _FIELD_END = regex.compile(r"[ \t]*(?:$|[\n,;|\t])")
 
 
-def _field_name(words: _Words, i: int) -> int | None:
+def _field_name(words: NameWords, i: int) -> int | None:
     """A list item or table field that is a name and nothing else: 2-3 capitalised words,
     at least one listed, none common (a listed first name may be: "Carolina Respighi").
     Returns the index of its last word."""
@@ -540,7 +561,7 @@ def _same_case(given: str, other: str) -> bool:
     return other in ("title", "mixed", "initial")
 
 
-def _cued(words: _Words, i: int) -> bool:
+def _cued(words: NameWords, i: int) -> bool:
     """A name word alone, in a person context: after a greeting or contact verb, or
     before a speech verb. Listed or not ("Thanks Mutluhan!"), as long as it is no common
     word: after "call", "dear" or before "said", an unknown word is a name."""
@@ -564,12 +585,12 @@ def _cued(words: _Words, i: int) -> bool:
     return bool(after and words.folded[i + 1] in CUES_AFTER)
 
 
-def _surname_alone(words: _Words, i: int) -> bool:
+def _surname_alone(words: NameWords, i: int) -> bool:
     return words.last_name(i) and not words.common(i)
 
 
-def _cued_surname(words: _Words, i: int) -> int:
-    """"call olga xyzenko": an unlisted word right after a cued first name that is not a
+def _cued_surname(words: NameWords, i: int) -> int:
+    """ "call olga xyzenko": an unlisted word right after a cued first name that is not a
     common word is taken as her last name (it would otherwise be sent beside <PERSON_1>)."""
     k = i + 1
     if k < len(words) and words.joined(i) and words.folded[k] not in CUES_AFTER:
@@ -579,7 +600,9 @@ def _cued_surname(words: _Words, i: int) -> int:
     return i
 
 
-def _is_thing(match: NameMatch, words: _Words, i: int, entities: Sequence[tuple[int, int, str]]) -> bool:
+def _is_thing(
+    match: NameMatch, words: NameWords, i: int, entities: Sequence[tuple[int, int, str]]
+) -> bool:
     if words.case(i) == "lower" or match.score >= 0.85:
         # NER on a truecased copy is not trusted to overrule the lexicon, nor against two
         # listed, uncommon name words: the small model calls "Kenji\nWatanabe" an ORG.
@@ -592,16 +615,24 @@ def _is_thing(match: NameMatch, words: _Words, i: int, entities: Sequence[tuple[
     )
 
 
-def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPTY_DIRECTORY) -> str:
+def truecase(
+    text: str,
+    *,
+    lexicon: NameLexicon,
+    directory: NameDirectory = EMPTY_DIRECTORY,
+    words: NameWords | None = None,
+) -> str:
     """`text` with lower-case and all-caps name words capitalised ("olga petrenko" →
     "Olga Petrenko"), same length and offsets, for the NER pass; `text` itself if none."""
-    words = _Words(text, lexicon, directory)
+    words = words or NameWords(text, lexicon, directory)
     changes: list[tuple[int, int, str]] = []
     previous_changed = -2
     for i in range(len(words)):
-        case = words.case(i)
+        case = words.cases[i]
         if words.folded[i] in PARTICLES and previous_changed == i - 1:
             previous_changed = i  # "ludwig van beethoven": the chain goes on
+            continue
+        if case == "title" or (case == "lower" and words.folded[i] in lexicon.common):
             continue
         if case not in ("lower", "upper") or words.folded[i] in PARTICLES:
             continue
@@ -627,7 +658,7 @@ def truecase(text: str, *, lexicon: NameLexicon, directory: NameDirectory = EMPT
     return "".join(pieces)
 
 
-def _upper_pair(words: _Words, i: int) -> bool:
+def _upper_pair(words: NameWords, i: int) -> bool:
     """An all-caps word next to another all-caps listed name word: "OLGA PETRENKO"."""
     k = i + 1
     return (

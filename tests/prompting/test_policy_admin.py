@@ -126,7 +126,11 @@ def test_migration_0004_adds_a_version_and_keeps_admins_choices() -> None:
     new = PolicyVersion.objects.get(version=5)
     assert new.rules["CREDIT_CARD"]["action"] == "redact"
     assert new.rules["US_SSN"]["action"] == "redact"
-    assert new.rules["US_BANK_NUMBER"] == {"action": "redact", "min_score": 0.5, "overridable": True}
+    assert new.rules["US_BANK_NUMBER"] == {
+        "action": "redact",
+        "min_score": 0.5,
+        "overridable": True,
+    }
     assert new.rules["IBAN_CODE"]["action"] == "block"
     assert new.rules["PASSPORT"]["action"] == "pseudonymize"
     assert PolicyVersion.objects.get(version=4).rules == old

@@ -74,7 +74,7 @@ def test_a_name_list_of_5000_lines() -> None:
     ("text", "values"),
     [
         ("Клиент Olga Petrenko жалуется на водителя, звоните +7 495 123-45-67", ["Olga Petrenko", "495 123-45-67"]),
-        ("乘客 Zhang Wei 的邮箱是 zhang.wei@example.com，卡号 4111 1111 1111 1111", ["Zhang Wei", "zhang.wei@example.com", "4111 1111 1111 1111"]),
+        ("乘客 Zhang Wei 的邮箱是 zhang.wei@example.com\uff0c卡号 4111 1111 1111 1111", ["Zhang Wei", "zhang.wei@example.com", "4111 1111 1111 1111"]),
         ("السائق Omar al-Farsi رقم الهاتف +971 50 123 4567 و IBAN AE07 0331 2345 6789 0123 456", ["Omar al-Farsi", "+971 50 123 4567", "AE07 0331 2345 6789 0123 456"]),
     ],
 )  # fmt: skip
@@ -105,7 +105,15 @@ def test_invisible_characters_inside_names_and_numbers(text: str, value: str) ->
 
 @pytest.mark.parametrize(
     "card",
-    ["4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-1111-1111", "4111 1111\n1111 1111", "4111\n1111\n1111\n1111", "5555 5555 5555\n4444", "3782 822463 10005"],
+    [
+        "4111 1111 1111 1111",
+        "4111.1111.1111.1111",
+        "4111-1111-1111-1111",
+        "4111 1111\n1111 1111",
+        "4111\n1111\n1111\n1111",
+        "5555 5555 5555\n4444",
+        "3782 822463 10005",
+    ],
 )
 def test_card_numbers_split_by_spaces_dots_or_line_breaks(card: str) -> None:
     judgement = judged(f"The customer's card:\n{card}\nwas charged twice.")

@@ -1,8 +1,6 @@
 """Identity documents behind their cues: driver's licences of the larger states, passports,
 dates of birth. Pseudonymized by default; without a cue the same shapes are left alone."""
 
-# ruff: noqa: E501 - tables read better one row per line
-
 from __future__ import annotations
 
 import pytest

@@ -94,7 +94,7 @@ def test_known_people_are_found_in_any_case() -> None:
 
 
 def test_a_first_name_found_alone_later_shares_the_full_names_placeholder() -> None:
-    """"Olga Petrenko" then "Olga": one person, one placeholder, in later turns too."""
+    """ "Olga Petrenko" then "Olga": one person, one placeholder, in later turns too."""
     mapping = PseudonymMap()
     first = judge("Customer: Olga Petrenko", policy=POLICY, mapping=mapping)
     later = judge("Petrenko wants a refund, Olga is upset", policy=POLICY, mapping=mapping)

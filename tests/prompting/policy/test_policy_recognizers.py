@@ -95,7 +95,11 @@ def test_luhn(digits: str, valid: bool) -> None:
     [
         case("Driver's license: D1234567 (CA)", "D1234567", "CA format after phrase"),
         case("DL# 123456789", "123456789", "DL#"),
-        case("drivers licence number NY 123 456 789", "123 456 789", "NY format with spaces, state code"),
+        case(
+            "drivers licence number NY 123 456 789",
+            "123 456 789",
+            "NY format with spaces, state code",
+        ),
         case("License No: F123-456-78-901-0", "F123-456-78-901-0", "FL format"),
         case("driver license WDLABC12345D", "WDLABC12345D", "WA alphanumeric"),
         case("Order D1234567 shipped", None, "same shape, no licence phrase"),

@@ -34,7 +34,9 @@ def case(*values: object) -> object:
         case("checking account number: 000123456789 for the payout", "000123456789", "<US_BANK_NUMBER_1>", "bank account"),
     ],
 )  # fmt: skip
-def test_financial_numbers_are_redacted_and_the_text_is_served(text: str, value: str, placeholder: str) -> None:
+def test_financial_numbers_are_redacted_and_the_text_is_served(
+    text: str, value: str, placeholder: str
+) -> None:
     """The default redacts: a typed placeholder is sent, the mapping never learns the value."""
     mapping = PseudonymMap()
     judgement = judge(text, policy=POLICY, mapping=mapping)
@@ -72,7 +74,9 @@ def test_a_redacted_value_repeated_in_later_turns_never_leaks_or_is_stored() -> 
     card = "5555 5555 5555 4444"
     first = judge(f"card {card} declined", policy=POLICY, mapping=mapping)
     stored = mapping.to_json()
-    second = judge(f"the card {card} again, and {card}", policy=POLICY, mapping=PseudonymMap.from_json(stored))
+    second = judge(
+        f"the card {card} again, and {card}", policy=POLICY, mapping=PseudonymMap.from_json(stored)
+    )
     assert first.sanitized_text == "card <CREDIT_CARD_1> declined"
     assert second.sanitized_text == "the card <CREDIT_CARD_2> again, and <CREDIT_CARD_2>"
     assert card not in stored and "5555" not in stored
@@ -108,7 +112,16 @@ def test_secrets_still_block() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["<PERSON_1>", "<CREDIT_CARD_1>", "<person_1>", "<PERSON_0>", "<PERSON_007>", "< PERSON_1 >", "<X_123456789>", f"<{TYPED_PLACEHOLDER}_1>"],
+    [
+        "<PERSON_1>",
+        "<CREDIT_CARD_1>",
+        "<person_1>",
+        "<PERSON_0>",
+        "<PERSON_007>",
+        "< PERSON_1 >",
+        "<X_123456789>",
+        f"<{TYPED_PLACEHOLDER}_1>",
+    ],
 )
 def test_typed_placeholders_are_neutralised_and_shown_back_as_typed(typed: str) -> None:
     """The employee's "<PERSON_1>" is sent as a typed placeholder, never as a real one, and
@@ -138,7 +151,9 @@ def test_text_that_is_only_placeholders() -> None:
     assert mapping.restore(judgement.sanitized_text) == text
 
 
-@pytest.mark.parametrize("typed", ["<X_4111111111111111>", "<ACCOUNT_000123456789>", "<CARD_4111 1111 1111 1111>"])
+@pytest.mark.parametrize(
+    "typed", ["<X_4111111111111111>", "<ACCOUNT_000123456789>", "<CARD_4111 1111 1111 1111>"]
+)
 def test_a_long_number_inside_a_typed_placeholder_is_redacted_not_remembered(typed: str) -> None:
     """A number longer than any placeholder's may be a card: never stored, never restored."""
     mapping = PseudonymMap()
