@@ -67,10 +67,16 @@ def ours() -> Sender:
 
 
 def presidio_out_of_the_box() -> Sender:
+    """Presidio's defaults with the same spaCy model. One change: its email recognizer's
+    tldextract reads the bundled public-suffix list instead of fetching it (no network
+    here, and a failed fetch would only add time)."""
+    import tldextract
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    import prompting.policy.engine  # noqa: F401 - sets tldextract offline before Presidio loads
+    from prompting.policy.engine import _offline_tld_extractor
+
+    tldextract.extract = _offline_tld_extractor()
 
     nlp = NlpEngineProvider(
         nlp_configuration={
