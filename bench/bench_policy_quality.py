@@ -76,7 +76,7 @@ def presidio_out_of_the_box() -> Sender:
 
     from prompting.policy.engine import _offline_tld_extractor
 
-    tldextract.extract = _offline_tld_extractor()
+    tldextract.extract = _offline_tld_extractor()  # type: ignore[assignment]
 
     nlp = NlpEngineProvider(
         nlp_configuration={

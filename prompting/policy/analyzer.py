@@ -123,7 +123,7 @@ class Analyzer:
                 else chunk.text
                 for (_, chunk), chunk_words in zip(chunks, words, strict=True)
             ]
-            artifacts = self.engine.nlp_engine.process_batch(  # type: ignore[call-arg]
+            artifacts = self.engine.nlp_engine.process_batch(
                 ner_texts, LANGUAGE, batch_size=BATCH_SIZE, with_ner=ner
             )
             for (index, chunk), ner_text, chunk_words, (_, nlp_artifacts) in zip(

@@ -71,7 +71,7 @@ def last_names() -> set[str]:
 
 
 def common_words(first: set[str], last: set[str]) -> set[str]:
-    from wordfreq import top_n_list  # type: ignore[import-untyped]
+    from wordfreq import top_n_list
 
     popular = set(_names_dataset("first_names", POPULAR_NAME_RANK, ENGLISH_SPEAKING))
     popular |= set(_names_dataset("last_names", POPULAR_NAME_RANK, ENGLISH_SPEAKING))
@@ -88,7 +88,7 @@ def common_words(first: set[str], last: set[str]) -> set[str]:
 
 
 def _names_dataset(kind: str, max_rank: int, countries: Iterable[str] = ()) -> Iterable[str]:
-    import names_dataset  # type: ignore[import-untyped]
+    import names_dataset
 
     path = Path(names_dataset.__file__).parent / "v3" / f"{kind}.pkl.gz"
     data = _load_pickle(path)

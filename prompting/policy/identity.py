@@ -5,7 +5,7 @@ is a date), so each needs its cue right before it: "DL#", "passport no.", "DOB".
 cues are the many ways people write them; the values are the formats of the larger US
 states (AAMVA's published formats) and of common passports.
 
-Patterns read forward, cue first, and `\K` drops the cue from the reported match: a
+Patterns read forward, cue first, and regex's `\\K` drops the cue from the reported match: a
 variable-length look-behind would be tried at every position of every chunk (it made
 the passport and birth-date recognizers 4-5 ms per 2 KB; forward, well under 1 ms).
 """

@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-
 from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
 from .errors import AnalysisFailed, PolicyError, TextTooLong

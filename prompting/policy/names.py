@@ -403,7 +403,7 @@ def _lists_of_names(text: str, found: list[NameMatch]) -> list[NameMatch]:
             runs[-1].append(item)
         else:
             runs.append([item])
-    extra = []
+    extra: list[NameMatch] = []
     for run in runs:
         if len(run) < _MIN_LIST_ITEMS:
             continue

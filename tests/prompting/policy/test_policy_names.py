@@ -13,7 +13,7 @@ from prompting.policy.names import find_names, name_lexicon, truecase
 POLICY = default_policy()
 
 
-def sent(text: str, known_names: tuple[str, ...] = ()) -> str:
+def sent(text: str, known_names: NameDirectory | tuple[str, ...] = ()) -> str:
     judgement = judge(text, policy=POLICY, mapping=PseudonymMap(), known_names=known_names)
     assert judgement.sanitized_text is not None
     return judgement.sanitized_text
