@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -161,6 +162,13 @@ def main() -> int:
             supervisor.env["BEDROCK_ENDPOINT_URL"] = f"http://{HOST}:{EMULATOR_PORT}"
             supervisor.env["BEDROCK_EMULATOR"] = "true"
             say(f"no AWS credentials: Bedrock emulator on http://{HOST}:{EMULATOR_PORT}")
+
+        # One metrics directory for every process of this machine (config/metrics.py),
+        # emptied at each start: counters of processes that no longer exist must go.
+        metrics_dir = settings.VAR_DIR / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        supervisor.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
         migrate = subprocess.run(
             [PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], env=supervisor.env

@@ -15,6 +15,7 @@ from celery import shared_task
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 
+from config import presence
 from prompting import services
 from prompting.generation import run_generate
 
@@ -48,6 +49,8 @@ def _warm_up_policy_engine() -> None:
         warm_up(settings.COMPANY_ID_PATTERNS)
     except Exception:
         logger.exception("policy engine warm-up failed; the first request will retry")
+        return
+    presence.worker_mark_warm(hostname=presence.this_worker_hostname())
 
 
 @shared_task(name="prompting.tasks.judge_run", ignore_result=True)

@@ -10,7 +10,7 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-pytest_plugins = ["tests.support.live"]
+pytest_plugins = ["tests.support.live", "tests.support.redis_fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,77 @@
+"""Request ids, the access log and request metrics: one middleware, first in the stack."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from config import metrics
+from config.logs import REQUEST_ID_HEADER, new_request_id, request_id_var
+
+access_logger = logging.getLogger("config.access")
+
+
+def route_of(request: HttpRequest) -> str:
+    """The URL pattern that served the request, never the path the user typed (a path or
+    query string can hold search text, i.e. personal data)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return "/" + str(match.route) if match.route else match.view_name
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (on each log line, and in the X-Request-ID response header)
+    and writes one access line per request: method, route pattern, status, duration."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        token = request_id_var.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
+        started = time.perf_counter()
+        try:
+            return self._finish(request, self.get_response(request), started)
+        finally:
+            request_id_var.reset(token)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        token = request_id_var.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
+        started = time.perf_counter()
+        try:
+            return self._finish(request, await self.get_response(request), started)
+        finally:
+            request_id_var.reset(token)
+
+    def _finish(self, request: HttpRequest, response: HttpResponse, started: float) -> Any:
+        seconds = time.perf_counter() - started
+        route = route_of(request)
+        response[REQUEST_ID_HEADER] = request_id_var.get()
+        metrics.observe_request(
+            method=request.method or "", route=route, status=response.status_code, seconds=seconds
+        )
+        access_logger.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 1),
+            },
+        )
+        return response
