@@ -216,13 +216,24 @@ def _refine(
         # A label or a cue outweighs neighbours ("From: Lee Park <lee@...>"); NER does not.
         if piece and (
             recognizer != "SpacyRecognizer"
-            or not looks_like_thing(text, *piece)
+            or not (looks_like_thing(text, *piece) or _place_position(text, *piece))
             or strong_name(text, *piece, name_lexicon())
         ):
             pieces.append(piece)
         if separator:
             piece_start = separator.end()
     return pieces
+
+
+# One capitalised word after these is a place or a modifier far more often than a person:
+# "fell in Savannah", "near Madison", "the Jackson launch". NER tags them PERSON often.
+_PLACE_POSITION = re.compile(r"\b(?:in|near|around|across|outside|downtown|the)[ ]\Z", re.I)
+
+
+def _place_position(text: str, start: int, end: int) -> bool:
+    if " " in text[start:end]:
+        return False  # two words or more: "in Olga Petrenko's car" stays a name
+    return bool(_PLACE_POSITION.search(text, max(0, start - 12), start))
 
 
 def _tidy_name(text: str, start: int, end: int, cased: str) -> tuple[int, int] | None:

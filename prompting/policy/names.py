@@ -120,6 +120,10 @@ PLACE_WORDS = frozenset(
     school hospital hotel district airfield
     """.split()  # noqa: SIM905
 )
+# ... but these are common surnames too: "Lee Park", "Dana Hall".
+SURNAME_PLACE_WORDS = frozenset(
+    "park hall hill hills field fields lake bridge bridges port".split()  # noqa: SIM905
+)
 _WORD_AFTER = regex.compile(r"[ \t]+([^\W\d_]+)")
 _WORD_BEFORE = regex.compile(r"([^\W\d_]+)[ \t]+\Z")
 
@@ -152,7 +156,7 @@ def looks_like_thing(text: str, start: int, end: int) -> bool:
         last
         and last[0][:1].isupper()
         and fold(last[0]) in PLACE_WORDS
-        and not name_lexicon().is_last(fold(last[0]))
+        and fold(last[0]) not in SURNAME_PLACE_WORDS
     ):
         return True
     after = _WORD_AFTER.match(text, end)
