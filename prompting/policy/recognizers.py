@@ -489,8 +489,12 @@ class PasswordRecognizer(PrefilteredRecognizer):
 # -- Phone numbers ------------------------------------------------------------------------
 
 
-class PhoneRecognizer(PatternRecognizer):
+class PhoneShapeRecognizer(PatternRecognizer):
     """Phone numbers by shape, instead of Presidio's phonenumbers-based recognizer.
+
+    (Not named PhoneRecognizer like Presidio's class: Presidio's registry loader finds
+    recognizer classes by name among all subclasses, and would build this one with
+    Presidio's arguments wherever the default registry is loaded in the same process.)
 
     Why: Presidio's one is the slowest recognizer by far (it tries every position with
     libphonenumber) and scores most US numbers 0.4, below the threshold. Separators are
@@ -651,7 +655,7 @@ def own_recognizers(company_id_patterns: Mapping[str, str]) -> list[PatternRecog
         PrivateKeyRecognizer(),
         ApiTokenRecognizer(),
         PasswordRecognizer(),
-        PhoneRecognizer(),
+        PhoneShapeRecognizer(),
         LabelledPersonRecognizer(),
         *company_id_recognizers(company_id_patterns),
     ]
