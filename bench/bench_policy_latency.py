@@ -41,7 +41,8 @@ from prompting.policy import PseudonymMap, default_policy, get_analyzer, judge  
 from prompting.policy.analyzer import BATCH_SIZE  # noqa: E402
 from prompting.policy.chunking import split_into_chunks  # noqa: E402
 from prompting.policy.engine import LeanSpacyNlpEngine  # noqa: E402
-from prompting.policy.names import find_names, name_lexicon, truecase  # noqa: E402
+from prompting.policy.lexicon import name_lexicon  # noqa: E402
+from prompting.policy.names import find_names, truecase  # noqa: E402
 from prompting.policy.normalise import analysis_view  # noqa: E402
 
 SIZES = {"2 KB": 2_000, "20 KB": 20_000, "100 KB": 100_000}

@@ -28,7 +28,7 @@ from .errors import (
 )
 from .judge import DEFAULT_MAX_CHARS, judge, judge_fail_closed, judge_many
 from .judgement import Finding, Judgement, Override, Segment
-from .names import NameDirectory
+from .lexicon import NameDirectory
 from .pseudonymizer import TYPED_PLACEHOLDER, PseudonymMap, StreamRestorer
 from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
 from .rules import ACTIONS, DEFAULT_RULES, Action, Policy, Rule, default_policy

@@ -17,18 +17,16 @@ from presidio_analyzer import AnalyzerEngine
 from .chunking import CHUNK_SIZE, OVERLAP, Span, split_into_chunks
 from .engine import LANGUAGE, SPACY_ENTITY_TYPES, analyzer_engine
 from .errors import AnalysisFailed, AnalysisTimedOut
-from .names import (
+from .lexicon import (
     EMPTY_DIRECTORY,
     HONORIFICS,
     SUFFIXES,
     NameDirectory,
-    NameWords,
-    find_names,
     looks_like_thing,
     name_lexicon,
     strong_name,
-    truecase,
 )
+from .names import NameWords, find_names, truecase
 from .normalise import analysis_view
 from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
 

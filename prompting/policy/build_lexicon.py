@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .names import DATA_DIR, NameLexicon, fold, is_name_word
+from .lexicon import DATA_DIR, NameLexicon, fold, is_name_word
 
 FIRST_RANK = 3000
 LAST_RANK = 2000

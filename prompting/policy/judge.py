@@ -21,7 +21,7 @@ from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
 from .errors import AnalysisFailed, PolicyError, TextTooLong
 from .judgement import Finding, Judgement, Override
-from .names import NameDirectory, looks_like_thing, name_lexicon, name_parts, strong_name
+from .lexicon import NameDirectory, looks_like_thing, name_lexicon, name_parts, strong_name
 from .pseudonymizer import (
     TYPED_PLACEHOLDER,
     TYPED_PLACEHOLDER_RE,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from prompting.policy import NameDirectory, PseudonymMap, default_policy, judge
-from prompting.policy.names import find_names, name_lexicon, truecase
+from prompting.policy.lexicon import name_lexicon
+from prompting.policy.names import find_names, truecase
 
 POLICY = default_policy()
 
