@@ -466,7 +466,8 @@ class PasswordRecognizer(PrefilteredRecognizer):
             ),
             Pattern(
                 "password in a URL",
-                r"(?<=\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)",
+                # Up to the last "@" before the host: a password may hold "@" itself.
+                r"(?<=\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)[^\s/]+(?=@[A-Za-z0-9.-]+(?:[:/?#]|\s|$))",
                 0.8,
             ),
         ]
@@ -480,7 +481,9 @@ class PasswordRecognizer(PrefilteredRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         value = pattern_text.strip(".")
         if regex.fullmatch(
-            r"(?:[xX*•]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|%\(.*\)s)", value
+            # $DB_PASSWORD or ${db_password} is a template; "$JmU0umi7j8H" is a password.
+            r"(?:[xX*•]+|\$[A-Z_][A-Z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\{\{.*\}\}|%\(.*\)s)",
+            value,
         ):
             return False  # masked, or a template variable: not a real password
         return None
