@@ -19,7 +19,7 @@ from typing import Any
 
 from .analyzer import Analyzer, Detection, get_analyzer
 from .chunking import Span, resolve_overlaps
-from .errors import AnalysisFailed, PolicyError, TextTooLong
+from .errors import AnalysisFailed, AnalysisTimedOut, PolicyError, TextTooLong
 from .judgement import Finding, Judgement, Override
 from .lexicon import NameDirectory, looks_like_thing, name_lexicon, name_parts, strong_name
 from .pseudonymizer import (
@@ -127,6 +127,8 @@ def judge_many(
         )
         for i, dets in zip(non_empty, found, strict=True):
             detections[i] = dets
+    if deadline is not None and time.monotonic() > deadline:
+        raise AnalysisTimedOut()  # the last chunk ran past it: do not start applying
     per_text_overrides = list(overrides) if overrides is not None else [() for _ in texts]
     if len(per_text_overrides) != len(texts):
         raise ValueError("overrides must have one entry per text")
