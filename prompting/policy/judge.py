@@ -260,7 +260,7 @@ def _apply_policy(
         )
 
     replaced = [f for f in findings if f.action in ("pseudonymize", "redact")]
-    typed = _typed_placeholders(text, replaced)
+    typed = _typed_placeholders(text, replaced, mapping)
     # (start, end, placeholder) in text order; typed placeholders never overlap findings.
     replacements: list[tuple[int, int, str]] = []
     final: list[Finding] = []
@@ -322,12 +322,20 @@ def _typed_placeholder(typed: str, mapping: PseudonymMap) -> str:
     return mapping.placeholder_for(TYPED_PLACEHOLDER, typed)
 
 
-def _typed_placeholders(text: str, replaced: list[Finding]) -> list[tuple[int, int]]:
-    """Placeholder-shaped text the employee wrote, outside any replaced finding (a card
-    number inside `<X_4111111111111111>` is redacted, not remembered as typed text)."""
+def _typed_placeholders(
+    text: str, replaced: list[Finding], mapping: PseudonymMap
+) -> list[tuple[int, int]]:
+    """Placeholder-shaped text to neutralise: outside any replaced finding (a card number
+    inside `<X_4111111111111111>` is redacted, not remembered as typed text), and not a
+    placeholder this conversation already issued. Those pass through: they are the
+    model's own output fed back (a summary's parts combined) or a placeholder the
+    employee copied from this conversation, and mean the same value; anything else could
+    collide with a placeholder issued later, so it is neutralised."""
     spans = []
     for match in TYPED_PLACEHOLDER_RE.finditer(text):
         start, end = match.span()
+        if mapping.issued(match.group()):
+            continue
         if not any(f.start < end and start < f.end for f in replaced):
             spans.append((start, end))
     return spans

@@ -114,6 +114,16 @@ class PseudonymMap:
         self._aliases.append(alias)
         return placeholder
 
+    def issued(self, placeholder: str) -> bool:
+        """Whether this map handed out `placeholder` (a pseudonym, or a redaction whose
+        number its counter has passed): such text refers to this conversation's value."""
+        match = PLACEHOLDER_RE.fullmatch(placeholder)
+        if match is None:
+            return False
+        if placeholder in self._by_placeholder:
+            return True
+        return int(match.group(2)) <= self._counters.get(match.group(1), 0)
+
     def lookup(self, entity_type: str, value: str) -> str | None:
         entry = self._by_key.get((entity_type, normalise_value(entity_type, value)))
         return entry.placeholder if entry else None

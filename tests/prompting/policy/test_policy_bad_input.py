@@ -28,7 +28,10 @@ TIMEOUT_S = 30.0  # what the Celery policy task passes (services.POLICY_TIMEOUT_
 def judged(text: str, mapping: PseudonymMap | None = None) -> Judgement:
     started = time.monotonic()
     judgement = judge_fail_closed(
-        text, policy=POLICY, mapping=mapping or PseudonymMap(), timeout_s=TIMEOUT_S
+        text,
+        policy=POLICY,
+        mapping=mapping if mapping is not None else PseudonymMap(),
+        timeout_s=TIMEOUT_S,
     )
     # The timeout is checked between chunks: one chunk past it at most.
     assert time.monotonic() - started < TIMEOUT_S + 5
@@ -135,13 +138,14 @@ def test_card_numbers_split_by_spaces_dots_or_line_breaks(card: str) -> None:
     ],
 )
 def test_placeholder_shaped_text_of_any_kind(text: str) -> None:
-    """Only or odd placeholders: served, nothing typed can be restored as someone else."""
+    """Only or odd placeholders: served, and nothing typed can be restored as someone
+    else: a person named later gets a placeholder none of them turns into."""
     mapping = PseudonymMap()
-    judge("Customer: Olga Petrenko", policy=POLICY, mapping=mapping)
     judgement = judged(text, mapping)
     assert judgement.decision == "allow"
     sent = judgement.sanitized_text or ""
-    assert "<PERSON_1>" not in sent  # the real <PERSON_1> is Olga Petrenko
+    later = judge("Customer: Olga Petrenko", policy=POLICY, mapping=mapping)
+    assert later.sanitized_text is not None and later.sanitized_text.startswith("Customer: <")
     assert mapping.restore(sent) == text
     assert "Olga" not in mapping.restore(sent)
 

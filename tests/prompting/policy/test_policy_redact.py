@@ -124,19 +124,36 @@ def test_secrets_still_block() -> None:
     ],
 )
 def test_typed_placeholders_are_neutralised_and_shown_back_as_typed(typed: str) -> None:
-    """The employee's "<PERSON_1>" is sent as a typed placeholder, never as a real one, and
-    an answer quoting it shows exactly what was typed."""
+    """The employee's "<PERSON_1>" is sent as a typed placeholder, never as a real one: the
+    person named next gets her own number, and an answer quoting the typed text shows
+    exactly what was typed."""
     mapping = PseudonymMap()
-    judge("Customer: Olga Petrenko", policy=POLICY, mapping=mapping)  # the real <PERSON_1>
     judgement = judge(f"what does {typed} mean?", policy=POLICY, mapping=mapping)
     assert judgement.sanitized_text == f"what does <{TYPED_PLACEHOLDER}_1> mean?"
     assert judgement.typed_placeholders == ((10, 10 + len(typed)),)
     assert judgement.findings == ()
+    later = judge("Customer: Olga Petrenko", policy=POLICY, mapping=mapping)
+    assert later.sanitized_text == "Customer: <PERSON_1>"  # no collision with the typed one
     answer = f"In your message, <{TYPED_PLACEHOLDER}_1> is not <PERSON_1>."
     assert mapping.restore(answer) == f"In your message, {typed} is not Olga Petrenko."
     restorer = StreamRestorer(mapping)
     streamed = "".join(restorer.feed(answer[i : i + 3]) for i in range(0, len(answer), 3))
     assert streamed + restorer.flush() == mapping.restore(answer)
+
+
+def test_placeholders_this_conversation_issued_pass_through() -> None:
+    """The model's own placeholders fed back (a summary's parts combined) or copied by the
+    employee mean the same values: sent as they are, restored to those values."""
+    mapping = PseudonymMap()
+    judge("Customer: Olga Petrenko, card 4111 1111 1111 1111", policy=POLICY, mapping=mapping)
+    text = "## Part 1\n\n<PERSON_1> disputes <CREDIT_CARD_1>; <PERSON_2> is unknown."
+    judgement = judge(text, policy=POLICY, mapping=mapping)
+    assert judgement.sanitized_text == (
+        f"## Part 1\n\n<PERSON_1> disputes <CREDIT_CARD_1>; <{TYPED_PLACEHOLDER}_1> is unknown."
+    )
+    assert mapping.restore(judgement.sanitized_text or "").startswith(
+        "## Part 1\n\nOlga Petrenko disputes <CREDIT_CARD_1>; <PERSON_2>"
+    )
 
 
 def test_text_that_is_only_placeholders() -> None:
