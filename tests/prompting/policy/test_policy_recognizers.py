@@ -190,7 +190,11 @@ def test_api_token(text: str, expected: str | None) -> None:
         case("Password: P@ss w0rd", "P@ss", "colon, first word"),
         case("postgres://app:s3cret@db.internal:5432/app", "s3cret", "in a URL"),
         case("postgres://app:@WNwN%5E@db.internal:5432/app", "@WNwN%5E", "in a URL, with an @"),
-        case("postgres://app:$JmU0umi7j8H@db.internal/app", "$JmU0umi7j8H", "in a URL, starting with $"),
+        case(
+            "postgres://app:$JmU0umi7j8H@db.internal/app",
+            "$JmU0umi7j8H",
+            "in a URL, starting with $",
+        ),
         case("password=$DB_PASSWORD", None, "shell variable"),
         case("Please reset your password: it expired", None, "prose after colon"),
         case("password=********", None, "masked"),
