@@ -84,4 +84,4 @@ ALL_ACTIONS: Final = tuple(Action)
 OUTCOMES: Final = (
     "ok", "blocked", "rejected", "done", "failed", "interrupted", "cancelled", "refused",
 )  # fmt: skip
-DECISIONS: Final = ("allow", "pseudonymize", "block")
+DECISIONS: Final = ("allow", "pseudonymize", "redact", "block")

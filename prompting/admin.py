@@ -48,7 +48,9 @@ class PolicyVersionForm(forms.ModelForm):
         help_texts = {
             "rules": (
                 'One entry per entity type: {"US_SSN": {"action": "block", "min_score": 0.5, '
-                '"overridable": false}, ...}. Actions: allow, pseudonymize, block.'
+                '"overridable": false}, ...}. Actions: allow (sent as is), pseudonymize '
+                "(a placeholder, restored in the answer), redact (a placeholder, never "
+                "restored or stored), block (nothing is sent)."
             ),
         }
 

@@ -129,7 +129,7 @@ class Run(models.Model):
     policy_version = models.ForeignKey(
         PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    decision = models.CharField(max_length=20, blank=True)  # allow | pseudonymize | block
+    decision = models.CharField(max_length=20, blank=True)  # allow|pseudonymize|redact|block
     findings_summary = models.JSONField(default=dict, blank=True)  # counts by entity type
     # Findings the employee marked as false positives, with reasons.
     overrides = models.JSONField(default=list, blank=True)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -64,6 +65,17 @@ def policy_version_in_force() -> PolicyVersion:
 def policy_in_force() -> Policy:
     row = policy_version_in_force()
     return Policy.from_rules_json(version=row.version, rules=row.rules)
+
+
+def known_person_names() -> list[str]:
+    """Display names of employees who have signed in: the policy's directory of people
+    (prompting.policy.NameDirectory), found in any letter case."""
+    return list(
+        get_user_model()
+        .objects.filter(last_login__isnull=False)
+        .exclude(display_name="")
+        .values_list("display_name", flat=True)
+    )
 
 
 def conversation_get_for_user(*, user: Any, conversation_id: int) -> Conversation:

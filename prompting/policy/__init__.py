@@ -12,6 +12,7 @@ Typical use (a Celery task on the cpu queue)::
         ...  # judgement.user_message; nothing is sent
     else:
         ...  # send judgement.sanitized_text; store mapping.to_json() encrypted
+        ...  # audit judgement.counts_by_type and judgement.actions_by_type
 
 See docs/policy.md.
 """
@@ -25,24 +26,20 @@ from .errors import (
     PolicyError,
     TextTooLong,
 )
-from .judge import (
-    DEFAULT_MAX_CHARS,
-    Finding,
-    Judgement,
-    Override,
-    Segment,
-    judge,
-    judge_fail_closed,
-    judge_many,
-)
-from .pseudonymizer import PseudonymMap, StreamRestorer
+from .judge import DEFAULT_MAX_CHARS, judge, judge_fail_closed, judge_many
+from .judgement import Finding, Judgement, Override, Segment
+from .lexicon import NameDirectory
+from .pseudonymizer import TYPED_PLACEHOLDER, PseudonymMap, StreamRestorer
 from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
-from .rules import DEFAULT_RULES, Policy, Rule, default_policy
+from .rules import ACTIONS, DEFAULT_RULES, Action, Policy, Rule, default_policy
 
 __all__ = [
+    "ACTIONS",
     "DEFAULT_COMPANY_ID_PATTERNS",
     "DEFAULT_MAX_CHARS",
     "DEFAULT_RULES",
+    "TYPED_PLACEHOLDER",
+    "Action",
     "AnalysisFailed",
     "AnalysisTimedOut",
     "Analyzer",
@@ -51,6 +48,7 @@ __all__ = [
     "InvalidMapping",
     "InvalidPolicy",
     "Judgement",
+    "NameDirectory",
     "Override",
     "Policy",
     "PolicyError",

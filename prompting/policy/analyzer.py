@@ -1,6 +1,7 @@
-"""Runs detection over text of any length: chunks, one batched spaCy pass, Presidio per
-chunk, findings mapped back to original offsets. Knows nothing about the policy's actions
-beyond which entity types to look for and their minimum scores.
+"""Runs detection over text of any length: an analysis view without invisible characters
+(normalise.py), chunks, one batched spaCy pass over a truecased copy, Presidio per chunk,
+the name rules (names.py), findings mapped back to original offsets. Knows nothing about
+the policy's actions beyond which entity types to look for and their minimum scores.
 """
 
 from __future__ import annotations
@@ -13,9 +14,20 @@ from dataclasses import dataclass
 
 from presidio_analyzer import AnalyzerEngine
 
-from .chunking import CHUNK_SIZE, OVERLAP, Span, offset_spans, split_into_chunks
-from .engine import LANGUAGE, analyzer_engine
+from .chunking import CHUNK_SIZE, OVERLAP, Span, split_into_chunks
+from .engine import LANGUAGE, SPACY_ENTITY_TYPES, analyzer_engine
 from .errors import AnalysisFailed, AnalysisTimedOut
+from .lexicon import (
+    EMPTY_DIRECTORY,
+    HONORIFICS,
+    SUFFIXES,
+    NameDirectory,
+    looks_like_thing,
+    name_lexicon,
+    strong_name,
+)
+from .names import NameWords, find_names, truecase
+from .normalise import analysis_view
 from .recognizers import DEFAULT_COMPANY_ID_PATTERNS
 
 # spaCy's own default; larger batches did not help on this model.
@@ -61,8 +73,11 @@ class Analyzer:
         *,
         min_scores: Mapping[str, float] | None = None,
         deadline: float | None = None,
+        known_names: NameDirectory = EMPTY_DIRECTORY,
     ) -> list[Detection]:
-        return self.detect_many([text], entities, min_scores=min_scores, deadline=deadline)[0]
+        return self.detect_many(
+            [text], entities, min_scores=min_scores, deadline=deadline, known_names=known_names
+        )[0]
 
     def detect_many(
         self,
@@ -71,6 +86,7 @@ class Analyzer:
         *,
         min_scores: Mapping[str, float] | None = None,
         deadline: float | None = None,
+        known_names: NameDirectory = EMPTY_DIRECTORY,
     ) -> list[list[Detection]]:
         """Detections per text, possibly overlapping (the policy resolves overlaps).
 
@@ -81,18 +97,36 @@ class Analyzer:
         results: list[list[Span]] = [[] for _ in texts]
         if not wanted:
             return [[] for _ in texts]
-        # Where each chunk came from: (index of the text, chunk).
+        names = "PERSON" in wanted
+        lexicon = name_lexicon() if names else None
+        # NER only when a type it finds is wanted; else a tokenizer pass (for context words).
+        ner = any(e in SPACY_ENTITY_TYPES for e in wanted)
+        views = [analysis_view(text) for text in texts]
+        # Where each chunk came from: (index of the text, chunk of its view).
         chunks = [
             (index, chunk)
-            for index, text in enumerate(texts)
-            for chunk in split_into_chunks(text, self.chunk_size, self.overlap)
+            for index, view in enumerate(views)
+            for chunk in split_into_chunks(view.text, self.chunk_size, self.overlap)
         ]
         floor = min((min_scores or {}).get(e, 0.0) for e in wanted)
         try:
+            # The words of each chunk, read once for truecasing and the name rules.
+            words = [
+                NameWords(chunk.text, lexicon, known_names) if lexicon is not None else None
+                for _, chunk in chunks
+            ]
+            ner_texts = [
+                truecase(chunk.text, lexicon=lexicon, directory=known_names, words=chunk_words)
+                if lexicon is not None
+                else chunk.text
+                for (_, chunk), chunk_words in zip(chunks, words, strict=True)
+            ]
             artifacts = self.engine.nlp_engine.process_batch(
-                [chunk.text for _, chunk in chunks], LANGUAGE, batch_size=BATCH_SIZE
+                ner_texts, LANGUAGE, batch_size=BATCH_SIZE, with_ner=ner
             )
-            for (index, chunk), (_, nlp_artifacts) in zip(chunks, artifacts, strict=True):
+            for (index, chunk), ner_text, chunk_words, (_, nlp_artifacts) in zip(
+                chunks, ner_texts, words, artifacts, strict=True
+            ):
                 if deadline is not None and time.monotonic() > deadline:
                     raise AnalysisTimedOut()
                 found = self.engine.analyze(
@@ -106,9 +140,29 @@ class Analyzer:
                 for r in found:
                     if r.score < (min_scores or {}).get(r.entity_type, 0.0):
                         continue
-                    for start, end in _refine(r.entity_type, chunk.text, r.start, r.end):
-                        spans.append(Span(r.entity_type, start, end, r.score, _recognizer_name(r)))
-                results[index].extend(offset_spans(spans, chunk.start))
+                    name = _recognizer_name(r)
+                    for start, end in _refine(
+                        r.entity_type, chunk.text, r.start, r.end, cased=ner_text, recognizer=name
+                    ):
+                        spans.append(Span(r.entity_type, start, end, r.score, name))
+                if lexicon is not None:
+                    ents = [(e.start_char, e.end_char, e.label_) for e in nlp_artifacts.tokens.ents]
+                    for match in find_names(
+                        chunk.text,
+                        lexicon=lexicon,
+                        directory=known_names,
+                        entities=ents,
+                        words=chunk_words,
+                    ):
+                        spans.append(
+                            Span("PERSON", match.start, match.end, match.score, match.recognizer)
+                        )
+                view = views[index]
+                for span in spans:
+                    start, end = view.to_original(span.start + chunk.start, span.end + chunk.start)
+                    results[index].append(
+                        Span(span.entity_type, start, end, span.score, span.recognizer)
+                    )
         except AnalysisFailed:
             raise
         except Exception as exc:
@@ -123,6 +177,7 @@ _NOT_NAME_WORDS = frozenset(
     """
     email e-mail mail call phone text ask tell ping message contact cc bcc hi hello hey
     dear thanks thank welcome congrats congratulations please attn attention from to
+    remind reminded meet invite notify inform page thx cheers
     customer rider driver passenger agent user client mr mrs ms the a an and or but so
     if when after before with for by at on in of is was my our your his her their this
     that these those we i you he she they it
@@ -133,7 +188,15 @@ _NOT_NAME_WORDS = frozenset(
 _NOT_IN_NAMES = re.compile(r"[,;:@<>()\[\]{}|/\\\n\t\"]")
 
 
-def _refine(entity_type: str, text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _refine(
+    entity_type: str,
+    text: str,
+    start: int,
+    end: int,
+    *,
+    cased: str | None = None,
+    recognizer: str = "SpacyRecognizer",
+) -> list[tuple[int, int]]:
     """Tidy NER spans into zero or more (start, end) spans.
 
     The small model runs a PERSON across CSV fields and lines ("Port Valerie\nWilliam
@@ -147,15 +210,33 @@ def _refine(entity_type: str, text: str, start: int, end: int) -> list[tuple[int
     piece_start = start
     for separator in [*_NOT_IN_NAMES.finditer(text, start, end), None]:
         piece_end = separator.start() if separator else end
-        piece = _tidy_name(text, piece_start, piece_end)
-        if piece:
+        piece = _tidy_name(text, piece_start, piece_end, text if cased is None else cased)
+        # A label or a cue outweighs neighbours ("From: Lee Park <lee@...>"); NER does not.
+        if piece and (
+            recognizer != "SpacyRecognizer"
+            or not (looks_like_thing(text, *piece) or _place_position(text, *piece))
+            or strong_name(text, *piece, name_lexicon())
+        ):
             pieces.append(piece)
         if separator:
             piece_start = separator.end()
     return pieces
 
 
-def _tidy_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+# One capitalised word after these is a place or a modifier far more often than a person:
+# "fell in Savannah", "near Madison", "the Jackson launch". NER tags them PERSON often.
+_PLACE_POSITION = re.compile(r"\b(?:in|near|around|across|outside|downtown|the)[ ]\Z", re.I)
+
+
+def _place_position(text: str, start: int, end: int) -> bool:
+    if " " in text[start:end]:
+        return False  # two words or more: "in Olga Petrenko's car" stays a name
+    return bool(_PLACE_POSITION.search(text, max(0, start - 12), start))
+
+
+def _tidy_name(text: str, start: int, end: int, cased: str) -> tuple[int, int] | None:
+    # `cased` is what NER read: the same text with listed names capitalised (truecase),
+    # so "olga petrenko" counts as capitalised while "q3 report" still does not.
     value = text[start:end]
     start += len(value) - len(value.lstrip())
     end -= len(value) - len(value.rstrip())
@@ -166,8 +247,19 @@ def _tidy_name(text: str, start: int, end: int) -> tuple[int, int] | None:
         if first.lower().strip(",.:;") not in _NOT_NAME_WORDS:
             break
         start = end if not rest else start + len(first) + 1
+    # Honorifics out ("Dr. Ng" is "Ng"), suffixes out ("Dana Lee Jr." is "Dana Lee").
+    while start < end:
+        first, _, rest = text[start:end].partition(" ")
+        if first.lower().rstrip(".") not in HONORIFICS or not rest:
+            break
+        start += len(first) + 1
+    while start < end:
+        rest, _, last = text[start:end].rpartition(" ")
+        if last.lower().strip(",.") not in SUFFIXES or not rest:
+            break
+        end = start + len(rest.rstrip(" ,"))
     value = text[start:end]
-    if sum(ch.isalpha() for ch in value) < 2 or not any(ch.isupper() for ch in value):
+    if sum(ch.isalpha() for ch in value) < 2 or not any(ch.isupper() for ch in cased[start:end]):
         return None
     return start, end
 
@@ -179,11 +271,18 @@ def _recognizer_name(result: object) -> str:
 
 def _unique_detections(spans: list[Span]) -> list[Detection]:
     # Overlapping chunks report the same span twice; keep the best score per span.
+    # On a tie of spans, a recognizer with context (a cue, a label) is named over NER,
+    # because the policy lets NER's guesses yield to places and lists (judge._GUESSING).
     best: dict[tuple[str, int, int], Span] = {}
     for span in spans:
         key = (span.entity_type, span.start, span.end)
-        if key not in best or span.score > best[key].score:
+        known = best.get(key)
+        if known is None:
             best[key] = span
+            continue
+        score = max(known.score, span.score)
+        recognizer = known.recognizer if known.recognizer != "SpacyRecognizer" else span.recognizer
+        best[key] = Span(span.entity_type, span.start, span.end, score, recognizer)
     return [
         Detection(s.entity_type, s.start, s.end, s.score, s.recognizer)
         for s in sorted(best.values(), key=lambda s: (s.start, s.end, s.entity_type))

@@ -47,6 +47,7 @@ from spacy.attrs import IDX, LENGTH
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
+from .identity import identity_recognizers
 from .recognizers import DEFAULT_COMPANY_ID_PATTERNS, own_recognizers
 
 LANGUAGE = "en"
@@ -107,12 +108,23 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
         }
 
     def process_batch(  # type: ignore[override]
-        self, texts: list[str], language: str, batch_size: int = 1, **_ignored: Any
+        self,
+        texts: list[str],
+        language: str,
+        batch_size: int = 1,
+        with_ner: bool = True,
+        **_ignored: Any,
     ) -> Iterator[tuple[str, NlpArtifacts]]:
         # Upstream yields `doc.text`, which rebuilds every text token by token; the
-        # caller has the texts already.
+        # caller has the texts already. Without NER (a policy that wants no PERSON or
+        # LOCATION) only the tokenizer runs: tokens are still needed for context words.
         nlp = self.get_nlp(language)
-        for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size), strict=True):
+        docs = (
+            nlp.pipe(texts, batch_size=batch_size)
+            if with_ner
+            else (nlp.make_doc(text) for text in texts)
+        )
+        for text, doc in zip(texts, docs, strict=True):
             yield text, self._doc_to_nlp_artifact(doc, language, text)
 
     def _doc_to_nlp_artifact(
@@ -261,6 +273,7 @@ def build_registry(company_id_patterns: Mapping[str, str]) -> RecognizerRegistry
         IbanRecognizer(),
         IpRecognizer(),
         *own_recognizers(company_id_patterns),
+        *identity_recognizers(),
     ]
     return RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
 

@@ -20,6 +20,8 @@ ENTITY_TYPE_NAMES: dict[str, tuple[str, str]] = {
     "PHONE_NUMBER": ("a", "phone number"),
     "STREET_ADDRESS": ("a", "street address"),
     "US_DRIVER_LICENSE": ("a", "driver's licence number"),
+    "PASSPORT": ("a", "passport number"),
+    "DATE_OF_BIRTH": ("a", "date of birth"),
     "IP_ADDRESS": ("an", "IP address"),
     "RIDER_ID": ("a", "rider id"),
     "DRIVER_ID": ("a", "driver id"),

@@ -31,6 +31,16 @@ _MAX_PLACEHOLDER_LEN = 64
 
 _MAPPING_FORMAT = 1
 
+# Placeholder-shaped text the employee typed or pasted is replaced by a placeholder of
+# this type before anything is sent, so it can never be mistaken for (or restored as) a
+# real placeholder; the mapping restores it exactly as typed. See `neutralise`.
+TYPED_PLACEHOLDER = "TYPED_PLACEHOLDER"
+
+# Wider than PLACEHOLDER_RE on purpose: any case, a zero or leading zeros, long numbers,
+# spaces inside the brackets. A model may "correct" `<person_01>` into `<PERSON_1>`, so
+# anything a reader could take for a placeholder is neutralised, not just exact ones.
+TYPED_PLACEHOLDER_RE = re.compile(r"<[ \t]*[A-Za-z][A-Za-z0-9_]*_[0-9]{1,30}[ \t]*>")
+
 
 def normalise_value(entity_type: str, value: str) -> str:
     """The key under which a value is remembered: equal keys share a placeholder.
@@ -42,6 +52,8 @@ def normalise_value(entity_type: str, value: str) -> str:
     if entity_type == "PHONE_NUMBER":
         digits = "".join(ch for ch in value if ch.isdigit())
         return digits or value
+    if entity_type == TYPED_PLACEHOLDER:
+        return value  # shown back exactly as typed: "<person_1>" is not "<PERSON_1>"
     return " ".join(value.split()).casefold()
 
 
@@ -61,6 +73,9 @@ class PseudonymMap:
         self._salt = salt if salt is not None else secrets.token_bytes(16)
         self._by_key: dict[tuple[str, str], PseudonymEntry] = {}
         self._by_placeholder: dict[str, PseudonymEntry] = {}
+        # Other spellings of a value that share its placeholder: "Olga" alone, once
+        # "Olga Petrenko" is <PERSON_1>. Restoring always shows the first spelling.
+        self._aliases: list[PseudonymEntry] = []
         self._counters: dict[str, int] = {}
 
     # -- assigning -----------------------------------------------------------------------
@@ -77,12 +92,46 @@ class PseudonymMap:
             self._by_placeholder[entry.placeholder] = entry
         return entry.placeholder
 
+    def redaction_placeholder(self, entity_type: str) -> str:
+        """A new placeholder for a redacted value: the next number of its type, shared
+        with pseudonyms so the two never collide. The value itself is not taken, so the
+        map cannot learn it; only the counter moves."""
+        number = self._counters.get(entity_type, 0) + 1
+        self._counters[entity_type] = number
+        return f"<{entity_type}_{number}>"
+
+    def add_alias(self, entity_type: str, value: str, placeholder: str) -> str:
+        """Let `value` share `placeholder` (already assigned). A value that already has
+        a placeholder of its own keeps it; returns the placeholder `value` now has."""
+        key = (entity_type, normalise_value(entity_type, value))
+        if key in self._by_key:
+            return self._by_key[key].placeholder
+        target = self._by_placeholder.get(placeholder)
+        if target is None or target.entity_type != entity_type:
+            raise ValueError("An alias needs a placeholder of its type that is already assigned.")
+        alias = PseudonymEntry(entity_type, value, placeholder)
+        self._by_key[key] = alias
+        self._aliases.append(alias)
+        return placeholder
+
+    def issued(self, placeholder: str) -> bool:
+        """Whether this map handed out `placeholder` (a pseudonym, or a redaction whose
+        number its counter has passed): such text refers to this conversation's value."""
+        match = PLACEHOLDER_RE.fullmatch(placeholder)
+        if match is None:
+            return False
+        if placeholder in self._by_placeholder:
+            return True
+        return int(match.group(2)) <= self._counters.get(match.group(1), 0)
+
     def lookup(self, entity_type: str, value: str) -> str | None:
         entry = self._by_key.get((entity_type, normalise_value(entity_type, value)))
         return entry.placeholder if entry else None
 
     def entries(self) -> Iterator[PseudonymEntry]:
-        return iter(self._by_placeholder.values())
+        """Every remembered value, aliases included (after the values they stand for)."""
+        yield from self._by_placeholder.values()
+        yield from self._aliases
 
     def __len__(self) -> int:
         return len(self._by_placeholder)
@@ -123,6 +172,10 @@ class PseudonymMap:
                     {"type": e.entity_type, "value": e.value, "placeholder": e.placeholder}
                     for e in self._by_placeholder.values()
                 ],
+                "aliases": [
+                    {"type": e.entity_type, "value": e.value, "placeholder": e.placeholder}
+                    for e in self._aliases
+                ],
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -145,6 +198,10 @@ class PseudonymMap:
                 key = (entry.entity_type, normalise_value(entry.entity_type, entry.value))
                 mapping._by_key[key] = entry
                 mapping._by_placeholder[entry.placeholder] = entry
+            for item in raw.get("aliases", []):  # absent in maps stored before aliases
+                if str(item["placeholder"]) not in mapping._by_placeholder:
+                    raise InvalidMapping("The pseudonym map contains an invalid alias.")
+                mapping.add_alias(str(item["type"]), str(item["value"]), str(item["placeholder"]))
             counters = {str(k): int(v) for k, v in raw["counters"].items()}
         except InvalidMapping:
             raise
@@ -152,6 +209,7 @@ class PseudonymMap:
             # No detail from `exc`: it could quote a stored original value.
             raise InvalidMapping("The pseudonym map could not be read.") from exc
         # Never hand out a number twice, even if counters were stored inconsistently.
+        # (Redacted placeholders exist only in the counters: they are never stored.)
         for entry in mapping._by_placeholder.values():
             number = int(entry.placeholder.rsplit("_", 1)[1].rstrip(">"))
             counters[entry.entity_type] = max(counters.get(entry.entity_type, 0), number)

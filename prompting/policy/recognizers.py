@@ -213,9 +213,13 @@ class PaymentCardRecognizer(PatternRecognizer):
     it keeps score 0.3 and counts only with a card word nearby.
     """
 
+    # Groups split by spaces, dashes, dots or a line break (a wrapped paste). Digit
+    # boundaries, not word boundaries: "card_4111..." or "<X_4111...>" is still a card.
+    _SEP = r"(?:[ .-]|[ ]?\n[ ]?)"
     PATTERN = (
-        r"(?<![0-9][ -]?)\b(?:(?:[0-9]{4}[ -]){2,4}[0-9]{1,4}|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})"
-        r"\b(?![ -]?[0-9])|\b[0-9]{12,19}\b"
+        rf"(?<![0-9]{_SEP}?)(?<![0-9])(?:(?:[0-9]{{4}}{_SEP}){{2,4}}[0-9]{{1,4}}"
+        rf"|[0-9]{{4}}{_SEP}[0-9]{{6}}{_SEP}[0-9]{{4,5}})(?![0-9])(?!{_SEP}?[0-9])"
+        r"|(?<![0-9])[0-9]{12,19}(?![0-9])"
     )
 
     def __init__(self) -> None:
@@ -229,7 +233,7 @@ class PaymentCardRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         # True lifts the score to 1.0, False drops the match (Presidio convention).
-        digits = pattern_text.replace("-", "").replace(" ", "")
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
         if not (12 <= len(digits) <= 19 and card_issuer_matches(digits) and luhn_valid(digits)):
             return False
         return True if len(digits) >= 13 else None
@@ -271,36 +275,6 @@ class BankAccountRecognizer(PrefilteredRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         digits = sum(ch.isdigit() for ch in pattern_text)
         return None if 6 <= digits <= 17 else False
-
-
-# -- Driver licences ----------------------------------------------------------------------
-
-# Formats differ per state (CA: A1234567, NY: 9 digits, FL: A123-456-78-901-0...), so
-# the shape alone means nothing; only a licence phrase right before it makes it one.
-_LICENCE_CONTEXT = (
-    r"(?i:\b(?:driver'?s?|driving|operator'?s?)[ ]+licen[cs]e(?:[ ]+(?:number|num|no|id))?"
-    r"|\bD\.?L\.?N?|\blicen[cs]e[ ]+(?:number|num|no|id)|\blic\.?[ ]*(?:number|num|no))"
-)
-_LICENCE_SEPARATOR = r"[ \t]*\.?[ \t]*[:#=|-]?[ \t]*#?[ \t]*(?:(?:[A-Z]{2})[ \t]+)?"
-_LICENCE_VALUE = r"(?=(?:[A-Z-]*[0-9]){4})[A-Z0-9][A-Z0-9-]{3,18}[A-Z0-9]\b"
-
-
-class UsDriverLicenseRecognizer(PrefilteredRecognizer):
-    PREFILTER = regex.compile(r"(?i)licen[cs]e|\bD\.?L|\blic")
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="US_DRIVER_LICENSE",
-            name="UsDriverLicenseRecognizer",
-            patterns=[
-                Pattern(
-                    "licence number after a licence phrase",
-                    rf"(?<={_LICENCE_CONTEXT}{_LICENCE_SEPARATOR}){_LICENCE_VALUE}",
-                    0.65,
-                )
-            ],
-            global_regex_flags=CASE_SENSITIVE,
-        )
 
 
 # -- Secrets ------------------------------------------------------------------------------
@@ -492,7 +466,8 @@ class PasswordRecognizer(PrefilteredRecognizer):
             ),
             Pattern(
                 "password in a URL",
-                r"(?<=\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)",
+                # Up to the last "@" before the host: a password may hold "@" itself.
+                r"(?<=\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:)[^\s/]+(?=@[A-Za-z0-9.-]+(?:[:/?#]|\s|$))",
                 0.8,
             ),
         ]
@@ -506,7 +481,9 @@ class PasswordRecognizer(PrefilteredRecognizer):
     def validate_result(self, pattern_text: str) -> bool | None:
         value = pattern_text.strip(".")
         if regex.fullmatch(
-            r"(?:[xX*•]+|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|%\(.*\)s)", value
+            # $DB_PASSWORD or ${db_password} is a template; "$JmU0umi7j8H" is a password.
+            r"(?:[xX*•]+|\$[A-Z_][A-Z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\{\{.*\}\}|%\(.*\)s)",
+            value,
         ):
             return False  # masked, or a template variable: not a real password
         return None
@@ -515,8 +492,12 @@ class PasswordRecognizer(PrefilteredRecognizer):
 # -- Phone numbers ------------------------------------------------------------------------
 
 
-class PhoneRecognizer(PatternRecognizer):
+class PhoneShapeRecognizer(PatternRecognizer):
     """Phone numbers by shape, instead of Presidio's phonenumbers-based recognizer.
+
+    (Not named PhoneRecognizer like Presidio's class: Presidio's registry loader finds
+    recognizer classes by name among all subclasses, and would build this one with
+    Presidio's arguments wherever the default registry is loaded in the same process.)
 
     Why: Presidio's one is the slowest recognizer by far (it tries every position with
     libphonenumber) and scores most US numbers 0.4, below the threshold. Separators are
@@ -584,10 +565,11 @@ class LabelledPersonRecognizer(PatternRecognizer):
     more often than in running prose: "Customer: Dana Whitfield", "Dr. Ng",
     "Dana Whitfield <dana@example.com>", a sign-off line "Best regards,\\nDana"."""
 
-    # "Dana", "Dana Whitfield", "Anna W. Cline", "Ian McKay", "O'Neil", "Smith\u2019s".
-    _WORD = r"(?:[A-Z][a-z'\u2019-]+|[A-Z][a-z]?[A-Z][a-z'\u2019-]+)"
-    _NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{0,2}}"
-    _FULL_NAME = rf"[A-Z][a-z'\u2019-]+(?:[ ][A-Z]\.)?(?:[ ]{_WORD}){{1,2}}"
+    # "Dana", "Dana Whitfield", "Anna W. Cline", "Ian McKay", "O'Neil", "Smith\u2019s",
+    # "Rubén Pérez", "Oğurata Demirel": any alphabet's capitals, not only ASCII.
+    _WORD = r"(?:\p{Lu}[\p{Ll}'\u2019-]+|\p{Lu}\p{Ll}?\p{Lu}[\p{Ll}'\u2019-]+)"
+    _NAME = rf"\p{{Lu}}[\p{{Ll}}'\u2019-]+(?:[ ]\p{{Lu}}\.)?(?:[ ]{_WORD}){{0,2}}"
+    _FULL_NAME = rf"\p{{Lu}}[\p{{Ll}}'\u2019-]+(?:[ ]\p{{Lu}}\.)?(?:[ ]{_WORD}){{1,2}}"
     _ROLE_OR_VERB = (
         r"(?i:driver|rider|customer|passenger|agent|manager|supervisor|colleague|employee"
         r"|requester|applicant|cardholder)s?"
@@ -671,13 +653,12 @@ def own_recognizers(company_id_patterns: Mapping[str, str]) -> list[PatternRecog
         StreetAddressRecognizer(),
         PaymentCardRecognizer(),
         BankAccountRecognizer(),
-        UsDriverLicenseRecognizer(),
         AwsAccessKeyRecognizer(),
         AwsSecretKeyRecognizer(),
         PrivateKeyRecognizer(),
         ApiTokenRecognizer(),
         PasswordRecognizer(),
-        PhoneRecognizer(),
+        PhoneShapeRecognizer(),
         LabelledPersonRecognizer(),
         *company_id_recognizers(company_id_patterns),
     ]

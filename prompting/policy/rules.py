@@ -15,11 +15,13 @@ from typing import Any, Literal, cast, get_args
 
 from .errors import InvalidPolicy
 
-Action = Literal["allow", "pseudonymize", "block"]
+Action = Literal["allow", "pseudonymize", "redact", "block"]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 # Severity order: when findings overlap, or a text has several findings, the most severe wins.
-ACTION_SEVERITY: dict[Action, int] = {"allow": 0, "pseudonymize": 1, "block": 2}
+# `redact` hides more than `pseudonymize` (the value is gone for good, not restored in the
+# answer), and less than `block` (the text is still served).
+ACTION_SEVERITY: dict[Action, int] = {"allow": 0, "pseudonymize": 1, "redact": 2, "block": 3}
 
 # Entity type names become part of placeholders (`<PERSON_1>`), so they are restricted to
 # what the restorer recognises: upper-case ASCII letters, digits and underscores.
@@ -163,16 +165,19 @@ SECRET_TYPES = ("AWS_ACCESS_KEY", "AWS_SECRET_KEY", "PRIVATE_KEY", "API_TOKEN", 
 COMPANY_ID_TYPES = ("RIDER_ID", "DRIVER_ID", "TRIP_ID")
 
 DEFAULT_RULES: Mapping[str, Rule] = {
-    # Block: values whose disclosure is itself the harm, and which a model never needs.
+    # Block: a pasted credential is a mistake to stop, not a value to work around.
     **{name: Rule("block", 0.5, overridable=False) for name in SECRET_TYPES},
-    "US_SSN": Rule("block", 0.5, overridable=False),
-    "CREDIT_CARD": Rule("block", 0.5, overridable=False),
-    "IBAN_CODE": Rule("block", 0.5, overridable=False),
+    # Redact: financial numbers are never needed by the model, but the text around them
+    # (a dispute, a payout question) is the work; a typed placeholder lets it be served.
+    # Never restored and never stored, so redacting loses nothing a user could want back.
+    "US_SSN": Rule("redact", 0.5, overridable=False),
+    "CREDIT_CARD": Rule("redact", 0.5, overridable=False),
+    "IBAN_CODE": Rule("redact", 0.5, overridable=False),
     # Presidio scores a bare 8-17 digit number 0.05, at most 0.4 with "account"/"check"
-    # nearby (that blocked phone numbers in support chats); 0.5 takes an explicit
+    # nearby (that caught phone numbers in support chats); 0.5 takes an explicit
     # "account number:" (recognizers.BankAccountRecognizer, 0.8). Overridable: internal
     # account ids get introduced the same way.
-    "US_BANK_NUMBER": Rule("block", 0.5, overridable=True),
+    "US_BANK_NUMBER": Rule("redact", 0.5, overridable=True),
     # Pseudonymize: the model can work with a placeholder, the user sees the real value.
     # Overridable because NER and phone patterns do produce false positives
     # (a product called "Jordan", a ticket number that looks like a phone number).
@@ -181,6 +186,8 @@ DEFAULT_RULES: Mapping[str, Rule] = {
     "PHONE_NUMBER": Rule("pseudonymize", 0.5, overridable=True),
     "STREET_ADDRESS": Rule("pseudonymize", 0.5, overridable=True),
     "US_DRIVER_LICENSE": Rule("pseudonymize", 0.5, overridable=True),
+    "PASSPORT": Rule("pseudonymize", 0.5, overridable=True),
+    "DATE_OF_BIRTH": Rule("pseudonymize", 0.5, overridable=True),
     "IP_ADDRESS": Rule("pseudonymize", 0.5, overridable=True),
     **{name: Rule("pseudonymize", 0.5, overridable=True) for name in COMPANY_ID_TYPES},
     # Allow: dates and places (cities, countries) carry little identifying power alone

@@ -30,8 +30,10 @@ from prompting.policy import (
     judge_many,
 )
 from prompting.policy.errors import AnalysisFailed
+from prompting.policy.rules import ACTION_SEVERITY
+from prompting.policy.rules import Action as PolicyAction
 from prompting.runs import lifecycle, relay
-from prompting.selectors import policy_in_force, policy_version_in_force
+from prompting.selectors import known_person_names, policy_in_force, policy_version_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ def decision_details(
         "policy_version": policy_version,
         "decision": judgement.decision,
         "findings": dict(judgement.counts_by_type),
+        "actions": dict(judgement.actions_by_type),
         "input_chars": input_chars,
     }
     if run.preset:
@@ -71,9 +74,14 @@ def blocked_details(
 ) -> dict[str, Any]:
     """A refusal: findings of everything judged together, the kinds that blocked, why."""
     findings: dict[str, int] = {}
+    actions: dict[str, PolicyAction] = {}
     for judgement in judgements:
         for entity, count in judgement.counts_by_type.items():
             findings[entity] = findings.get(entity, 0) + count
+        for entity, action in judgement.actions_by_type.items():
+            # Several texts judged together: the strictest action a type got anywhere.
+            if ACTION_SEVERITY[action] >= ACTION_SEVERITY[actions.get(entity, "allow")]:
+                actions[entity] = action
     blocked = [j for j in judgements if j.decision == "block"]
     return {
         "tool": run.tool,
@@ -82,6 +90,7 @@ def blocked_details(
         "policy_version": policy_version,
         "decision": "block",
         "findings": findings,
+        "actions": actions,
         "blocked_types": sorted({t for j in blocked for t in j.blocked_types}),
         "reason": blocked[0].reason,
         "input_chars": input_chars,
@@ -131,6 +140,7 @@ def judge_text(
         mapping=mapping,
         overrides=list(overrides),
         analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+        known_names=known_person_names(),
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=POLICY_TIMEOUT_S,
     )
@@ -240,6 +250,7 @@ def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgeme
             policy=policy,
             mapping=mapping,
             analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
+            known_names=known_person_names(),
             max_chars=settings.MAX_PROMPT_CHARS,
             timeout_s=timeout_s,
         )

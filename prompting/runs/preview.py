@@ -111,6 +111,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
             details={
                 "decision": judgement.decision,
                 "findings": judgement.counts_by_type,
+                "actions": judgement.actions_by_type,
                 "policy_version": policy.version,
                 "input_chars": len(text),
             },

@@ -132,28 +132,35 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
   }
 
   function summaryText(result) {
-    const counts = {};
+    // Replaced (pseudonymize: restored in the answer) and redacted (removed for good).
+    const counts = { pseudonymize: {}, redact: {} };
     for (const s of findings()) {
       const action = effectiveAction(s);
-      if (action === "allow") continue;
+      if (!(action in counts)) continue;
       const label = `${kindOf(s.entity_type)} (${s.entity_type})`;
-      counts[label] = (counts[label] || 0) + 1;
+      counts[action][label] = (counts[action][label] || 0) + 1;
     }
-    const parts = Object.entries(counts).map(([label, n]) => `${n} × ${label}`);
+    const list = (byLabel) => Object.entries(byLabel).map(([label, n]) => `${n} × ${label}`).join(", ");
     if (problem()) return null;
-    if (!parts.length) {
+    const replaced = list(counts.pseudonymize);
+    const redacted = list(counts.redact);
+    if (!replaced && !redacted) {
       return result.decision === "allow" && !marks.size
         ? "No personal data found: the message is sent as you wrote it."
         : "Nothing will be replaced: the message is sent as you wrote it.";
     }
-    return `Will be replaced by placeholders before the model sees it: ${parts.join(", ")}. You will see the real values in the answer.`;
+    const sentences = [];
+    if (replaced) sentences.push(`Will be replaced by placeholders before the model sees it: ${replaced}. You will see the real values in the answer.`);
+    if (redacted) sentences.push(`Will be redacted: ${redacted}. The model and the answer only show a placeholder; the value is not kept.`);
+    return sentences.join(" ");
   }
 
   function sanitizedText() {
     // The server's sanitized text ignores marks; rebuild it so the panel shows the truth.
     let out = "";
     for (const s of current.result.segments) {
-      if (s.entity_type && effectiveAction(s) === "pseudonymize" && s.placeholder) out += s.placeholder;
+      const action = s.entity_type ? effectiveAction(s) : "";
+      if ((action === "pseudonymize" || action === "redact") && s.placeholder) out += s.placeholder;
       else out += s.text;
     }
     return out;
@@ -187,7 +194,11 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
         }
         const action = effectiveAction(s);
         const mark = el("mark", `finding finding-${action}`, s.text);
-        const how = action === "block" ? "blocks sending" : action === "pseudonymize" ? `sent as ${s.placeholder}` : "sent as written";
+        const how = {
+          block: "blocks sending",
+          pseudonymize: `sent as ${s.placeholder}`,
+          redact: `redacted: sent as ${s.placeholder}, not kept`,
+        }[action] || "sent as written";
         mark.append(el("span", "visually-hidden", ` (${kindOf(s.entity_type)}: ${how})`));
         mark.title = `${kindOf(s.entity_type)}: ${how}`;
         text.append(mark);

@@ -121,17 +121,17 @@ def test_stop_then_retry(live_site: str, page: Any, alice: Any) -> None:
 def test_blocked_message_says_why_and_is_not_sent(
     live_site: str, page: Any, alice: Any, bedrock_emulator: Any
 ) -> None:
-    """A message with an SSN: the composer says which kind of data blocks it and how to
-    proceed; nothing is sent."""
+    """A message with a password: the composer says which kind of data blocks it and how
+    to proceed; nothing is sent."""
     from playwright.sync_api import expect
 
     sign_in(page, live_site, alice)
     page.goto(f"{live_site}/chat/")
     before = len(bedrock_emulator.received)
-    page.get_by_label("Message", exact=True).fill("Customer SSN is 536-22-1234, please check.")
+    page.get_by_label("Message", exact=True).fill("The db password=Zq7!hunter2, please check.")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#composer-error")).to_contain_text(
-        "Not sent: it contains a US Social Security number", timeout=20_000
+        "Not sent: it contains a password", timeout=20_000
     )
     expect(page.locator("#preview")).to_contain_text("Remove it or replace it")
     expect(page.locator("#preview mark.finding-block")).to_have_count(1)
@@ -272,3 +272,26 @@ def test_empty_and_oversized_messages_are_explained(live_site: str, page: Any, a
     page.get_by_role("button", name="Send").click()
     expect(error).to_contain_text("use Summarize for long documents")
     assert not Run.objects.filter(owner=alice).exists()
+
+
+def test_preview_shows_a_redaction_and_the_message_is_served(
+    live_site: str, page: Any, alice: Any, bedrock_emulator: Any
+) -> None:
+    """A card number: the preview marks it as redacted with its placeholder; sending works
+    and the model receives only the placeholder."""
+    from playwright.sync_api import expect
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/")
+    page.get_by_label("Message", exact=True).fill(
+        "Customer disputes card 4111 1111 1111 1111, draft a reply."
+    )
+    page.get_by_role("button", name="Check").click()
+    preview = page.locator("#preview")
+    expect(preview.locator("mark.finding-redact")).to_have_count(1, timeout=20_000)
+    expect(preview).to_contain_text("Will be redacted: 1 \u00d7 card number (CREDIT_CARD)")
+    page.get_by_role("button", name="Send").click()
+    assert wait_for(
+        lambda: any("<CREDIT_CARD_1>" in r.last_user_text for r in bedrock_emulator.received)
+    )
+    assert all("4111" not in r.last_user_text for r in bedrock_emulator.received)

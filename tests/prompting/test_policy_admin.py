@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -80,3 +81,58 @@ def test_versions_cannot_be_deleted(admin_user: Any) -> None:
     client.force_login(admin_user)
     client.post(f"/admin/prompting/policyversion/{first.pk}/delete/", {"post": "yes"})
     assert PolicyVersion.objects.filter(pk=first.pk).exists()
+
+
+def test_admin_can_choose_redact_and_roll_back(admin_user: Any) -> None:
+    """v2 redacts cards, v3 puts v1's rules back: both are accepted, the newest is in force."""
+    first = policy_version_in_force()
+    client = Client()
+    client.force_login(admin_user)
+    v1_rules = default_policy(1).rules_to_json()
+    v1_rules["CREDIT_CARD"] = {**v1_rules["CREDIT_CARD"], "action": "block"}
+    PolicyVersion.objects.filter(pk=first.pk).update(rules=v1_rules)
+    response = client.post(
+        f"/admin/prompting/policyversion/{first.pk}/change/",
+        {"rules": json.dumps(rules_with("CREDIT_CARD", "redact")), "note": "redact cards"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert policy_in_force().rules["CREDIT_CARD"].action == "redact"
+    response = client.post(
+        f"/admin/prompting/policyversion/{first.pk}/change/",
+        {"rules": json.dumps(v1_rules), "note": "roll back"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert policy_version_in_force().version == 3
+    assert policy_in_force().rules["CREDIT_CARD"].action == "block"
+    assert PolicyVersion.objects.get(version=2).rules["CREDIT_CARD"]["action"] == "redact"
+
+
+def test_migration_0004_adds_a_version_and_keeps_admins_choices() -> None:
+    """Untouched v1 block rules become redact in a new version; changed rules stay."""
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "prompting.migrations.0005_policy_redact_and_identity_documents"
+    )
+    old = default_policy(1).rules_to_json()
+    for entity_type, rule in migration.V1_BLOCK_RULES.items():
+        old[entity_type] = dict(rule)
+    old["IBAN_CODE"] = {"action": "block", "min_score": 0.7, "overridable": False}  # an admin's
+    del old["PASSPORT"], old["DATE_OF_BIRTH"]
+    PolicyVersion.objects.create(version=4, rules=old, note="before the release")
+
+    migration.add_version(apps, None)
+
+    new = PolicyVersion.objects.get(version=5)
+    assert new.rules["CREDIT_CARD"]["action"] == "redact"
+    assert new.rules["US_SSN"]["action"] == "redact"
+    assert new.rules["US_BANK_NUMBER"] == {
+        "action": "redact",
+        "min_score": 0.5,
+        "overridable": True,
+    }
+    assert new.rules["IBAN_CODE"]["action"] == "block"
+    assert new.rules["PASSPORT"]["action"] == "pseudonymize"
+    assert PolicyVersion.objects.get(version=4).rules == old
+    migration.add_version(apps, None)  # nothing left to change: no further version
+    assert PolicyVersion.objects.count() == 2

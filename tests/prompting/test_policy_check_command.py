@@ -42,12 +42,22 @@ def test_plain_mode_summarises_without_values(tmp_path: Path) -> None:
 
 def test_plain_mode_blocked(tmp_path: Path) -> None:
     """A blocked text says why and that nothing would be sent."""
+    path = tmp_path / "secret.txt"
+    path.write_text("token=a8f5f167f44f4964e6c998dee827110c")
+    output = run(str(path))
+    assert "Decision: block" in output
+    assert "Blocked because of: API_TOKEN" in output
+    assert "Nothing would be sent." in output
+
+
+def test_plain_mode_redacted(tmp_path: Path) -> None:
+    """A redacted value is shown as its typed placeholder in what would be sent."""
     path = tmp_path / "ssn.txt"
     path.write_text("SSN 536-90-4399")
     output = run(str(path))
-    assert "Decision: block" in output
-    assert "Blocked because of: US_SSN" in output
-    assert "Nothing would be sent." in output
+    assert "Decision: redact" in output
+    assert "Would be sent:\nSSN <US_SSN_1>" in output
+    assert "536-90-4399" not in output
 
 
 def test_plain_mode_reads_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +93,7 @@ def test_jsonl_one_result_per_line_with_ids(tmp_path: Path) -> None:
     """Each input line gets one output line in the documented shape, id echoed."""
     lines = [
         {"id": "a1", "text": "Email dana.w@example.com"},
-        {"text": "SSN 536-90-4399"},
+        {"text": "password=hunter2!x"},
         {"id": 7, "text": "Revenue grew 12% in Denver."},
     ]
     path = jsonl(tmp_path, "\n".join(json.dumps(x) for x in lines).encode() + b"\n\n")

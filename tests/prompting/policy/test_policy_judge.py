@@ -50,10 +50,10 @@ def row(text: str, decision: str, types: set[str], id: str) -> Any:
         row("Pickup was 1234 Oak Street, Apt 4B", "pseudonymize", {"STREET_ADDRESS"}, "address"),
         row("Server 10.20.30.40 refused", "pseudonymize", {"IP_ADDRESS"}, "ip"),
         row("Trip T-0123456789 for rider R-12345678", "pseudonymize", {"TRIP_ID", "RIDER_ID"}, "company ids"),
-        row("Her SSN is 536-90-4399", "block", {"US_SSN"}, "ssn"),
-        row("Card 4111 1111 1111 1111 was declined", "block", {"CREDIT_CARD"}, "card"),
-        row("IBAN DE89 3704 0044 0532 0130 00 please", "block", {"IBAN_CODE"}, "iban"),
-        row("bank account number 123456789012", "block", {"US_BANK_NUMBER"}, "bank account with context"),
+        row("Her SSN is 536-90-4399", "redact", {"US_SSN"}, "ssn"),
+        row("Card 4111 1111 1111 1111 was declined", "redact", {"CREDIT_CARD"}, "card"),
+        row("IBAN DE89 3704 0044 0532 0130 00 please", "redact", {"IBAN_CODE"}, "iban"),
+        row("bank account number 123456789012", "redact", {"US_BANK_NUMBER"}, "bank account with context"),
         row("aws_access_key_id=AKIAIOSFODNN7EXAMPLE", "block", {"AWS_ACCESS_KEY"}, "aws key"),
         row("db password=hunter2 for Dana Whitfield", "block", {"PASSWORD", "PERSON"}, "secret wins over name"),
     ],
@@ -75,17 +75,17 @@ def test_pseudonymized_text_keeps_everything_else() -> None:
 
 def test_blocked_text_sends_nothing_and_says_why() -> None:
     """A block has no sanitized text, names the blocked types, and a user sentence."""
-    judgement = judged("SSN 536-90-4399 for dana.w@example.com")
+    judgement = judged("password=hunter2 for dana.w@example.com")
     assert judgement.sanitized_text is None
-    assert judgement.blocked_types == ("US_SSN",)
+    assert judgement.blocked_types == ("PASSWORD",)
     assert judgement.reason == "blocked_entities"
-    assert "Social Security number" in (judgement.user_message or "")
+    assert "a password" in (judgement.user_message or "")
 
 
 def test_blocked_text_adds_nothing_to_the_mapping() -> None:
     """Values of a text that is not sent are not remembered either."""
     mapping = PseudonymMap()
-    judged("SSN 536-90-4399 for dana.w@example.com", mapping)
+    judged("password=hunter2 for dana.w@example.com", mapping)
     assert len(mapping) == 0
 
 
@@ -140,12 +140,13 @@ def test_override_by_digest_covers_later_turns() -> None:
 
 
 def test_override_of_a_non_overridable_type_is_refused() -> None:
-    """Blocking types stay blocked; the refused override is reported back."""
+    """Non-overridable types keep their action; the refused override is reported back."""
     text = "Her SSN is 536-90-4399"
     finding = judged(text).findings[0]
     override = Override("US_SSN", start=finding.start, end=finding.end)
     judgement = judged(text, overrides=[override])
-    assert judgement.decision == "block"
+    assert judgement.decision == "redact"
+    assert "536-90-4399" not in (judgement.sanitized_text or "536-90-4399")
     assert judgement.rejected_overrides == (override,)
 
 
@@ -216,7 +217,7 @@ def test_judge_many_shares_one_mapping() -> None:
     parts = [
         "Dana Whitfield opened the ticket.",
         "Later Dana Whitfield wrote again.",
-        "SSN 536-90-4399",
+        "token=a8f5f167f44f4964e6c998dee827110c",
     ]
     results = judge_many(parts, policy=POLICY, mapping=mapping)
     assert [r.decision for r in results] == ["pseudonymize", "pseudonymize", "block"]
@@ -305,8 +306,8 @@ def test_known_values_are_replaced_everywhere(prefix: str) -> None:
     """A value found once is replaced at every whole-word occurrence, any case."""
     mapping = PseudonymMap()
     judged("Customer: Dana Whitfield", mapping)
-    text = prefix + "DANA WHITFIELD wrote; dana whitfield again; dana whitfields is a typo"
+    text = prefix + "DANA WHITFIELD wrote; dana whitfield again; danawhitfield is a handle"
     judgement = judged(text, mapping)
     assert judgement.sanitized_text == (
-        prefix + "<PERSON_1> wrote; <PERSON_1> again; dana whitfields is a typo"
+        prefix + "<PERSON_1> wrote; <PERSON_1> again; danawhitfield is a handle"
     )

@@ -95,7 +95,11 @@ def test_luhn(digits: str, valid: bool) -> None:
     [
         case("Driver's license: D1234567 (CA)", "D1234567", "CA format after phrase"),
         case("DL# 123456789", "123456789", "DL#"),
-        case("drivers licence number NY 123 456 789", None, "spaces inside: not one value"),
+        case(
+            "drivers licence number NY 123 456 789",
+            "123 456 789",
+            "NY format with spaces, state code",
+        ),
         case("License No: F123-456-78-901-0", "F123-456-78-901-0", "FL format"),
         case("driver license WDLABC12345D", "WDLABC12345D", "WA alphanumeric"),
         case("Order D1234567 shipped", None, "same shape, no licence phrase"),
@@ -185,6 +189,13 @@ def test_api_token(text: str, expected: str | None) -> None:
         case("my password is Summer2024!", "Summer2024!", "in a sentence"),
         case("Password: P@ss w0rd", "P@ss", "colon, first word"),
         case("postgres://app:s3cret@db.internal:5432/app", "s3cret", "in a URL"),
+        case("postgres://app:@WNwN%5E@db.internal:5432/app", "@WNwN%5E", "in a URL, with an @"),
+        case(
+            "postgres://app:$JmU0umi7j8H@db.internal/app",
+            "$JmU0umi7j8H",
+            "in a URL, starting with $",
+        ),
+        case("password=$DB_PASSWORD", None, "shell variable"),
         case("Please reset your password: it expired", None, "prose after colon"),
         case("password=********", None, "masked"),
         case("password=${DB_PASSWORD}", None, "template variable"),

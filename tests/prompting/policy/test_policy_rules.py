@@ -59,12 +59,13 @@ def test_policy_is_immutable() -> None:
 @pytest.mark.parametrize(
     ("entity_type", "action"),
     [
-        ("US_SSN", "block"), ("CREDIT_CARD", "block"), ("IBAN_CODE", "block"),
-        ("US_BANK_NUMBER", "block"), ("AWS_ACCESS_KEY", "block"), ("AWS_SECRET_KEY", "block"),
+        ("US_SSN", "redact"), ("CREDIT_CARD", "redact"), ("IBAN_CODE", "redact"),
+        ("US_BANK_NUMBER", "redact"), ("AWS_ACCESS_KEY", "block"), ("AWS_SECRET_KEY", "block"),
         ("PRIVATE_KEY", "block"), ("API_TOKEN", "block"), ("PASSWORD", "block"),
         ("PERSON", "pseudonymize"), ("EMAIL_ADDRESS", "pseudonymize"),
         ("PHONE_NUMBER", "pseudonymize"), ("STREET_ADDRESS", "pseudonymize"),
         ("US_DRIVER_LICENSE", "pseudonymize"), ("IP_ADDRESS", "pseudonymize"),
+        ("PASSPORT", "pseudonymize"), ("DATE_OF_BIRTH", "pseudonymize"),
         ("RIDER_ID", "pseudonymize"), ("DRIVER_ID", "pseudonymize"), ("TRIP_ID", "pseudonymize"),
         ("DATE_TIME", "allow"), ("LOCATION", "allow"),
     ],

@@ -67,17 +67,14 @@ def test_answer_streams_with_placeholders_restored(
 
 
 def test_blocked_prompt_sends_nothing(live_site: str, alice: Any, bedrock_emulator: Any) -> None:
-    """A prompt with an SSN is blocked: nothing reaches Bedrock, the user is told why."""
+    """A prompt with a password is blocked: nothing reaches Bedrock, the user is told why."""
     before = len(bedrock_emulator.received)
-    run = send(alice, "Customer SSN is 536-22-1234, please check the refund.")
+    run = send(alice, "The staging password is Zq7!hunter2-x9, please check the refund.")
     events = stream_all(live_site, alice, run)
 
     assert events[-1].event == "error"
     assert events[-1].data["code"] == "blocked"
-    assert (
-        "US_SSN" in events[-1].data["message"]
-        or "social security" in events[-1].data["message"].lower()
-    )
+    assert "password" in events[-1].data["message"].lower()
     run.refresh_from_db()
     assert run.status == Run.Status.BLOCKED
     time.sleep(0.5)

@@ -17,16 +17,17 @@ from tests.support.waiting import wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-# Values the default policy pseudonymizes (first block) or blocks (second block).
+# Values the default policy pseudonymizes, redacts, or blocks.
 PSEUDONYMIZED = {
     "PERSON": "Harriet Okonkwo-Lindqvist",
     "EMAIL_ADDRESS": "harriet.ol@examplemail.com",
     "PHONE_NUMBER": "(415) 555-0199",
 }
-BLOCKED = {
+REDACTED = {
     "US_SSN": "536-22-1234",
     "CREDIT_CARD": "4111 1111 1111 1111",
 }
+BLOCKED = {"PASSWORD": "Zq7!hunter2-x9"}
 
 
 def test_planted_values_never_leave_the_conversation(
@@ -53,13 +54,23 @@ def test_planted_values_never_leave_the_conversation(
             f"phone {PSEUDONYMIZED['PHONE_NUMBER']}) about her lost umbrella."
         ),
     )
+    # One turn after the other: two turns judged at once can still overwrite each other's
+    # mapping (issue 10's compare-and-swap, not built yet).
+    assert wait_for_status(pseudonymized, Run.FINAL_STATUSES).status == Run.Status.DONE
+    redacted = run_services.run_create(
+        user=alice,
+        conversation=conversation,
+        text=f"Her SSN is {REDACTED['US_SSN']} and card {REDACTED['CREDIT_CARD']}.",
+    )
     blocked = run_services.run_create(
         user=alice,
         conversation=conversation,
-        text=f"Her SSN is {BLOCKED['US_SSN']} and card {BLOCKED['CREDIT_CARD']}.",
+        text=f"The staging password is {BLOCKED['PASSWORD']}",
     )
-    assert wait_for_status(pseudonymized, Run.FINAL_STATUSES).status == Run.Status.DONE
+    assert wait_for_status(redacted, Run.FINAL_STATUSES).status == Run.Status.DONE
     assert wait_for_status(blocked, Run.FINAL_STATUSES).status == Run.Status.BLOCKED
+    redacted.refresh_from_db()
+    assert redacted.decision == "redact"
 
     # The owner sees the restored values; that proves they were really found and replaced.
     pseudonymized.refresh_from_db()
@@ -68,13 +79,13 @@ def test_planted_values_never_leave_the_conversation(
     assert pseudonymized.findings_summary.keys() >= {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"}
 
     audit_dump = serializers.serialize("json", AuditEvent.objects.all())
-    assert (
-        AuditEvent.objects.filter(target_id__in=[str(pseudonymized.pk), str(blocked.pk)]).count()
-        == 3
-    )
+    runs = [str(pseudonymized.pk), str(redacted.pk), str(blocked.pk)]
+    assert AuditEvent.objects.filter(target_id__in=runs).count() == 5
+    submitted = AuditEvent.objects.get(target_id=str(redacted.pk), action="prompt.submitted")
+    assert submitted.details["actions"] == {"CREDIT_CARD": "redact", "US_SSN": "redact"}
     sent_to_bedrock = " ".join(r.last_user_text for r in bedrock_emulator.received)
     worker_log = celery_worker_process.tail(5_000_000)
-    for value in [*PSEUDONYMIZED.values(), *BLOCKED.values()]:
+    for value in [*PSEUDONYMIZED.values(), *REDACTED.values(), *BLOCKED.values()]:
         assert value not in audit_dump, f"{value!r} is in the audit log"
         assert value not in sent_to_bedrock, f"{value!r} was sent to Bedrock"
         assert value not in worker_log, f"{value!r} is in the worker's log"

@@ -245,20 +245,20 @@ def test_parts_share_one_pseudonym_mapping(
 def test_a_blocked_part_blocks_the_whole_summary(
     alice: Any, small_parts: None, no_queue: list[Any]
 ) -> None:
-    """An SSN in one part: nothing is queued, every run is blocked, the sentence names the
-    part and the kind of data, and exactly one prompt.blocked event records the refusal."""
-    text = long_text(6).replace("# Section 4\n\n", "# Section 4\n\nHer SSN is 536-22-1234. ")
+    """A password in one part: nothing is queued, every run is blocked, the sentence names
+    the part and the kind of data, and exactly one prompt.blocked event records the refusal."""
+    text = long_text(6).replace("# Section 4\n\n", "# Section 4\n\nThe db password=Zq7-536221234. ")
     parent = start(alice, text)
     assert pipeline.summary_judge_parts(parent_id=parent.pk) == []
     parent.refresh_from_db()
     assert parent.status == Run.Status.BLOCKED
-    assert "Social Security number" in parent.error_message
+    assert "a password" in parent.error_message
     assert "Section 4" in parent.error_message and "nothing was sent" in parent.error_message
     assert set(parent.parts.values_list("status", flat=True)) == {Run.Status.BLOCKED}
     [event] = AuditEvent.objects.filter(action="prompt.blocked")
     assert event.target_id == str(parent.pk)
-    assert event.details["blocked_types"] == ["US_SSN"]
-    assert "536-22-1234" not in json.dumps(event.details) + event.content
+    assert event.details["blocked_types"] == ["PASSWORD"]
+    assert "536221234" not in json.dumps(event.details) + event.content
     assert not AuditEvent.objects.filter(action="prompt.submitted").exists()
     assert relay_events(parent)[-1][0] == "error"
     assert [name for name, _ in no_queue if name == dispatch.GENERATE_RUN] == []
