@@ -26,6 +26,7 @@ from config.env import (
     unix_socket_path,
 )
 from config.logs import logging_config
+from config.storage import document_storage
 from insights import config as insights_config  # pure Python: parses the values below
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -486,8 +487,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 # whitenoise warns on every start when the folder is missing (DEBUG serves from finders).
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded documents live until their text is extracted. The web process stores them and a
+# cpu worker, possibly on another machine, reads them: in production through S3
+# (`DOCUMENT_STORAGE=s3://bucket/prefix`, credentials from boto3's usual chain, encrypted at
+# rest); without it, local files under MEDIA_ROOT (one machine, or a shared volume).
+DOCUMENT_STORAGE = env_str("DOCUMENT_STORAGE", "")
+DOCUMENT_STORAGE_ENDPOINT_URL = env_str("DOCUMENT_STORAGE_ENDPOINT_URL", "") or None
+DOCUMENT_STORAGE_KMS_KEY_ID = env_str("DOCUMENT_STORAGE_KMS_KEY_ID", "")
+DOCUMENT_STORAGE_BACKEND = document_storage(
+    DOCUMENT_STORAGE,
+    endpoint_url=DOCUMENT_STORAGE_ENDPOINT_URL,
+    region=env_str("DOCUMENT_STORAGE_REGION", "") or None,
+    kms_key_id=DOCUMENT_STORAGE_KMS_KEY_ID,
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DOCUMENT_STORAGE_BACKEND,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
