@@ -17,6 +17,7 @@ import shutil
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -42,11 +43,16 @@ def main() -> None:
         from prompting.runs import relay
 
         client = redis_client()
+
+        def used_memory() -> int:
+            info: dict[str, Any] = client.info("memory")  # type: ignore[assignment]
+            return int(info["used_memory"])
+
         print(f"answers per size: {args.answers}")
         print("tokens  bytes/answer (MEMORY USAGE, median)  used_memory per answer")
         for tokens in args.tokens:
             client.flushdb()
-            before = int(client.info("memory")["used_memory"])
+            before = used_memory()
             sizes = []
             for answer in range(args.answers):
                 run_id = f"bench-{tokens}-{answer}"
@@ -57,13 +63,15 @@ def main() -> None:
                 relay.relay_append(
                     run_id, "done", {"status": "done", "text": text, "html": render_markdown(text)}
                 )
-                sizes.append(int(client.memory_usage(relay.stream_key(run_id)) or 0))
-            after = int(client.info("memory")["used_memory"])
+                usage: Any = client.memory_usage(relay.stream_key(run_id))
+                sizes.append(int(usage or 0))
+            after = used_memory()
             print(
                 f"{tokens:>6}  {statistics.median(sizes):>12,.0f}"
                 f"{(after - before) / args.answers:>34,.0f}"
             )
-        print(json.dumps({"redis_version": client.info("server")["redis_version"]}))
+        server: dict[str, Any] = client.info("server")  # type: ignore[assignment]
+        print(json.dumps({"redis_version": server["redis_version"]}))
     finally:
         redis_process.terminate()
         redis_process.wait(timeout=10)
