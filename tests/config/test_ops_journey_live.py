@@ -86,8 +86,16 @@ def test_a_chat_journey_logs_json_with_ids_and_no_content_and_moves_the_metrics(
         assert run.status == Run.Status.DONE, stack.logs()
         assert run.findings_summary.keys() >= {"PERSON", "EMAIL_ADDRESS", "US_SSN"}
 
-        status, body = _get(stack.url, "/metrics", "scrape-token-for-tests")
-        assert status == 200
+        # The worker counts a run after it has committed and relayed the outcome: scrape
+        # until its increment has landed (bounded).
+        deadline = time.monotonic() + 15
+        while True:
+            status, body = _get(stack.url, "/metrics", "scrape-token-for-tests")
+            assert status == 200
+            done = _sample(body, "assistant_runs_finished_total", tool="chat", status="done")
+            if done >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert _sample(body, "assistant_runs_finished_total", tool="chat", status="done") >= 1
         assert _sample(body, "assistant_bedrock_calls_total", outcome="ok") >= 1
         assert _sample(body, "assistant_time_to_first_token_seconds_count") >= 1
