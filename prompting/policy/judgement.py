@@ -89,6 +89,9 @@ class Judgement:
     # sent as a <TYPED_PLACEHOLDER_N> and restored as typed. Not personal data, so not a
     # finding and not counted.
     typed_placeholders: tuple[tuple[int, int], ...] = field(default=())
+    # (start, end, placeholder) of every redacted value (findings, and typed placeholders
+    # holding a long number), in text order: what `stored_text` replaces.
+    redacted_spans: tuple[tuple[int, int, str], ...] = field(default=())
 
     @property
     def counts_by_type(self) -> dict[str, int]:
@@ -132,6 +135,30 @@ class Judgement:
         if pos < len(original_text):
             pieces.append(Segment(original_text[pos:], None))
         return pieces
+
+    def stored_text(self, original_text: str) -> str:
+        """The text as it may be kept (the conversation's message, a document): the
+        original with every redacted value replaced by its placeholder, so a redacted
+        value is stored nowhere. Pseudonymized values stay (the owner sees them restored
+        anyway). Blocked: redact-type values become `<TYPE>` (no number: nothing was
+        issued), since the blocked message is kept too."""
+        spans = list(self.redacted_spans)
+        if self.decision == "block":
+            spans = [
+                (f.start, f.end, f"<{f.entity_type}>")
+                for f in self.findings
+                if f.action == "redact"
+            ]
+        pieces: list[str] = []
+        pos = 0
+        for start, end, placeholder in sorted(spans):
+            if start < pos:
+                continue  # overlaps are resolved before; never splice twice
+            pieces.append(original_text[pos:start])
+            pieces.append(placeholder)
+            pos = end
+        pieces.append(original_text[pos:])
+        return "".join(pieces)
 
     def to_log_dict(self) -> dict[str, Any]:
         """Everything safe for logs and the audit trail: types, counts, offsets, digests."""

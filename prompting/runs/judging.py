@@ -20,7 +20,7 @@ from django.db import transaction
 from audit.actions import Action
 from audit.services import audit_record
 from prompting.crypto import decrypt_mapping, encrypt_mapping
-from prompting.models import Conversation, Run
+from prompting.models import Conversation, Document, Run
 from prompting.policy import (
     Judgement,
     Override,
@@ -105,7 +105,8 @@ def _store_allowed(
     sanitized = judgement.sanitized_text or ""
     assert run.user_message is not None
     run.user_message.sanitized_content = sanitized
-    run.user_message.save(update_fields=["sanitized_content"])
+    run.user_message.content = judgement.stored_text(text)
+    run.user_message.save(update_fields=["content", "sanitized_content"])
     lifecycle.run_mark_judged(
         run=run,
         policy_version=version_row,
@@ -127,6 +128,99 @@ def _store_allowed(
 def _save_mapping(conversation: Conversation, mapping: Any) -> None:
     conversation.pseudonym_map_encrypted = encrypt_mapping(mapping)
     conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at"])
+
+
+def _keep_redacted_out(
+    conversation: Conversation, judgements: Sequence[tuple[str, Judgement]]
+) -> None:
+    """A redacted value is stored nowhere: the conversation's title (its first message's
+    start, maybe cut inside the value) loses it too. The messages themselves get
+    `judgement.stored_text` where they are saved."""
+    redacted = [
+        (" ".join(text[start:end].split()), placeholder)
+        for text, judgement in judgements
+        for start, end, placeholder in _redacted_spans(judgement)
+    ]
+    title = redact_title(conversation.title, redacted)
+    if title != conversation.title:
+        conversation.title = title
+        conversation.save(update_fields=["title", "updated_at"])
+
+
+def _redacted_spans(judgement: Judgement) -> list[tuple[int, int, str]]:
+    if judgement.decision == "block":
+        return [
+            (f.start, f.end, f"<{f.entity_type}>")
+            for f in judgement.findings
+            if f.action == "redact"
+        ]
+    return list(judgement.redacted_spans)
+
+
+def _redact_document(document_id: Any, judged: Sequence[tuple[str, Judgement]]) -> None:
+    """The document's stored text loses the values redacted in its parts (each part is a
+    stripped slice of it, in order); section offsets move with the text."""
+    document = Document.objects.select_for_update().filter(pk=document_id).first()
+    if document is None:
+        return
+    text = document.text
+    spans: list[tuple[int, int, str]] = []
+    cursor = 0
+    for part_text, judgement in judged:
+        found = _redacted_spans(judgement)
+        at = text.find(part_text, cursor) if part_text else -1
+        if at < 0:
+            continue
+        cursor = at + len(part_text)
+        spans.extend((at + start, at + end, placeholder) for start, end, placeholder in found)
+    if not spans:
+        return
+    spans.sort()
+    pieces: list[str] = []
+    pos = 0
+    for start, end, placeholder in spans:
+        if start < pos:
+            continue
+        pieces += [text[pos:start], placeholder]
+        pos = end
+    pieces.append(text[pos:])
+
+    def moved(offset: int) -> int:
+        shift = 0
+        for start, end, placeholder in spans:
+            if end <= offset:
+                shift += len(placeholder) - (end - start)
+            elif start < offset:
+                return start + shift  # inside a redacted value: its start
+        return offset + shift
+
+    document.text = "".join(pieces)
+    document.sections = [
+        {**section, "start": moved(section["start"]), "end": moved(section["end"])}
+        for section in document.sections
+    ]
+    document.save(update_fields=["text", "sections"])
+
+
+def redact_title(title: str, redacted: Sequence[tuple[str, str]]) -> str:
+    """`title` without the redacted values: whole, or cut at the title's end (titles are
+    the first ~60 characters of a text, with or without "…")."""
+    for value, placeholder in redacted:
+        if not value:
+            continue
+        if value in title:
+            title = title.replace(value, placeholder)
+            continue
+        for keep in range(len(value) - 1, 1, -1):
+            for tail in ("\u2026", ""):
+                cut = value[:keep] + tail
+                if title.endswith(cut):
+                    title = title[: len(title) - len(cut)] + placeholder + tail
+                    break
+            else:
+                continue
+            break
+    return title
 
 
 def judge_text(
@@ -158,16 +252,20 @@ def run_judge(*, run_id: Any) -> bool:
     conversation = run.conversation
     message = run.user_message
     assert message is not None
+    text = message.content
     version_row = policy_version_in_force()
     mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
     overrides = overrides_from_json(run.overrides)
-    judgement = judge_text(
-        message.content, policy=policy_in_force(), mapping=mapping, overrides=overrides
-    )
+    judgement = judge_text(text, policy=policy_in_force(), mapping=mapping, overrides=overrides)
     blocked = judgement.decision == "block"
     with transaction.atomic():
         _record_overrides(run, overrides, judgement, version_row.version)
+        _keep_redacted_out(conversation, [(text, judgement)])
         if blocked:
+            stored = judgement.stored_text(text)
+            if stored != text:
+                message.content = stored
+                message.save(update_fields=["content"])
             lifecycle.run_block(
                 run=run,
                 policy_version=version_row,
@@ -178,7 +276,7 @@ def run_judge(*, run_id: Any) -> bool:
                     run=run,
                     policy_version=version_row.version,
                     judgements=[judgement],
-                    input_chars=len(message.content),
+                    input_chars=len(text),
                 ),
             )
         else:
@@ -186,7 +284,7 @@ def run_judge(*, run_id: Any) -> bool:
                 run=run,
                 judgement=judgement,
                 version_row=version_row,
-                text=message.content,
+                text=text,
                 extra={},
             )
             _save_mapping(conversation, mapping)
@@ -289,7 +387,15 @@ def runs_judge_together(
     )
     message = block_message(*first_blocked) if first_blocked is not None else ""
     with transaction.atomic():
+        _keep_redacted_out(conversation, list(zip(texts, judgements, strict=True)))
+        if target.document_id is not None:
+            _redact_document(target.document_id, list(zip(texts, judgements, strict=True)))
         if first_blocked is not None:
+            for run, judgement, text in zip(runs, judgements, texts, strict=True):
+                stored = judgement.stored_text(text)
+                if run.user_message is not None and stored != text:
+                    run.user_message.content = stored
+                    run.user_message.save(update_fields=["content"])
             blocked_runs = [
                 r for r, j in zip(runs, judgements, strict=True) if j.decision == "block"
             ]
