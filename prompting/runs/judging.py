@@ -20,7 +20,7 @@ from django.db import transaction
 from audit.actions import Action
 from audit.services import audit_record
 from prompting.crypto import decrypt_mapping, encrypt_mapping
-from prompting.models import Conversation, Document, Run
+from prompting.models import Conversation, Run
 from prompting.policy import (
     Judgement,
     Override,
@@ -32,7 +32,7 @@ from prompting.policy import (
 from prompting.policy.errors import AnalysisFailed
 from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
-from prompting.runs import lifecycle, relay
+from prompting.runs import lifecycle, redaction, relay
 from prompting.selectors import known_person_names, policy_in_force, policy_version_in_force
 
 logger = logging.getLogger(__name__)
@@ -130,99 +130,6 @@ def _save_mapping(conversation: Conversation, mapping: Any) -> None:
     conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at"])
 
 
-def _keep_redacted_out(
-    conversation: Conversation, judgements: Sequence[tuple[str, Judgement]]
-) -> None:
-    """A redacted value is stored nowhere: the conversation's title (its first message's
-    start, maybe cut inside the value) loses it too. The messages themselves get
-    `judgement.stored_text` where they are saved."""
-    redacted = [
-        (" ".join(text[start:end].split()), placeholder)
-        for text, judgement in judgements
-        for start, end, placeholder in _redacted_spans(judgement)
-    ]
-    title = redact_title(conversation.title, redacted)
-    if title != conversation.title:
-        conversation.title = title
-        conversation.save(update_fields=["title", "updated_at"])
-
-
-def _redacted_spans(judgement: Judgement) -> list[tuple[int, int, str]]:
-    if judgement.decision == "block":
-        return [
-            (f.start, f.end, f"<{f.entity_type}>")
-            for f in judgement.findings
-            if f.action == "redact"
-        ]
-    return list(judgement.redacted_spans)
-
-
-def _redact_document(document_id: Any, judged: Sequence[tuple[str, Judgement]]) -> None:
-    """The document's stored text loses the values redacted in its parts (each part is a
-    stripped slice of it, in order); section offsets move with the text."""
-    document = Document.objects.select_for_update().filter(pk=document_id).first()
-    if document is None:
-        return
-    text = document.text
-    spans: list[tuple[int, int, str]] = []
-    cursor = 0
-    for part_text, judgement in judged:
-        found = _redacted_spans(judgement)
-        at = text.find(part_text, cursor) if part_text else -1
-        if at < 0:
-            continue
-        cursor = at + len(part_text)
-        spans.extend((at + start, at + end, placeholder) for start, end, placeholder in found)
-    if not spans:
-        return
-    spans.sort()
-    pieces: list[str] = []
-    pos = 0
-    for start, end, placeholder in spans:
-        if start < pos:
-            continue
-        pieces += [text[pos:start], placeholder]
-        pos = end
-    pieces.append(text[pos:])
-
-    def moved(offset: int) -> int:
-        shift = 0
-        for start, end, placeholder in spans:
-            if end <= offset:
-                shift += len(placeholder) - (end - start)
-            elif start < offset:
-                return start + shift  # inside a redacted value: its start
-        return offset + shift
-
-    document.text = "".join(pieces)
-    document.sections = [
-        {**section, "start": moved(section["start"]), "end": moved(section["end"])}
-        for section in document.sections
-    ]
-    document.save(update_fields=["text", "sections"])
-
-
-def redact_title(title: str, redacted: Sequence[tuple[str, str]]) -> str:
-    """`title` without the redacted values: whole, or cut at the title's end (titles are
-    the first ~60 characters of a text, with or without "…")."""
-    for value, placeholder in redacted:
-        if not value:
-            continue
-        if value in title:
-            title = title.replace(value, placeholder)
-            continue
-        for keep in range(len(value) - 1, 1, -1):
-            for tail in ("\u2026", ""):
-                cut = value[:keep] + tail
-                if title.endswith(cut):
-                    title = title[: len(title) - len(cut)] + placeholder + tail
-                    break
-            else:
-                continue
-            break
-    return title
-
-
 def judge_text(
     text: str, *, policy: Any, mapping: Any, overrides: Sequence[Override] = ()
 ) -> Judgement:
@@ -260,7 +167,7 @@ def run_judge(*, run_id: Any) -> bool:
     blocked = judgement.decision == "block"
     with transaction.atomic():
         _record_overrides(run, overrides, judgement, version_row.version)
-        _keep_redacted_out(conversation, [(text, judgement)])
+        redaction.keep_redacted_out(conversation, [(text, judgement)])
         if blocked:
             stored = judgement.stored_text(text)
             if stored != text:
@@ -339,9 +246,11 @@ def _tell_retryable_block(run_id: Any) -> None:
 # --- Many texts as one -------------------------------------------------------------------
 
 
-def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgement]:
-    """One batched pass, one mapping. Any failure blocks everything (fail closed)."""
-    policy = policy_in_force()
+def judge_texts_fail_closed(
+    texts: list[str], *, policy: Any, mapping: Any, timeout_s: float
+) -> list[Judgement]:
+    """One batched pass, one mapping. Any failure blocks everything (fail closed).
+    Shared by a summary's policy step and its preview."""
     try:
         return judge_many(
             texts,
@@ -380,16 +289,18 @@ def runs_judge_together(
     conversation = target.conversation
     mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
     texts = [r.user_message.content if r.user_message else "" for r in runs]
-    judgements = _judge_all(texts, mapping, timeout_s)
+    judgements = judge_texts_fail_closed(
+        texts, policy=policy_in_force(), mapping=mapping, timeout_s=timeout_s
+    )
     version_row = policy_version_in_force()
     first_blocked = next(
         ((run, j) for run, j in zip(runs, judgements, strict=True) if j.decision == "block"), None
     )
     message = block_message(*first_blocked) if first_blocked is not None else ""
     with transaction.atomic():
-        _keep_redacted_out(conversation, list(zip(texts, judgements, strict=True)))
+        redaction.keep_redacted_out(conversation, list(zip(texts, judgements, strict=True)))
         if target.document_id is not None:
-            _redact_document(target.document_id, list(zip(texts, judgements, strict=True)))
+            redaction.redact_document(target.document_id, list(zip(texts, judgements, strict=True)))
         if first_blocked is not None:
             for run, judgement, text in zip(runs, judgements, texts, strict=True):
                 stored = judgement.stored_text(text)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from prompting.runs.judging import redact_title
+from prompting.runs.redaction import redact_title
 
 
 @pytest.mark.parametrize(
