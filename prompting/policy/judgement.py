@@ -8,7 +8,7 @@ and a keyed digest only), so these objects can be logged and audited through
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import PolicyError
@@ -175,6 +175,35 @@ class Judgement:
             ],
             "typed_placeholders": len(self.typed_placeholders),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for a short-lived cache of a preview's judgement (no values: the
+        sanitized text holds placeholders, findings offsets and digests)."""
+        return {
+            "decision": self.decision,
+            "findings": [asdict(f) for f in self.findings],
+            "sanitized_text": self.sanitized_text,
+            "policy_version": self.policy_version,
+            "reason": self.reason,
+            "user_message": self.user_message,
+            "rejected_overrides": [asdict(o) for o in self.rejected_overrides],
+            "typed_placeholders": [list(t) for t in self.typed_placeholders],
+            "redacted_spans": [list(t) for t in self.redacted_spans],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Judgement:
+        return cls(
+            decision=data["decision"],
+            findings=tuple(Finding(**f) for f in data["findings"]),
+            sanitized_text=data["sanitized_text"],
+            policy_version=int(data["policy_version"]),
+            reason=data["reason"],
+            user_message=data["user_message"],
+            rejected_overrides=tuple(Override(**o) for o in data["rejected_overrides"]),
+            typed_placeholders=tuple((int(a), int(b)) for a, b in data["typed_placeholders"]),
+            redacted_spans=tuple((int(a), int(b), str(c)) for a, b, c in data["redacted_spans"]),
+        )
 
     @classmethod
     def blocked_by_error(cls, error: PolicyError, *, policy_version: int) -> Judgement:

@@ -24,7 +24,9 @@ from prompting.models import Conversation, Run
 from prompting.policy import (
     Judgement,
     Override,
+    Policy,
     PolicyError,
+    PseudonymMap,
     get_analyzer,
     judge_fail_closed,
     judge_many,
@@ -32,8 +34,8 @@ from prompting.policy import (
 from prompting.policy.errors import AnalysisFailed
 from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
-from prompting.runs import lifecycle, redaction, relay
-from prompting.selectors import known_person_names, policy_in_force, policy_version_in_force
+from prompting.runs import lifecycle, redaction, relay, reuse
+from prompting.selectors import known_person_names, policy_version_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,8 @@ def run_judge(*, run_id: Any) -> bool:
     """Apply the policy in force to the run's new message. True if it may go to Bedrock.
 
     Only the new message is analysed: earlier turns were judged when they were sent
-    and are replayed from their sanitized form.
+    and are replayed from their sanitized form. A previewed, unchanged message reuses
+    the preview's judgement (reuse.py).
     """
     run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
     if run.status != Run.Status.QUEUED:
@@ -160,15 +163,16 @@ def run_judge(*, run_id: Any) -> bool:
     message = run.user_message
     assert message is not None
     text = message.content
+    # Read once: the version recorded is the version applied.
     version_row = policy_version_in_force()
-    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
+    policy = Policy.from_rules_json(version=version_row.version, rules=version_row.rules)
     overrides = overrides_from_json(run.overrides)
-    judgement = judge_text(text, policy=policy_in_force(), mapping=mapping, overrides=overrides)
-    blocked = judgement.decision == "block"
-    with transaction.atomic():
+
+    def store(judgements: list[Judgement], mapping: PseudonymMap, reused: bool) -> None:
+        judgement = judgements[0]
         _record_overrides(run, overrides, judgement, version_row.version)
         redaction.keep_redacted_out(conversation, [(text, judgement)])
-        if blocked:
+        if judgement.decision == "block":
             stored = judgement.stored_text(text)
             if stored != text:
                 message.content = stored
@@ -179,12 +183,15 @@ def run_judge(*, run_id: Any) -> bool:
                 findings=dict(judgement.counts_by_type),
                 error_code="blocked",
                 message=judgement.user_message or "This message was blocked by the policy.",
-                details=blocked_details(
-                    run=run,
-                    policy_version=version_row.version,
-                    judgements=[judgement],
-                    input_chars=len(text),
-                ),
+                details={
+                    **blocked_details(
+                        run=run,
+                        policy_version=version_row.version,
+                        judgements=[judgement],
+                        input_chars=len(text),
+                    ),
+                    "preview_reused": reused,
+                },
             )
         else:
             _store_allowed(
@@ -192,9 +199,25 @@ def run_judge(*, run_id: Any) -> bool:
                 judgement=judgement,
                 version_row=version_row,
                 text=text,
-                extra={},
+                extra={"preview_reused": reused},
             )
             _save_mapping(conversation, mapping)
+
+    judgement = judge_and_store(
+        conversation_id=conversation.pk,
+        key_for=lambda token: reuse.judgement_key(
+            user_id=run.owner_id,
+            texts=[text],
+            policy_version=version_row.version,
+            mapping_token=token,
+            overrides=run.overrides,
+        ),
+        analyse=lambda mapping: [
+            judge_text(text, policy=policy, mapping=mapping, overrides=overrides)
+        ],
+        store=store,
+    )[0]
+    blocked = judgement.decision == "block"
     if blocked:
         relay.relay_append(
             run.pk,
@@ -202,6 +225,52 @@ def run_judge(*, run_id: Any) -> bool:
             {"code": "blocked", "message": judgement.user_message, "retryable": False},
         )
     return not blocked
+
+
+CAS_ATTEMPTS = 3
+
+
+def _map_token(conversation_id: Any, *, lock: bool = False) -> bytes:
+    rows = Conversation.objects.filter(pk=conversation_id)
+    if lock:
+        rows = rows.select_for_update()
+    return bytes(rows.values_list("pseudonym_map_encrypted", flat=True).get() or b"")
+
+
+def judge_and_store(
+    *,
+    conversation_id: Any,
+    key_for: Callable[[bytes], str],
+    analyse: Callable[[PseudonymMap], list[Judgement]],
+    store: Callable[[list[Judgement], PseudonymMap, bool], None],
+) -> list[Judgement]:
+    """Judge against the conversation's map as stored now, and `store` the outcome in a
+    transaction holding the conversation's row lock — only if the map is still the one
+    judged against (compare-and-swap on its encrypted bytes, new with every save); else
+    judge again. So two turns judged at once never lose each other's placeholders. The
+    last attempt judges while holding the lock. A preview's judgement for exactly this
+    state (`key_for(token)`) is used instead of analysing."""
+
+    def judged(token: bytes) -> tuple[list[Judgement], PseudonymMap, bool]:
+        recalled = reuse.recall(key_for(token))
+        if recalled is not None:
+            return recalled[0], recalled[1], True
+        mapping = decrypt_mapping(token)
+        return analyse(mapping), mapping, False
+
+    for _attempt in range(CAS_ATTEMPTS - 1):
+        token = _map_token(conversation_id)
+        judgements, mapping, reused = judged(token)
+        with transaction.atomic():
+            if _map_token(conversation_id, lock=True) == token:
+                store(judgements, mapping, reused)
+                return judgements
+        logger.info("a conversation's map changed while judging; judging again")
+    with transaction.atomic():
+        token = _map_token(conversation_id, lock=True)
+        judgements, mapping, reused = judged(token)
+        store(judgements, mapping, reused)
+        return judgements
 
 
 def _record_overrides(
@@ -287,29 +356,29 @@ def runs_judge_together(
     if any(r.status != Run.Status.QUEUED or r.decision for r in runs):
         return []  # judged already (duplicate delivery) or stopped
     conversation = target.conversation
-    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
     texts = [r.user_message.content if r.user_message else "" for r in runs]
-    judgements = judge_texts_fail_closed(
-        texts, policy=policy_in_force(), mapping=mapping, timeout_s=timeout_s
-    )
-    version_row = policy_version_in_force()
-    first_blocked = next(
-        ((run, j) for run, j in zip(runs, judgements, strict=True) if j.decision == "block"), None
-    )
-    message = block_message(*first_blocked) if first_blocked is not None else ""
-    with transaction.atomic():
-        redaction.keep_redacted_out(conversation, list(zip(texts, judgements, strict=True)))
+    version_row = policy_version_in_force()  # read once: recorded = applied
+    policy = Policy.from_rules_json(version=version_row.version, rules=version_row.rules)
+    message = ""
+    first_blocked: tuple[Run, Judgement] | None = None
+
+    def store(judgements: list[Judgement], mapping: PseudonymMap, reused: bool) -> None:
+        nonlocal message, first_blocked
+        first_blocked = next(
+            ((r, j) for r, j in zip(runs, judgements, strict=True) if j.decision == "block"),
+            None,
+        )
+        message = block_message(*first_blocked) if first_blocked is not None else ""
+        judged = list(zip(texts, judgements, strict=True))
+        redaction.keep_redacted_out(conversation, judged)
         if target.document_id is not None:
-            redaction.redact_document(target.document_id, list(zip(texts, judgements, strict=True)))
+            redaction.redact_document(target.document_id, judged)
         if first_blocked is not None:
             for run, judgement, text in zip(runs, judgements, texts, strict=True):
                 stored = judgement.stored_text(text)
                 if run.user_message is not None and stored != text:
                     run.user_message.content = stored
                     run.user_message.save(update_fields=["content"])
-            blocked_runs = [
-                r for r, j in zip(runs, judgements, strict=True) if j.decision == "block"
-            ]
             lifecycle.run_block(
                 run=target,
                 policy_version=version_row,
@@ -324,7 +393,12 @@ def runs_judge_together(
                         input_chars=sum(len(t) for t in texts),
                     ),
                     "parts_total": len(runs),
-                    "blocked_parts": [r.part_index for r in blocked_runs],
+                    "blocked_parts": [
+                        r.part_index
+                        for r, j in zip(runs, judgements, strict=True)
+                        if j.decision == "block"
+                    ],
+                    "preview_reused": reused,
                 },
                 parts=parts,
             )
@@ -335,9 +409,27 @@ def runs_judge_together(
                     judgement=judgement,
                     version_row=version_row,
                     text=text,
-                    extra={"part_index": run.part_index, "parts_total": len(parts)},
+                    extra={
+                        "part_index": run.part_index,
+                        "parts_total": len(parts),
+                        "preview_reused": reused,
+                    },
                 )
             _save_mapping(conversation, mapping)
+
+    judge_and_store(
+        conversation_id=conversation.pk,
+        key_for=lambda token: reuse.judgement_key(
+            user_id=target.owner_id,
+            texts=texts,
+            policy_version=version_row.version,
+            mapping_token=token,
+        ),
+        analyse=lambda mapping: judge_texts_fail_closed(
+            texts, policy=policy, mapping=mapping, timeout_s=timeout_s
+        ),
+        store=store,
+    )
     if first_blocked is not None:
         relay.relay_append(
             target.pk, "error", {"code": "blocked", "message": message, "retryable": False}

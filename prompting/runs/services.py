@@ -115,7 +115,9 @@ def run_create(
             conversation.model_id = model.id
         if not conversation.title:
             conversation.title = title_from(text)
-        conversation.save()
+        # Named fields only: a full save would write back the pseudonym map as this
+        # request read it, losing placeholders a worker stored meanwhile.
+        conversation.save(update_fields=["model_id", "title", "updated_at"])
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )

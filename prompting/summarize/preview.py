@@ -24,7 +24,7 @@ from prompting.crypto import decrypt_mapping
 from prompting.errors import InputRejected
 from prompting.models import Document, Tool
 from prompting.policy import Judgement
-from prompting.runs import dispatch
+from prompting.runs import dispatch, reuse
 from prompting.runs.judging import judge_texts_fail_closed
 from prompting.runs.preview import RESULT_TTL_S, result_key
 from prompting.selectors import model_get, policy_in_force
@@ -149,11 +149,20 @@ def document_preview_compute(
             document.conversation.pseudonym_map_encrypted if document.conversation else None
         )
         policy = policy_in_force()
+        token = bytes(mapping_token or b"")
+        mapping = decrypt_mapping(token).copy()
+        texts = [p.text for p in parts]
         judgements = judge_texts_fail_closed(
-            [p.text for p in parts],
-            policy=policy,
-            mapping=decrypt_mapping(mapping_token).copy(),
-            timeout_s=POLICY_TIMEOUT_S,
+            texts, policy=policy, mapping=mapping, timeout_s=POLICY_TIMEOUT_S
+        )
+        # The summary of this document, with these options and in this state, uses these
+        # judgements instead of analysing the whole document again.
+        reuse.remember(
+            reuse.judgement_key(
+                user_id=user_id, texts=texts, policy_version=policy.version, mapping_token=token
+            ),
+            judgements,
+            mapping,
         )
         result = {
             **document_preview_result(document, parts, judgements),

@@ -139,12 +139,17 @@ $("sum-run").addEventListener("click", async () => {
   if (!currentDocument) return;
   errorLine.textContent = "";
   $("sum-run").disabled = true;
+  // The progress card shows at once; the summary starts when the check has answered.
+  $("sum-progressbar").removeAttribute("value");
+  $("sum-progress-text").textContent = "Checking the document for personal data…";
+  show("sum-stop", false);
+  show("sum-progress", true);
   say("Waiting for the check of the document…");
   const problem = await previewDone;
-  if (problem) { fail(problem); return; }
+  if (problem) { show("sum-progress", false); $("sum-run").disabled = true; fail(problem); return; }
   const { ok, data } = await postJson(currentDocument.start_url, options());
   $("sum-run").disabled = false;
-  if (!ok) { fail(data.error || "The summary could not be started."); return; }
+  if (!ok) { show("sum-progress", false); fail(data.error || "The summary could not be started."); return; }
   currentRun = data;
   show("sum-estimate", false);
   startProgress(data);
