@@ -101,13 +101,21 @@ def blocked_details(
 
 
 def _store_allowed(
-    *, run: Run, judgement: Judgement, version_row: Any, text: str, extra: dict[str, Any]
+    *,
+    run: Run,
+    judgement: Judgement,
+    version_row: Any,
+    text: str,
+    extra: dict[str, Any],
+    prestored: bool = False,
 ) -> None:
-    """Store what the model will see, and its prompt.submitted event (in a transaction)."""
+    """Store what the model will see, and its prompt.submitted event (in a transaction).
+    The kept message loses its redacted values, unless it was stored without them."""
     sanitized = judgement.sanitized_text or ""
     assert run.user_message is not None
     run.user_message.sanitized_content = sanitized
-    run.user_message.content = judgement.stored_text(text)
+    if not prestored:
+        run.user_message.content = judgement.stored_text(text)
     run.user_message.save(update_fields=["content", "sanitized_content"])
     lifecycle.run_mark_judged(
         run=run,
@@ -167,13 +175,25 @@ def run_judge(*, run_id: Any) -> bool:
     version_row = policy_version_in_force()
     policy = Policy.from_rules_json(version=version_row.version, rules=version_row.rules)
     overrides = overrides_from_json(run.overrides)
+    input_chars = len(text)
 
-    def store(judgements: list[Judgement], mapping: PseudonymMap, reused: bool) -> None:
+    def handed(token: bytes) -> tuple[list[Judgement], PseudonymMap] | None:
+        nonlocal input_chars
+        got = reuse.recall_for_run(run.pk, mapping_token=token, policy_version=version_row.version)
+        if got is None:
+            return None
+        judgements, mapping, input_chars = got
+        return judgements, mapping
+
+    def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
         judgement = judgements[0]
+        reused = bool(how)
+        prestored = how == "prestored"  # the message and title are stored without values
         _record_overrides(run, overrides, judgement, version_row.version)
-        redaction.keep_redacted_out(conversation, [(text, judgement)])
+        if not prestored:
+            redaction.keep_redacted_out(conversation, [(text, judgement)])
         if judgement.decision == "block":
-            stored = judgement.stored_text(text)
+            stored = text if prestored else judgement.stored_text(text)
             if stored != text:
                 message.content = stored
                 message.save(update_fields=["content"])
@@ -188,7 +208,7 @@ def run_judge(*, run_id: Any) -> bool:
                         run=run,
                         policy_version=version_row.version,
                         judgements=[judgement],
-                        input_chars=len(text),
+                        input_chars=input_chars,
                     ),
                     "preview_reused": reused,
                 },
@@ -199,7 +219,8 @@ def run_judge(*, run_id: Any) -> bool:
                 judgement=judgement,
                 version_row=version_row,
                 text=text,
-                extra={"preview_reused": reused},
+                extra={"preview_reused": reused, "input_chars": input_chars},
+                prestored=prestored,
             )
             _save_mapping(conversation, mapping)
 
@@ -216,6 +237,7 @@ def run_judge(*, run_id: Any) -> bool:
             judge_text(text, policy=policy, mapping=mapping, overrides=overrides)
         ],
         store=store,
+        handed=handed,
     )[0]
     blocked = judgement.decision == "block"
     if blocked:
@@ -242,21 +264,28 @@ def judge_and_store(
     conversation_id: Any,
     key_for: Callable[[bytes], str],
     analyse: Callable[[PseudonymMap], list[Judgement]],
-    store: Callable[[list[Judgement], PseudonymMap, bool], None],
+    store: Callable[[list[Judgement], PseudonymMap, str], None],
+    handed: Callable[[bytes], tuple[list[Judgement], PseudonymMap] | None] | None = None,
 ) -> list[Judgement]:
     """Judge against the conversation's map as stored now, and `store` the outcome in a
     transaction holding the conversation's row lock — only if the map is still the one
     judged against (compare-and-swap on its encrypted bytes, new with every save); else
     judge again. So two turns judged at once never lose each other's placeholders. The
     last attempt judges while holding the lock. A preview's judgement for exactly this
-    state (`key_for(token)`) is used instead of analysing."""
+    state (`key_for(token)`) is used instead of analysing, and before that one `handed`
+    over when the run was created. `store` learns which: "prestored" (handed over: the
+    message was stored without its redacted values already), "preview", or "" (analysed).
+    """
 
-    def judged(token: bytes) -> tuple[list[Judgement], PseudonymMap, bool]:
+    def judged(token: bytes) -> tuple[list[Judgement], PseudonymMap, str]:
+        prejudged = handed(token) if handed is not None else None
+        if prejudged is not None:
+            return prejudged[0], prejudged[1], "prestored"
         recalled = reuse.recall(key_for(token))
         if recalled is not None:
-            return recalled[0], recalled[1], True
+            return recalled[0], recalled[1], "preview"
         mapping = decrypt_mapping(token)
-        return analyse(mapping), mapping, False
+        return analyse(mapping), mapping, ""
 
     for _attempt in range(CAS_ATTEMPTS - 1):
         token = _map_token(conversation_id)
@@ -362,8 +391,9 @@ def runs_judge_together(
     message = ""
     first_blocked: tuple[Run, Judgement] | None = None
 
-    def store(judgements: list[Judgement], mapping: PseudonymMap, reused: bool) -> None:
+    def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
         nonlocal message, first_blocked
+        reused = bool(how)
         first_blocked = next(
             ((r, j) for r, j in zip(runs, judgements, strict=True) if j.decision == "block"),
             None,

@@ -75,3 +75,81 @@ def recall(key: str) -> tuple[list[Judgement], PseudonymMap] | None:
     except Exception:
         logger.warning("could not read a preview's judgement; analysing again")
         return None
+
+
+# --- A previewed message is stored without its redacted values from the start ----------
+#
+# The web request that creates the run already knows, from the preview kept above, what
+# the policy step will decide; it stores the message with its redacted values replaced
+# (`Judgement.stored_text`), so the original never reaches the database, and hands the
+# judgement to the policy step under the run's id. The step uses it if the conversation's
+# map is still the one judged against; otherwise it judges the stored text again.
+
+
+def _token_digest(mapping_token: bytes | memoryview | None) -> str:
+    return hashlib.sha256(bytes(mapping_token or b"")).hexdigest()
+
+
+def _run_key(run_id: Any) -> str:
+    return f"policy:judged:run:{run_id}"
+
+
+def prejudged_for_send(
+    *, user_id: Any, text: str, policy_version: int, mapping_token: Any, overrides: Any
+) -> tuple[str, dict[str, Any] | None]:
+    """The text to store for a new message and, when the preview judged exactly this
+    text in this state, what to hand to the policy step (`keep_for_run`)."""
+    key = judgement_key(
+        user_id=user_id,
+        texts=[text],
+        policy_version=policy_version,
+        mapping_token=mapping_token,
+        overrides=overrides,
+    )
+    try:
+        raw = cast("str | None", redis_client().get(key))
+        if raw is None:
+            return text, None
+        payload = json.loads(raw)
+        if len(payload["judgements"]) != 1:
+            return text, None
+        judgement = Judgement.from_dict(payload["judgements"][0])
+    except Exception:
+        logger.warning("could not read a preview's judgement; the message is judged as sent")
+        return text, None
+    handed = {
+        **payload,
+        "token": _token_digest(mapping_token),
+        "input_chars": len(text),
+        "policy_version": policy_version,
+    }
+    return judgement.stored_text(text), handed
+
+
+def keep_for_run(run_id: Any, handed: dict[str, Any]) -> None:
+    try:
+        redis_client().set(_run_key(run_id), json.dumps(handed), ex=TTL_S)
+    except Exception:
+        logger.warning("could not hand a preview's judgement to the policy step")
+
+
+def recall_for_run(
+    run_id: Any, *, mapping_token: Any, policy_version: int
+) -> tuple[list[Judgement], PseudonymMap, int] | None:
+    """The judgement handed over at creation, if still valid for this map and policy
+    version: (judgements, map, characters of the original text). Read once."""
+    try:
+        raw = cast("str | None", redis_client().getdel(_run_key(run_id)))
+        if raw is None:
+            return None
+        payload = json.loads(raw)
+        if payload["token"] != _token_digest(mapping_token):
+            return None  # another turn was stored meanwhile: judge the stored text again
+        if payload["policy_version"] != policy_version:
+            return None
+        judgements = [Judgement.from_dict(j) for j in payload["judgements"]]
+        mapping = decrypt_mapping(payload["mapping"].encode())
+        return judgements, mapping, int(payload["input_chars"])
+    except Exception:
+        logger.warning("could not read a handed-over judgement; analysing again")
+        return None

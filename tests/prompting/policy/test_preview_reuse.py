@@ -13,7 +13,8 @@ from django.conf import settings
 
 from audit.models import AuditEvent
 from prompting import services
-from prompting.models import PolicyVersion, Run
+from prompting.crypto import decrypt_mapping
+from prompting.models import Conversation, Message, PolicyVersion, Run
 from prompting.policy import get_analyzer
 from prompting.runs import judging, preview
 from prompting.runs import services as run_services
@@ -70,6 +71,50 @@ def test_a_previewed_message_is_analysed_once(
     )
     assert "4111" not in run.user_message.content  # stored nowhere, also on reuse
     assert submitted(run)["preview_reused"] is True
+
+
+def test_a_previewed_message_is_stored_without_its_redacted_value_from_the_start(
+    alice: Any, dispatched: Any, isolated_redis: str, analyses: list[int]
+) -> None:
+    """The web request already stores the placeholder: the card never reaches the row."""
+    conversation = services.conversation_create(owner=alice)
+    previewed(alice, conversation.pk, "Card 4111 1111 1111 1111 was charged twice.")
+    run = run_services.run_create(
+        user=alice, conversation=conversation, text="Card 4111 1111 1111 1111 was charged twice."
+    )
+    assert run.user_message is not None
+    stored = Message.objects.get(pk=run.user_message.pk).content
+    assert stored == "Card <CREDIT_CARD_1> was charged twice."
+    assert Conversation.objects.get(pk=conversation.pk).title == stored
+    judging.run_judge(run_id=run.pk)
+    run.refresh_from_db()
+    assert len(analyses) == 1
+    assert run.user_message.content == stored
+    assert run.user_message.sanitized_content == stored
+    details = submitted(run)
+    assert details["preview_reused"] is True
+    assert details["input_chars"] == len("Card 4111 1111 1111 1111 was charged twice.")
+
+
+def test_a_handed_over_judgement_is_dropped_when_another_turn_changed_the_map(
+    alice: Any, dispatched: Any, isolated_redis: str, analyses: list[int]
+) -> None:
+    """Between send and policy step another turn stored new placeholders: the step judges
+    the stored text again; the card stays out, nothing is lost."""
+    conversation = services.conversation_create(owner=alice)
+    previewed(alice, conversation.pk, TEXT)
+    first = run_services.run_create(user=alice, conversation=conversation, text=TEXT)
+    conversation.refresh_from_db()
+    sent(alice, conversation, "Email anna.berg@example.com first.")
+    judging.run_judge(run_id=first.pk)
+    first.refresh_from_db()
+    assert len(analyses) == 3  # the preview, the other turn, this one again
+    assert first.user_message is not None
+    assert "4111" not in first.user_message.content + first.user_message.sanitized_content
+    assert submitted(first)["preview_reused"] is False
+    mapping = decrypt_mapping(Conversation.objects.get(pk=conversation.pk).pseudonym_map_encrypted)
+    assert mapping.restore(first.user_message.sanitized_content) == first.user_message.content
+    assert "anna.berg@example.com" in mapping.to_json()
 
 
 def test_a_new_conversation_previewed_before_it_exists_is_reused(
