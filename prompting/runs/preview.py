@@ -77,7 +77,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
     )
     mapping = decrypt_mapping(token).copy()
     policy = policy_in_force()
-    judgement = judge_text(text, policy=policy, mapping=mapping)
+    judgement = judge_text(text, policy=policy, mapping=mapping, kind="preview")
     # The send of this very text, in this state, uses this judgement (no second analysis).
     reuse.remember(
         reuse.judgement_key(

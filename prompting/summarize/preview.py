@@ -153,7 +153,7 @@ def document_preview_compute(
         mapping = decrypt_mapping(token).copy()
         texts = [p.text for p in parts]
         judgements = judge_texts_fail_closed(
-            texts, policy=policy, mapping=mapping, timeout_s=POLICY_TIMEOUT_S
+            texts, policy=policy, mapping=mapping, timeout_s=POLICY_TIMEOUT_S, kind="preview"
         )
         # The summary of this document, with these options and in this state, uses these
         # judgements instead of analysing the whole document again.
