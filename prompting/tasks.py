@@ -23,6 +23,7 @@ from prompting.policy import warm_up
 from prompting.runs import dispatch, generation, judging, preview
 from prompting.runs.services import runs_reap_stale
 from prompting.summarize import documents, pipeline
+from prompting.summarize import preview as summary_preview
 from prompting.summarize.extraction_child import time_limit_error
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,19 @@ def policy_step(run_id: str) -> None:
 @shared_task(name=dispatch.POLICY_PREVIEW, ignore_result=True)
 def policy_preview(request_id: str, user_id: int, conversation_id: int | None) -> None:
     preview.preview_compute(request_id=request_id, user_id=user_id, conversation_id=conversation_id)
+
+
+@shared_task(name=dispatch.DOCUMENT_PREVIEW, ignore_result=True)
+def document_preview(
+    request_id: str, user_id: int, document_id: int, model_id: str, length: str
+) -> None:
+    summary_preview.document_preview_compute(
+        request_id=request_id,
+        user_id=user_id,
+        document_id=document_id,
+        model_id=model_id,
+        length=length,
+    )
 
 
 @shared_task(name=dispatch.GENERATE_RUN, ignore_result=True)

@@ -43,6 +43,11 @@ urlpatterns = [
         summarize.summary_start,
         name="summarize_start",
     ),
+    path(
+        "summarize/documents/<str:document_id>/preview",
+        preview.document_policy_preview,
+        name="summarize_preview",
+    ),
     path("summarize/runs/<str:run_id>", summarize.summary_result, name="summarize_result"),
     path("summarize/runs/<str:run_id>/cancel", summarize.summary_cancel, name="summarize_cancel"),
     path("policy/preview", preview.policy_preview, name="policy_preview"),

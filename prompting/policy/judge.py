@@ -264,19 +264,24 @@ def _apply_policy(
     typed = _typed_placeholders(text, replaced, mapping)
     # (start, end, placeholder) in text order; typed placeholders never overlap findings.
     replacements: list[tuple[int, int, str]] = []
+    redacted: list[tuple[int, int, str]] = []
     final: list[Finding] = []
     for finding in findings:
         if finding.action in ("pseudonymize", "redact"):
             value = text[finding.start : finding.end]
             if finding.action == "redact":
                 placeholder = _redaction(finding.entity_type, value, mapping, redactions)
+                redacted.append((finding.start, finding.end, placeholder))
             else:
                 placeholder = _pseudonym(finding.entity_type, value, mapping, aliases)
             replacements.append((finding.start, finding.end, placeholder))
             finding = _replace(finding, placeholder=placeholder)
         final.append(finding)
     for start, end in typed:
-        replacements.append((start, end, _typed_placeholder(text[start:end], mapping)))
+        placeholder = _typed_placeholder(text[start:end], mapping)
+        replacements.append((start, end, placeholder))
+        if mapping.original_of(placeholder) is None:
+            redacted.append((start, end, placeholder))  # a long number: not remembered
     replacements.sort()
     pieces: list[str] = []
     pos = 0
@@ -292,6 +297,7 @@ def _apply_policy(
         policy_version=policy.version,
         rejected_overrides=tuple(rejected),
         typed_placeholders=tuple(typed),
+        redacted_spans=tuple(sorted(redacted)),
     )
 
 

@@ -8,7 +8,7 @@ and a keyed digest only), so these objects can be logged and audited through
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import PolicyError
@@ -89,6 +89,9 @@ class Judgement:
     # sent as a <TYPED_PLACEHOLDER_N> and restored as typed. Not personal data, so not a
     # finding and not counted.
     typed_placeholders: tuple[tuple[int, int], ...] = field(default=())
+    # (start, end, placeholder) of every redacted value (findings, and typed placeholders
+    # holding a long number), in text order: what `stored_text` replaces.
+    redacted_spans: tuple[tuple[int, int, str], ...] = field(default=())
 
     @property
     def counts_by_type(self) -> dict[str, int]:
@@ -133,6 +136,30 @@ class Judgement:
             pieces.append(Segment(original_text[pos:], None))
         return pieces
 
+    def stored_text(self, original_text: str) -> str:
+        """The text as it may be kept (the conversation's message, a document): the
+        original with every redacted value replaced by its placeholder, so a redacted
+        value is stored nowhere. Pseudonymized values stay (the owner sees them restored
+        anyway). Blocked: redact-type values become `<TYPE>` (no number: nothing was
+        issued), since the blocked message is kept too."""
+        spans = list(self.redacted_spans)
+        if self.decision == "block":
+            spans = [
+                (f.start, f.end, f"<{f.entity_type}>")
+                for f in self.findings
+                if f.action == "redact"
+            ]
+        pieces: list[str] = []
+        pos = 0
+        for start, end, placeholder in sorted(spans):
+            if start < pos:
+                continue  # overlaps are resolved before; never splice twice
+            pieces.append(original_text[pos:start])
+            pieces.append(placeholder)
+            pos = end
+        pieces.append(original_text[pos:])
+        return "".join(pieces)
+
     def to_log_dict(self) -> dict[str, Any]:
         """Everything safe for logs and the audit trail: types, counts, offsets, digests."""
         return {
@@ -148,6 +175,35 @@ class Judgement:
             ],
             "typed_placeholders": len(self.typed_placeholders),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for a short-lived cache of a preview's judgement (no values: the
+        sanitized text holds placeholders, findings offsets and digests)."""
+        return {
+            "decision": self.decision,
+            "findings": [asdict(f) for f in self.findings],
+            "sanitized_text": self.sanitized_text,
+            "policy_version": self.policy_version,
+            "reason": self.reason,
+            "user_message": self.user_message,
+            "rejected_overrides": [asdict(o) for o in self.rejected_overrides],
+            "typed_placeholders": [list(t) for t in self.typed_placeholders],
+            "redacted_spans": [list(t) for t in self.redacted_spans],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Judgement:
+        return cls(
+            decision=data["decision"],
+            findings=tuple(Finding(**f) for f in data["findings"]),
+            sanitized_text=data["sanitized_text"],
+            policy_version=int(data["policy_version"]),
+            reason=data["reason"],
+            user_message=data["user_message"],
+            rejected_overrides=tuple(Override(**o) for o in data["rejected_overrides"]),
+            typed_placeholders=tuple((int(a), int(b)) for a, b in data["typed_placeholders"]),
+            redacted_spans=tuple((int(a), int(b), str(c)) for a, b, c in data["redacted_spans"]),
+        )
 
     @classmethod
     def blocked_by_error(cls, error: PolicyError, *, policy_version: int) -> Judgement:

@@ -24,6 +24,7 @@ from config import celery_app
 POLICY_STEP = "prompting.tasks.policy_step"
 GENERATE_RUN = "prompting.tasks.generate_run"
 POLICY_PREVIEW = "prompting.tasks.policy_preview"
+DOCUMENT_PREVIEW = "prompting.tasks.document_preview"
 EXTRACT_DOCUMENT = "prompting.tasks.extract_document"
 SUMMARY_POLICY_STEP = "prompting.tasks.summary_policy_step"
 SUMMARY_PART_FINISHED = "prompting.tasks.summary_part_finished"

@@ -26,7 +26,9 @@ from prompting.models import Conversation, Run
 from prompting.policy import (
     Judgement,
     Override,
+    Policy,
     PolicyError,
+    PseudonymMap,
     get_analyzer,
     judge_fail_closed,
     judge_many,
@@ -34,8 +36,8 @@ from prompting.policy import (
 from prompting.policy.errors import AnalysisFailed
 from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
-from prompting.runs import lifecycle, relay
-from prompting.selectors import known_person_names, policy_in_force, policy_version_in_force
+from prompting.runs import lifecycle, redaction, relay, reuse
+from prompting.selectors import known_person_names, policy_version_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +103,22 @@ def blocked_details(
 
 
 def _store_allowed(
-    *, run: Run, judgement: Judgement, version_row: Any, text: str, extra: dict[str, Any]
+    *,
+    run: Run,
+    judgement: Judgement,
+    version_row: Any,
+    text: str,
+    extra: dict[str, Any],
+    prestored: bool = False,
 ) -> None:
-    """Store what the model will see, and its prompt.submitted event (in a transaction)."""
+    """Store what the model will see, and its prompt.submitted event (in a transaction).
+    The kept message loses its redacted values, unless it was stored without them."""
     sanitized = judgement.sanitized_text or ""
     assert run.user_message is not None
     run.user_message.sanitized_content = sanitized
-    run.user_message.save(update_fields=["sanitized_content"])
+    if not prestored:
+        run.user_message.content = judgement.stored_text(text)
+    run.user_message.save(update_fields=["content", "sanitized_content"])
     lifecycle.run_mark_judged(
         run=run,
         policy_version=version_row,
@@ -163,7 +174,8 @@ def run_judge(*, run_id: Any) -> bool:
     """Apply the policy in force to the run's new message. True if it may go to Bedrock.
 
     Only the new message is analysed: earlier turns were judged when they were sent
-    and are replayed from their sanitized form.
+    and are replayed from their sanitized form. A previewed, unchanged message reuses
+    the preview's judgement (reuse.py).
     """
     run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
     if run.status != Run.Status.QUEUED:
@@ -171,38 +183,76 @@ def run_judge(*, run_id: Any) -> bool:
     conversation = run.conversation
     message = run.user_message
     assert message is not None
+    text = message.content
+    # Read once: the version recorded is the version applied.
     version_row = policy_version_in_force()
-    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
+    policy = Policy.from_rules_json(version=version_row.version, rules=version_row.rules)
     overrides = overrides_from_json(run.overrides)
-    judgement = judge_text(
-        message.content, policy=policy_in_force(), mapping=mapping, overrides=overrides
-    )
-    blocked = judgement.decision == "block"
-    with transaction.atomic():
+    input_chars = len(text)
+
+    def handed(token: bytes) -> tuple[list[Judgement], PseudonymMap] | None:
+        nonlocal input_chars
+        got = reuse.recall_for_run(run.pk, mapping_token=token, policy_version=version_row.version)
+        if got is None:
+            return None
+        judgements, mapping, input_chars = got
+        return judgements, mapping
+
+    def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
+        judgement = judgements[0]
+        reused = bool(how)
+        prestored = how == "prestored"  # the message and title are stored without values
         _record_overrides(run, overrides, judgement, version_row.version)
-        if blocked:
+        if not prestored:
+            redaction.keep_redacted_out(conversation, [(text, judgement)])
+        if judgement.decision == "block":
+            stored = text if prestored else judgement.stored_text(text)
+            if stored != text:
+                message.content = stored
+                message.save(update_fields=["content"])
             lifecycle.run_block(
                 run=run,
                 policy_version=version_row,
                 findings=dict(judgement.counts_by_type),
                 error_code="blocked",
                 message=judgement.user_message or "This message was blocked by the policy.",
-                details=blocked_details(
-                    run=run,
-                    policy_version=version_row.version,
-                    judgements=[judgement],
-                    input_chars=len(message.content),
-                ),
+                details={
+                    **blocked_details(
+                        run=run,
+                        policy_version=version_row.version,
+                        judgements=[judgement],
+                        input_chars=input_chars,
+                    ),
+                    "preview_reused": reused,
+                },
             )
         else:
             _store_allowed(
                 run=run,
                 judgement=judgement,
                 version_row=version_row,
-                text=message.content,
-                extra={},
+                text=text,
+                extra={"preview_reused": reused, "input_chars": input_chars},
+                prestored=prestored,
             )
             _save_mapping(conversation, mapping)
+
+    judgement = judge_and_store(
+        conversation_id=conversation.pk,
+        key_for=lambda token: reuse.judgement_key(
+            user_id=run.owner_id,
+            texts=[text],
+            policy_version=version_row.version,
+            mapping_token=token,
+            overrides=run.overrides,
+        ),
+        analyse=lambda mapping: [
+            judge_text(text, policy=policy, mapping=mapping, overrides=overrides)
+        ],
+        store=store,
+        handed=handed,
+    )[0]
+    blocked = judgement.decision == "block"
     if blocked:
         relay.relay_append(
             run.pk,
@@ -210,6 +260,59 @@ def run_judge(*, run_id: Any) -> bool:
             {"code": "blocked", "message": judgement.user_message, "retryable": False},
         )
     return not blocked
+
+
+CAS_ATTEMPTS = 3
+
+
+def _map_token(conversation_id: Any, *, lock: bool = False) -> bytes:
+    rows = Conversation.objects.filter(pk=conversation_id)
+    if lock:
+        rows = rows.select_for_update()
+    return bytes(rows.values_list("pseudonym_map_encrypted", flat=True).get() or b"")
+
+
+def judge_and_store(
+    *,
+    conversation_id: Any,
+    key_for: Callable[[bytes], str],
+    analyse: Callable[[PseudonymMap], list[Judgement]],
+    store: Callable[[list[Judgement], PseudonymMap, str], None],
+    handed: Callable[[bytes], tuple[list[Judgement], PseudonymMap] | None] | None = None,
+) -> list[Judgement]:
+    """Judge against the conversation's map as stored now, and `store` the outcome in a
+    transaction holding the conversation's row lock — only if the map is still the one
+    judged against (compare-and-swap on its encrypted bytes, new with every save); else
+    judge again. So two turns judged at once never lose each other's placeholders. The
+    last attempt judges while holding the lock. A preview's judgement for exactly this
+    state (`key_for(token)`) is used instead of analysing, and before that one `handed`
+    over when the run was created. `store` learns which: "prestored" (handed over: the
+    message was stored without its redacted values already), "preview", or "" (analysed).
+    """
+
+    def judged(token: bytes) -> tuple[list[Judgement], PseudonymMap, str]:
+        prejudged = handed(token) if handed is not None else None
+        if prejudged is not None:
+            return prejudged[0], prejudged[1], "prestored"
+        recalled = reuse.recall(key_for(token))
+        if recalled is not None:
+            return recalled[0], recalled[1], "preview"
+        mapping = decrypt_mapping(token)
+        return analyse(mapping), mapping, ""
+
+    for _attempt in range(CAS_ATTEMPTS - 1):
+        token = _map_token(conversation_id)
+        judgements, mapping, reused = judged(token)
+        with transaction.atomic():
+            if _map_token(conversation_id, lock=True) == token:
+                store(judgements, mapping, reused)
+                return judgements
+        logger.info("a conversation's map changed while judging; judging again")
+    with transaction.atomic():
+        token = _map_token(conversation_id, lock=True)
+        judgements, mapping, reused = judged(token)
+        store(judgements, mapping, reused)
+        return judgements
 
 
 def _record_overrides(
@@ -254,9 +357,11 @@ def _tell_retryable_block(run_id: Any) -> None:
 # --- Many texts as one -------------------------------------------------------------------
 
 
-def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgement]:
-    """One batched pass, one mapping. Any failure blocks everything (fail closed)."""
-    policy = policy_in_force()
+def judge_texts_fail_closed(
+    texts: list[str], *, policy: Any, mapping: Any, timeout_s: float, kind: str = "summary"
+) -> list[Judgement]:
+    """One batched pass, one mapping. Any failure blocks everything (fail closed).
+    Shared by a summary's policy step and its preview; `kind` labels the metrics."""
     started = time.monotonic()
     try:
         judgements = judge_many(
@@ -268,14 +373,14 @@ def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgeme
             max_chars=settings.MAX_PROMPT_CHARS,
             timeout_s=timeout_s,
         )
-        metrics.POLICY_ANALYSIS_SECONDS.labels("summary").observe(time.monotonic() - started)
+        metrics.POLICY_ANALYSIS_SECONDS.labels(kind).observe(time.monotonic() - started)
         return judgements
     except PolicyError as exc:
         error: PolicyError = exc
     except Exception:
         logger.exception("policy analysis of several texts failed; blocking them")
         error = AnalysisFailed()
-    metrics.POLICY_FAILURES.labels("summary").inc()
+    metrics.POLICY_FAILURES.labels(kind).inc()
     blocked = Judgement.blocked_by_error(error, policy_version=policy.version)
     return [blocked for _ in texts]
 
@@ -297,19 +402,30 @@ def runs_judge_together(
     if any(r.status != Run.Status.QUEUED or r.decision for r in runs):
         return []  # judged already (duplicate delivery) or stopped
     conversation = target.conversation
-    mapping = decrypt_mapping(conversation.pseudonym_map_encrypted)
     texts = [r.user_message.content if r.user_message else "" for r in runs]
-    judgements = _judge_all(texts, mapping, timeout_s)
-    version_row = policy_version_in_force()
-    first_blocked = next(
-        ((run, j) for run, j in zip(runs, judgements, strict=True) if j.decision == "block"), None
-    )
-    message = block_message(*first_blocked) if first_blocked is not None else ""
-    with transaction.atomic():
+    version_row = policy_version_in_force()  # read once: recorded = applied
+    policy = Policy.from_rules_json(version=version_row.version, rules=version_row.rules)
+    message = ""
+    first_blocked: tuple[Run, Judgement] | None = None
+
+    def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
+        nonlocal message, first_blocked
+        reused = bool(how)
+        first_blocked = next(
+            ((r, j) for r, j in zip(runs, judgements, strict=True) if j.decision == "block"),
+            None,
+        )
+        message = block_message(*first_blocked) if first_blocked is not None else ""
+        judged = list(zip(texts, judgements, strict=True))
+        redaction.keep_redacted_out(conversation, judged)
+        if target.document_id is not None:
+            redaction.redact_document(target.document_id, judged)
         if first_blocked is not None:
-            blocked_runs = [
-                r for r, j in zip(runs, judgements, strict=True) if j.decision == "block"
-            ]
+            for run, judgement, text in zip(runs, judgements, texts, strict=True):
+                stored = judgement.stored_text(text)
+                if run.user_message is not None and stored != text:
+                    run.user_message.content = stored
+                    run.user_message.save(update_fields=["content"])
             lifecycle.run_block(
                 run=target,
                 policy_version=version_row,
@@ -324,7 +440,12 @@ def runs_judge_together(
                         input_chars=sum(len(t) for t in texts),
                     ),
                     "parts_total": len(runs),
-                    "blocked_parts": [r.part_index for r in blocked_runs],
+                    "blocked_parts": [
+                        r.part_index
+                        for r, j in zip(runs, judgements, strict=True)
+                        if j.decision == "block"
+                    ],
+                    "preview_reused": reused,
                 },
                 parts=parts,
             )
@@ -335,9 +456,27 @@ def runs_judge_together(
                     judgement=judgement,
                     version_row=version_row,
                     text=text,
-                    extra={"part_index": run.part_index, "parts_total": len(parts)},
+                    extra={
+                        "part_index": run.part_index,
+                        "parts_total": len(parts),
+                        "preview_reused": reused,
+                    },
                 )
             _save_mapping(conversation, mapping)
+
+    judge_and_store(
+        conversation_id=conversation.pk,
+        key_for=lambda token: reuse.judgement_key(
+            user_id=target.owner_id,
+            texts=texts,
+            policy_version=version_row.version,
+            mapping_token=token,
+        ),
+        analyse=lambda mapping: judge_texts_fail_closed(
+            texts, policy=policy, mapping=mapping, timeout_s=timeout_s
+        ),
+        store=store,
+    )
     if first_blocked is not None:
         relay.relay_append(
             target.pk, "error", {"code": "blocked", "message": message, "retryable": False}

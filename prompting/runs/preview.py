@@ -22,7 +22,7 @@ from config.text import InvalidText, clean_text
 from prompting.crypto import decrypt_mapping
 from prompting.errors import InputRejected
 from prompting.models import Conversation
-from prompting.runs import dispatch
+from prompting.runs import dispatch, reuse
 from prompting.runs.judging import judge_text
 from prompting.selectors import conversation_get_for_user, policy_in_force
 
@@ -69,13 +69,23 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
     if text is None:
         return  # expired: the browser has stopped waiting
 
-    mapping = decrypt_mapping(
+    token = bytes(
         Conversation.objects.filter(pk=conversation_id or 0, owner_id=user_id)
         .values_list("pseudonym_map_encrypted", flat=True)
         .first()
-    ).copy()
+        or b""
+    )
+    mapping = decrypt_mapping(token).copy()
     policy = policy_in_force()
     judgement = judge_text(text, policy=policy, mapping=mapping, kind="preview")
+    # The send of this very text, in this state, uses this judgement (no second analysis).
+    reuse.remember(
+        reuse.judgement_key(
+            user_id=user_id, texts=[text], policy_version=policy.version, mapping_token=token
+        ),
+        [judgement],
+        mapping,
+    )
     segments: list[dict[str, Any]] = []
     for segment in judgement.segments(text):
         finding = segment.finding

@@ -23,8 +23,13 @@ from config.text import InvalidText, clean_text
 from prompting.errors import InputRejected, ModelNotAvailable, NotFound, RunNotRetryable
 from prompting.llm.models import ModelSpec
 from prompting.models import Conversation, Message, Run
-from prompting.runs import dispatch, lifecycle, relay
-from prompting.selectors import model_default, model_get, run_get_for_user
+from prompting.runs import dispatch, lifecycle, relay, reuse
+from prompting.selectors import (
+    model_default,
+    model_get,
+    policy_version_in_force,
+    run_get_for_user,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +115,22 @@ def run_create(
     text, model = prompt_check(
         user=user, text=text, model_id=model_id or conversation.model_id, tool=tool
     )
+    # A previewed message is stored without its redacted values from the start (reuse.py).
+    text, handed = reuse.prejudged_for_send(
+        user_id=user.pk,
+        text=text,
+        policy_version=policy_version_in_force().version,
+        mapping_token=conversation.pseudonym_map_encrypted,
+        overrides=list(overrides),
+    )
     with transaction.atomic():
         if model.id != conversation.model_id:
             conversation.model_id = model.id
         if not conversation.title:
             conversation.title = title_from(text)
-        conversation.save()
+        # Named fields only: a full save would write back the pseudonym map as this
+        # request read it, losing placeholders a worker stored meanwhile.
+        conversation.save(update_fields=["model_id", "title", "updated_at"])
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
@@ -129,6 +144,8 @@ def run_create(
             overrides=list(overrides),
             preset=preset,
         )
+        if handed is not None:
+            reuse.keep_for_run(run.pk, handed)
         dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk))
     return run
 

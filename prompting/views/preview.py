@@ -18,6 +18,7 @@ from config.redis_client import async_redis_client
 from prompting.errors import ApplicationError, NotFound
 from prompting.rewrite.services import rewrite_message
 from prompting.runs.preview import WAIT_S, preview_request, result_key
+from prompting.summarize import preview as summary_preview
 
 
 def _preview_start(user: Any, data: dict[str, Any]) -> str:
@@ -40,9 +41,32 @@ async def policy_preview(request: HttpRequest) -> JsonResponse:
         raise Http404 from None
     except ApplicationError as exc:
         return JsonResponse({"error": exc.user_message, "code": exc.code}, status=exc.status)
+    return await _answer(request_id, WAIT_S)
+
+
+@require_POST
+async def document_policy_preview(request: HttpRequest, document_id: str) -> JsonResponse:
+    """Summarize's preview: the whole document, judged as the summary will judge it."""
+    user = await request.auser()
+    data = request.POST.dict()
+    try:
+        request_id = await sync_to_async(summary_preview.document_preview_request)(
+            user=user,
+            document_id=document_id,
+            model_id=data.get("model", ""),
+            length=data.get("length", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except ApplicationError as exc:
+        return JsonResponse({"error": exc.user_message, "code": exc.code}, status=exc.status)
+    return await _answer(request_id, summary_preview.WAIT_S)
+
+
+async def _answer(request_id: str, wait_s: int) -> JsonResponse:
     client = async_redis_client()
     try:
-        reply = await client.blpop([result_key(request_id)], timeout=WAIT_S)  # type: ignore[misc]
+        reply = await client.blpop([result_key(request_id)], timeout=wait_s)  # type: ignore[misc]
     finally:
         await client.aclose()
     if reply is None:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prompting import selectors
 from prompting.errors import InputRejected, NotFound
 from prompting.models import Document, Run, Tool
+from prompting.policy.labels import entity_type_labels
 from prompting.summarize import documents, pipeline
 from prompting.summarize import selectors as summarize_selectors
 from prompting.summarize.forms import DocumentForm, SummaryOptionsForm, first_error
@@ -31,6 +32,7 @@ def summarize_page(request: HttpRequest) -> HttpResponse:
         "options": SummaryOptionsForm(),
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         "max_chars": settings.SUMMARY_MAX_DOCUMENT_CHARS,
+        "entity_labels": entity_type_labels(),
     }
     return render(request, "prompting/summarize.html", context)
 
@@ -47,6 +49,7 @@ def document_payload(document: Document) -> dict[str, Any]:
         "sections": len(document.sections),
         "status_url": reverse("prompting:summarize_document", args=[document.pk]),
         "start_url": reverse("prompting:summarize_start", args=[document.pk]),
+        "preview_url": reverse("prompting:summarize_preview", args=[document.pk]),
     }
 
 

@@ -279,3 +279,69 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
 
   return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces };
 }
+
+// Summarize's preview of a whole document (POST .../documents/<id>/preview): what will
+// be replaced, redacted or blocked, each with where it is (page or section) and a short
+// excerpt. Returns the sentence that stops the summary, or "" when it may run.
+export function renderDocumentPreview(panel, result) {
+  panel.replaceChildren();
+  panel.hidden = false;
+  panel.append(el("h3", "preview-title", "Before summarizing"));
+  if (result.error) {
+    panel.append(el("p", "muted", result.error));
+    return "";
+  }
+  const findings = result.findings || [];
+  const of = (action) => findings.filter((f) => f.action === action);
+  const tally = (list) => {
+    const byLabel = {};
+    for (const f of list) {
+      const label = `${kindOf(f.entity_type)} (${f.entity_type})`;
+      byLabel[label] = (byLabel[label] || 0) + 1;
+    }
+    return Object.entries(byLabel).map(([label, n]) => `${n} × ${label}`).join(", ");
+  };
+  let problem = "";
+  const blocking = of("block");
+  if (result.decision === "block" && !blocking.length) {
+    problem = result.message || "The document could not be checked for personal data, so it cannot be summarized now. Try again in a moment.";
+  } else if (blocking.length) {
+    const kinds = [...new Set(blocking.map((f) => phraseOf(f.entity_type)))].join(", ");
+    const places = [...new Set(blocking.map((f) => f.where))].join(", ");
+    problem = `Not summarized: the document contains ${kinds} (${places}), which may not be sent to the model. Remove it from the document, then check it again.`;
+  }
+  const sentences = [];
+  if (problem) {
+    sentences.push(problem);
+  } else {
+    const replaced = tally(of("pseudonymize"));
+    const redacted = tally(of("redact"));
+    if (replaced) sentences.push(`Will be replaced by placeholders before the model sees it: ${replaced}. You will see the real values in the summary.`);
+    if (redacted) sentences.push(`Will be redacted: ${redacted}. The model and the summary only show a placeholder; the value is not kept.`);
+    if (!sentences.length) sentences.push("No personal data found: the document is sent as it is.");
+  }
+  const summary = el("p", problem ? "preview-blocked error" : "preview-summary", sentences.join(" "));
+  summary.id = "sum-preview-summary";
+  panel.append(summary);
+  if (findings.length) {
+    const list = el("ul", "preview-findings");
+    for (const f of findings) {
+      const item = el("li", `preview-finding finding-row-${f.action}`);
+      const how = {
+        block: "blocks the summary",
+        pseudonymize: `sent as ${f.placeholder}`,
+        redact: `redacted: sent as ${f.placeholder}, not kept`,
+      }[f.action] || "sent as written";
+      item.append(el("strong", "preview-where", `${f.where}: `), el("span", "", `${kindOf(f.entity_type)}, ${how} — `));
+      const quote = el("q", "preview-excerpt");
+      quote.append(document.createTextNode(f.excerpt.before), el("mark", `finding finding-${f.action}`, f.excerpt.value), document.createTextNode(f.excerpt.after));
+      item.append(quote);
+      list.append(item);
+    }
+    panel.append(list);
+    if (result.total > result.listed) {
+      panel.append(el("p", "small muted", `…and ${result.total - result.listed} more of the same kinds.`));
+    }
+  }
+  return problem;
+}

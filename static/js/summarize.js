@@ -1,6 +1,7 @@
 // Summarize page: send the document, wait for its text, show size / parts / cost,
 // then run the summary and follow its progress and answer on the run's event stream.
 import { followRun, postJson } from "./runstream.js";
+import { renderDocumentPreview } from "./preview.js";
 
 const POLL_MS = 700;
 const $ = (id) => document.getElementById(id);
@@ -30,6 +31,7 @@ async function getJson(url) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   errorLine.textContent = "";
+  previewFor = null;
   show("sum-estimate", false);
   show("sum-result", false);
   const file = $("sum-file").files[0];
@@ -88,7 +90,40 @@ function showEstimate(data) {
   $("sum-notes").textContent = (data.notes || []).join(" ");
   say(data.filename ? `“${data.filename}” is ready.` : "The text is ready.");
   show("sum-estimate", true);
+  checkPolicy(data);
   $("sum-run").focus();
+}
+
+// The policy preview, before anything runs. Summarize waits for it (a click while it
+// runs waits too) and does not start while the document holds something that blocks
+// it. A check that cannot answer does not stop it: the summary is checked again when
+// it runs.
+let previewFor = null;
+let previewDone = Promise.resolve("");
+function checkPolicy(data) {
+  const key = `${data.id}:${$("sum-model").value}:${$("sum-length").value}`;
+  if (previewFor === key) return;
+  previewFor = key;
+  previewDone = runCheck(data, key);
+}
+
+async function runCheck(data, key) {
+  const panel = $("sum-preview");
+  panel.hidden = false;
+  panel.textContent = "Checking the document for personal data…";
+  $("sum-run").disabled = false; // a click now waits for this check
+  let result;
+  try {
+    const reply = await postJson(data.preview_url, options());
+    result = reply.ok ? reply.data : { error: reply.data.error || "The check failed; the document is still checked when the summary runs." };
+  } catch (_) {
+    result = { error: "The check could not be reached; the document is still checked when the summary runs." };
+  }
+  if (previewFor !== key) return previewDone; // options changed meanwhile: the newer check decides
+  const problem = renderDocumentPreview(panel, result);
+  $("sum-run").disabled = Boolean(problem);
+  if (problem) say("The document cannot be summarized as it is.");
+  return problem;
 }
 
 for (const id of ["sum-length", "sum-model"]) {
@@ -104,9 +139,17 @@ $("sum-run").addEventListener("click", async () => {
   if (!currentDocument) return;
   errorLine.textContent = "";
   $("sum-run").disabled = true;
+  // The progress card shows at once; the summary starts when the check has answered.
+  $("sum-progressbar").removeAttribute("value");
+  $("sum-progress-text").textContent = "Checking the document for personal data…";
+  show("sum-stop", false);
+  show("sum-progress", true);
+  say("Waiting for the check of the document…");
+  const problem = await previewDone;
+  if (problem) { show("sum-progress", false); $("sum-run").disabled = true; fail(problem); return; }
   const { ok, data } = await postJson(currentDocument.start_url, options());
   $("sum-run").disabled = false;
-  if (!ok) { fail(data.error || "The summary could not be started."); return; }
+  if (!ok) { show("sum-progress", false); fail(data.error || "The summary could not be started."); return; }
   currentRun = data;
   show("sum-estimate", false);
   startProgress(data);

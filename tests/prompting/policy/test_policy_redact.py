@@ -178,3 +178,21 @@ def test_a_long_number_inside_a_typed_placeholder_is_redacted_not_remembered(typ
     sent = judgement.sanitized_text or ""
     assert "1111" not in sent and "123456789" not in sent
     assert "1111" not in mapping.to_json() and "123456789" not in mapping.to_json()
+
+
+def test_stored_text_keeps_no_redacted_value() -> None:
+    """What may be kept: redacted values become their placeholders (also a long number
+    inside a typed placeholder); pseudonymized ones stay for the owner."""
+    text = "Olga Petrenko paid with 4111 1111 1111 1111, ref <REF_1234567890>, see <PERSON_1>"
+    judgement = judge(text, policy=POLICY, mapping=PseudonymMap())
+    assert judgement.stored_text(text) == (
+        "Olga Petrenko paid with <CREDIT_CARD_1>, ref <TYPED_PLACEHOLDER_1>, see <PERSON_1>"
+    )
+
+
+def test_stored_text_of_a_blocked_text_keeps_no_redacted_value() -> None:
+    """A blocked message is kept too (the employee sees it): its card number is not."""
+    text = "card 4111 1111 1111 1111, password: Zq7!hunter2-x9"
+    judgement = judge(text, policy=POLICY, mapping=PseudonymMap())
+    assert judgement.decision == "block"
+    assert judgement.stored_text(text) == "card <CREDIT_CARD>, password: Zq7!hunter2-x9"

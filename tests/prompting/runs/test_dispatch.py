@@ -34,7 +34,7 @@ def test_every_dispatched_name_is_a_registered_task() -> None:
         if key.isupper() and isinstance(value, str) and value.startswith("prompting.tasks.")
     }
     registered = {task.name for task in vars(tasks).values() if getattr(task, "name", "") in names}
-    assert len(names) == 7
+    assert len(names) == 8
     assert registered == names
     assert names <= set(celery_app.tasks)
 

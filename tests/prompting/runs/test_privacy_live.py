@@ -54,8 +54,8 @@ def test_planted_values_never_leave_the_conversation(
             f"phone {PSEUDONYMIZED['PHONE_NUMBER']}) about her lost umbrella."
         ),
     )
-    # One turn after the other: two turns judged at once can still overwrite each other's
-    # mapping (issue 10's compare-and-swap, not built yet).
+    # One turn after the other, so each turn's placeholders are predictable (turns judged
+    # at once keep each other's too: tests/prompting/policy/test_mapping_concurrency.py).
     assert wait_for_status(pseudonymized, Run.FINAL_STATUSES).status == Run.Status.DONE
     redacted = run_services.run_create(
         user=alice,
