@@ -173,7 +173,7 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
       return;
     }
     panel.hidden = false;
-    panel.append(el("h3", "preview-title", "Before sending"));
+    panel.append(el("h2", "preview-title", "Before sending"));
     if (current.error) {
       panel.append(el("p", "muted", current.error));
       return;
