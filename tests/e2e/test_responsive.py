@@ -268,3 +268,44 @@ def test_the_preview_does_not_move_the_buttons(
     expect(page.locator("#composer-error")).to_have_text("Paste the text to rewrite first.")
     assert (where(check), where(send)) == before
     shoot(page, f"rewrite-buttons-{size}")
+
+
+def test_keyboard_skip_links_shortcut_and_escape(
+    live_site: str, sized_page: Any, alice: Any
+) -> None:
+    """Tab from the top reaches "Skip to content" then "Skip to the message box"; "/"
+    outside a field jumps to the message box (and types nothing); Escape closes an open
+    Rename and gives the focus back to its summary."""
+    from playwright.sync_api import expect
+
+    conversation = services.conversation_create(owner=alice, title="Refund question")
+    page = sized_page(LAPTOP)
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/chat/{conversation.pk}/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the message box (shortcut: /)")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    message = page.get_by_label("Message", exact=True)
+    expect(message).to_be_focused()
+
+    page.get_by_role("heading", name="Refund question").click()
+    page.keyboard.press("/")
+    expect(message).to_be_focused()
+    expect(message).to_have_value("")
+    page.keyboard.type("a/b")
+    expect(message).to_have_value("a/b")  # "/" in a field is just a character
+
+    rename = page.locator("summary", has_text="Rename")
+    rename.click()
+    page.get_by_label("New title").focus()
+    page.keyboard.press("Escape")
+    expect(page.get_by_label("New title")).to_be_hidden()
+    expect(rename).to_be_focused()
+
+    page.goto(f"{live_site}/rewrite/")
+    page.locator("h1").click()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Text to rewrite")).to_be_focused()
