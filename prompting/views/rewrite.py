@@ -38,6 +38,7 @@ def rewrite_context(request: HttpRequest, conversation: Conversation | None) -> 
                 "original": original,
                 "instruction": instruction,
                 "label": presets.label_for(run.system_prompt),
+                "preset_key": run.preset or "",
             }
     return {
         "nav": "rewrite",

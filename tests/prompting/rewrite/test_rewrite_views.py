@@ -4,6 +4,7 @@ history of recent rewrites, and bad input as sentences."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +36,22 @@ def rewrite(client: Client, **data: Any) -> Any:
 
 
 def test_rewrite_page_offers_every_preset(alice: Any) -> None:
-    """The six presets and 'Own instruction' are radio buttons with labels."""
+    """The six presets are one-click submit buttons carrying their key; an own instruction
+    has its labelled field and its Rewrite button (value "custom")."""
     body = client_for(alice).get("/rewrite/").content.decode()
-    for label in (
-        "Shorter",
-        "More formal",
-        "Friendlier",
-        "Fix grammar and spelling",
-        "Bullet points",
-        "Plain English",
-        "Own instruction",
+    for key, label in (
+        ("shorter", "Shorter"),
+        ("formal", "More formal"),
+        ("friendly", "Friendlier"),
+        ("grammar", "Fix grammar and spelling"),
+        ("bullets", "Bullet points"),
+        ("plain", "Plain English"),
     ):
-        assert f">{label}</label>" in body
+        assert re.search(
+            rf'<button type="submit" name="preset" value="{key}"[^>]*>{label}</button>', body
+        ), label
+    assert '<label for="instruction">Or your own instruction</label>' in body
+    assert 'name="preset" value="custom" id="send-button">Rewrite</button>' in body
     assert "No rewrites yet." in body
 
 
