@@ -13,6 +13,7 @@ import {
   tooLongMessage,
   wireTemplatePicker,
 } from "./composer.js";
+import { insertAtCursor } from "./template_vars.js";
 
 const composer = document.getElementById("composer");
 const textarea = document.getElementById("message");
@@ -331,7 +332,6 @@ for (const turn of transcript.querySelectorAll(".turn")) {
 
 wireTemplatePicker((body, id) => {
   templateId = id;
-  textarea.value = textarea.value ? `${textarea.value}\n${body}` : body;
-  textarea.focus();
+  insertAtCursor(textarea, body); // at the cursor, not appended below the draft
   preview.schedule(textarea.value);
 });
