@@ -153,3 +153,24 @@ if (primary && primary.id && skip) {
   });
   skip.after(link);
 }
+
+// ---- Local times ------------------------------------------------------------------
+// <time datetime="…" data-local-time title="… UTC">: the server writes UTC (readable
+// without the script); here it becomes the reader's own time zone, UTC kept in the title.
+const LOCAL = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  timeZoneName: "short",
+});
+export function showLocalTimes(scope = document) {
+  scope.querySelectorAll("time[data-local-time]").forEach((element) => {
+    const when = new Date(element.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) return;
+    element.textContent = LOCAL.format(when);
+  });
+}
+showLocalTimes();
