@@ -195,6 +195,8 @@ async function send() {
   const problem = preview.problem();
   if (problem) {
     showError(preview.alertText());
+    // A refused attempt is recorded (the server checks again): the reviewer's "Blocked" counts it.
+    if (state && state.result && state.result.decision === "block") preview.refused(text);
     sendButton.disabled = false;
     document.getElementById("preview").querySelector("input, summary")?.focus();
     return;

@@ -76,6 +76,16 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
     return promise;
   }
 
+  // The page refused to send `text` because the preview blocks it: tell the server,
+  // which checks again and records the refused attempt (prompt.blocked) if it blocks.
+  // Fire and forget: the page has already said why nothing was sent.
+  function refused(text) {
+    const body = { ...fieldsFor(text), attempt: "1" };
+    const id = conversationId ? conversationId() : "";
+    if (id) body.conversation_id = id;
+    return postJson(previewUrl, body).catch(() => null);
+  }
+
   function schedule(text) {
     clearTimeout(timer);
     if (current && current.text !== text) {
@@ -277,5 +287,5 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
     return findings().some((s) => effectiveAction(s) === "pseudonymize");
   }
 
-  return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces };
+  return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces, refused };
 }

@@ -180,11 +180,12 @@ async function send(preset) {
   const key = previewKey(preset);
   const seen = preview.showing(key);
   statusBox.textContent = "Checking for personal data…";
-  await preview.ensure(key);
+  const state = await preview.ensure(key);
   statusBox.textContent = "";
   const blocked = preview.problem();
   if (blocked) {
     showError(preview.alertText());
+    if (state && state.result && state.result.decision === "block") preview.refused(key);
     sendingState(false);
     return;
   }

@@ -188,3 +188,23 @@ def test_the_preview_sits_beside_the_text_on_a_wide_screen(
     assert text_box is not None and preview_box is not None
     assert preview_box["x"] >= text_box["x"] + text_box["width"]
     assert preview_box["y"] < text_box["y"] + text_box["height"]
+
+
+def test_a_refused_rewrite_is_counted_as_blocked(live_site: str, page: Any, alice: Any) -> None:
+    """A text the preview blocks is not sent; the refusal is recorded as prompt.blocked
+    (tool rewrite, no content), so the reviewer's "Blocked" counts it."""
+    from playwright.sync_api import expect
+
+    from audit import actions
+    from audit.models import AuditEvent
+
+    sign_in(page, live_site, alice)
+    page.goto(f"{live_site}/rewrite/")
+    page.get_by_label("Text to rewrite").fill("Use aws_access_key_id=AKIAIOSFODNN7EXAMPLE now.")
+    page.get_by_role("button", name="Shorter").click()
+    expect(page.locator("#composer-error")).not_to_be_empty(timeout=20_000)
+    event = wait_for(
+        lambda: AuditEvent.objects.filter(action=actions.PROMPT_BLOCKED, actor=alice).first()
+    )
+    assert (event.tool, event.outcome, event.content) == ("rewrite", "blocked", "")
+    assert not Run.objects.filter(owner=alice).exists()
