@@ -1,6 +1,6 @@
 // Fill-in variables in prompt templates: `{{customer}}` (letters, digits, spaces, _ and -,
 // up to 40 characters) is a blank the employee fills in when using the template. Pure
-// functions (no DOM at import), tested with node's test runner (tests/js/test_template_vars.mjs),
+// functions (no DOM at import), tested with node's test runner (tests/js/template_vars.test.mjs),
 // plus inserting text at the cursor of a text box.
 
 const VARIABLE = /\{\{\s*([A-Za-z0-9_][A-Za-z0-9_ -]{0,39}?)\s*\}\}/g;
