@@ -33,6 +33,32 @@ def conversation_create(
     )
 
 
+TITLE_LENGTH = 60
+
+
+def title_from(text: str) -> str:
+    """A conversation's title: its first message, on one line, shortened."""
+    first_line = " ".join(text.split())
+    return first_line[: TITLE_LENGTH - 1] + "…" if len(first_line) > TITLE_LENGTH else first_line
+
+
+# A title ending so is a prefix waiting for the first judged message ("More formal: ");
+# a title someone typed never does (rename collapses whitespace at both ends).
+TITLE_AWAITS_TEXT = ": "
+
+
+def conversation_title_fill(*, conversation: Conversation, sanitized: str) -> None:
+    """Give a conversation its title from the first message *as the policy sanitized it*
+    (called by the policy step): a title is shown in lists, tab titles and searches, so
+    it never holds a value the policy replaced. The owner's pages restore placeholders
+    for display (`prompting.titles.owner_title`); the browser tab never does."""
+    title = conversation.title
+    if (title and not title.endswith(TITLE_AWAITS_TEXT)) or not sanitized.strip():
+        return
+    conversation.title = (title + title_from(sanitized))[:200]
+    conversation.save(update_fields=["title"])
+
+
 def conversation_rename(*, user: Any, conversation_id: int, title: str) -> Conversation:
     conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
     title = " ".join(title.split())[:200]

@@ -34,6 +34,7 @@ from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
 from prompting.runs import lifecycle, relay
 from prompting.selectors import known_person_names, policy_in_force, policy_version_in_force
+from prompting.services import conversation_title_fill
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,9 @@ def run_judge(*, run_id: Any) -> bool:
                 extra={},
             )
             _save_mapping(conversation, mapping)
+            conversation_title_fill(
+                conversation=conversation, sanitized=judgement.sanitized_text or ""
+            )
     if blocked:
         relay.relay_append(
             run.pk,

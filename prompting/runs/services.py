@@ -28,7 +28,6 @@ from prompting.selectors import model_default, model_get, run_get_for_user
 
 logger = logging.getLogger(__name__)
 
-TITLE_LENGTH = 60
 RETRYABLE = (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED)
 STALE_HEARTBEAT = timedelta(seconds=15)
 STUCK_IN_QUEUE = timedelta(minutes=10)
@@ -38,12 +37,6 @@ PARENT_WAIT_AFTER_LAST_PART = STUCK_IN_QUEUE
 INTERRUPTED_MESSAGE = (
     "The answer was interrupted because the worker stopped. What arrived is kept; you can retry."
 )
-
-
-def title_from(text: str) -> str:
-    """A conversation's title: its first message, on one line, shortened."""
-    first_line = " ".join(text.split())
-    return first_line[: TITLE_LENGTH - 1] + "…" if len(first_line) > TITLE_LENGTH else first_line
 
 
 def _reject(*, user: Any, reason: str, message: str, tool: str) -> InputRejected:
@@ -113,8 +106,8 @@ def run_create(
     with transaction.atomic():
         if model.id != conversation.model_id:
             conversation.model_id = model.id
-        if not conversation.title:
-            conversation.title = title_from(text)
+        # The title comes from the sanitized text, once the policy step has judged it
+        # (conversation_title_fill): the raw first line may name a customer.
         conversation.save()
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text

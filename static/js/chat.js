@@ -157,7 +157,8 @@ function adoptConversation(conversation) {
   composer.dataset.conversationId = conversationId;
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-heading").textContent = conversation.title;
-  document.title = `${conversation.title} · Chat · Company Assistant`;
+  // Never the title shown on the page (the sender's own words): the stored, sanitized one.
+  document.title = `${conversation.tab_title || "New conversation"} · Chat · Company Assistant`;
   // Rename and Delete exist from now on (their forms were rendered with id 0).
   for (const form of [document.getElementById("rename-form"), document.getElementById("delete-form")]) {
     const path = form.getAttribute("action").replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);

@@ -58,6 +58,11 @@ def test_rewrite_with_a_preset_shows_the_diff(
     expect(page.locator("#rewrite-history")).to_contain_text("More formal: Hi Maria")
 
     page.reload()
+    # The stored title is sanitized; the owner's history shows it restored, the tab never.
+    expect(page.locator("#rewrite-history")).to_contain_text("More formal: Hi Maria Gonzalez")
+    assert "Maria" not in page.title()
+    conversation.refresh_from_db()
+    assert "Maria" not in conversation.title and "<PERSON_1>" in conversation.title
     expect(page.get_by_label("Text to rewrite")).to_have_value(ORIGINAL)
     expect(page.locator("#result-text")).to_contain_text("You said: Hi Maria Gonzalez")
     page.get_by_role("button", name="Show changes").click()

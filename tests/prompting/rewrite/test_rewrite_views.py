@@ -64,7 +64,11 @@ def test_preset_goes_in_the_system_prompt_and_the_text_is_the_message(alice: Any
     assert run.user_message is not None
     assert run.user_message.content == "pls send the report asap"
     assert run.system_prompt.startswith("Rewrite the user's text in a more formal")
-    assert run.conversation.title == "More formal: pls send the report asap"
+    # The stored title waits for the sanitized text (the policy step); the sender's page
+    # shows their words at once, the tab title nothing yet.
+    assert run.conversation.title == "More formal: "
+    assert response.json()["conversation"]["title"] == "More formal: pls send the report asap"
+    assert response.json()["conversation"]["tab_title"] == ""
     assert response.json()["conversation"]["url"] == f"/rewrite/{run.conversation_id}/"
 
 
@@ -164,10 +168,13 @@ def test_history_and_detail_show_original_and_result(alice: Any, bob: Any) -> No
     )
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, assistant_message=answer)
     services.conversation_create(owner=alice, title="A chat, not a rewrite")
+    services.conversation_title_fill(
+        conversation=run.conversation, sanitized=run.user_message.content
+    )
     client = client_for(alice)
 
     page = client.get("/rewrite/").content.decode()
-    assert "Own instruction: orig text" in page
+    assert "Instruction: make it rhyme Text: orig text" in page
     assert "A chat, not a rewrite" not in page
 
     detail = client.get(f"/rewrite/{run.conversation_id}/")
