@@ -44,7 +44,8 @@ def test_chat_title_is_sanitized_and_restored_only_for_the_owner(
     assert "Maria" not in tab and "PERSON_1" in tab
 
     owner_titles([conversation])
-    assert conversation.shown_title.startswith("Call Maria Gonzalez about the refund")
+    shown: str = conversation.shown_title  # type: ignore[attr-defined]  # set by owner_titles
+    assert shown.startswith("Call Maria Gonzalez about the refund")
 
 
 def test_rewrite_history_shows_the_restored_title_and_the_tab_never_does(

@@ -168,6 +168,7 @@ def test_history_and_detail_show_original_and_result(alice: Any, bob: Any) -> No
     )
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, assistant_message=answer)
     services.conversation_create(owner=alice, title="A chat, not a rewrite")
+    assert run.user_message is not None
     services.conversation_title_fill(
         conversation=run.conversation, sanitized=run.user_message.content
     )
