@@ -35,6 +35,7 @@ const diffToggle = document.getElementById("diff-toggle");
 const copyButton = document.getElementById("copy-result");
 const retryButton = document.getElementById("retry-result");
 const maxChars = Number(form.dataset.maxChars);
+const STOPPED_NOTE = "Stopped. What arrived is kept; Retry starts it again.";
 
 // The original the shown result was made from (not whatever the textarea holds now).
 let original = textarea.defaultValue;
@@ -133,12 +134,18 @@ function follow(payload) {
     resultText.removeAttribute("aria-busy");
     answer = data.text || "";
     resultText.textContent = answer;
-    resultStatus.textContent = failed ? "" : "Done. Show changes compares it with the original.";
-    resultError.hidden = !failed;
-    resultError.textContent = failed ? data.message || "The rewrite could not be completed." : "";
+    // Stopping is the user's own choice: a quiet note, not an error in red.
+    const stopped = failed && data.code === "cancelled";
+    resultStatus.textContent = stopped
+      ? STOPPED_NOTE
+      : failed
+        ? ""
+        : "Done. Show changes compares it with the original.";
+    resultError.hidden = !failed || stopped;
+    resultError.textContent = failed && !stopped ? data.message || "The rewrite could not be completed." : "";
     retryButton.hidden = !(failed && data.retryable);
     setBusy(false);
-    announce(failed ? resultError.textContent : "Rewrite complete.");
+    announce(stopped ? STOPPED_NOTE : failed ? resultError.textContent : "Rewrite complete.");
   };
   followRun(payload, {
     onDelta(text) {

@@ -127,9 +127,18 @@ def test_stop_and_retry_a_rewrite(live_site: str, page: Any, alice: Any) -> None
     page.get_by_role("button", name="Shorter").click()
     expect(page.locator("#result-text")).to_contain_text("word1", timeout=20_000)
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#result-error")).to_contain_text("stopped", timeout=5_000)
+    # A quiet note, not an error; still there after a reload.
+    expect(page.locator("#result-status")).to_have_text(
+        "Stopped. What arrived is kept; Retry starts it again.", timeout=5_000
+    )
+    expect(page.locator("#result-error")).to_be_hidden()
     expect(page.locator("#result-text")).to_contain_text("You said")
     wait_for(lambda: Run.objects.filter(owner=alice, status=Run.Status.CANCELLED).exists())
+    page.reload()
+    expect(page.locator("#result-status")).to_have_text(
+        "Stopped. What arrived is kept; Retry starts it again."
+    )
+    expect(page.locator("#result-error")).to_be_hidden()
     page.get_by_role("button", name="Retry").click()
     expect(page.locator("#result-error")).to_be_hidden()
     expect(page.locator("#result-text")).to_contain_text("word1", timeout=20_000)
