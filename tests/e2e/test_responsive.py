@@ -105,6 +105,17 @@ def overflow(page: Any) -> tuple[int, int]:
     return page.evaluate("() => [document.scrollingElement.scrollWidth, window.innerWidth]")
 
 
+def widest(page: Any) -> list[str]:
+    """The elements that stick out on the right (for the failure message)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !el.closest('.table-scroll'))
+          .slice(-5)
+          .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`
+                       + ` ${Math.round(el.getBoundingClientRect().right)}px`)"""
+    )
+
+
 def shoot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -119,7 +130,7 @@ def test_no_page_is_wider_than_the_screen(
     paths = _plant(everyone)
     page = sized_page(SIZES[size])
     page.goto(f"{live_site}/accounts/login/")
-    too_wide = {}
+    too_wide: dict[str, Any] = {}
     scroll, inner = overflow(page)
     shoot(page, f"sign-in-{size}")
     if scroll > inner:
@@ -131,7 +142,7 @@ def test_no_page_is_wider_than_the_screen(
         scroll, inner = overflow(page)
         shoot(page, f"{name}-{size}")
         if scroll > inner:
-            too_wide[name] = scroll
+            too_wide[name] = (scroll, widest(page))
     assert too_wide == {}, f"wider than {SIZES[size]['width']} px: {too_wide}"
 
 
