@@ -109,7 +109,8 @@ def widest(page: Any) -> list[str]:
     """The elements that stick out on the right (for the failure message)."""
     return page.evaluate(
         """() => [...document.querySelectorAll('body *')]
-          .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !el.closest('.table-scroll'))
+          .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
+          .filter((el) => !el.closest('.table-scroll'))
           .slice(-5)
           .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`
                        + ` ${Math.round(el.getBoundingClientRect().right)}px`)"""
