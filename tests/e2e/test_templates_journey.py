@@ -10,6 +10,7 @@ import pytest
 
 from prompting.models import PromptTemplate
 from tests.conftest import make_user
+from tests.e2e.test_accessibility import axe_page, violations  # noqa: F401 (fixture)
 from tests.support.live import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -81,3 +82,27 @@ def test_rewrite_template_blanks_become_the_instruction(
     expect(page.get_by_label("Or your own instruction")).to_have_value(
         "Make it suitable for a worried customer"
     )
+
+
+def test_template_pages_and_the_blanks_form_have_no_violations(
+    live_site: str,
+    axe_page: Any,  # noqa: F811 (the fixture imported above)
+    admin_user: Any,
+    alice: Any,
+) -> None:
+    """axe-core at both sizes: the Admins' templates page with one waiting for approval,
+    the sharing choices, and Chat with the blanks form open."""
+    PromptTemplate.objects.create(
+        owner=alice, title="Ask all", tool="chat", body="Hi {{name}}", audience="everyone"
+    )
+    PromptTemplate.objects.create(owner=admin_user, title="Mine", tool="chat", body="Dear {{who}}")
+    page = axe_page
+    sign_in(page, live_site, admin_user)
+    page.goto(f"{live_site}/templates/")
+    assert page.get_by_role("heading", name="Waiting for approval").is_visible()
+    assert violations(page) == []
+    page.goto(f"{live_site}/chat/")
+    page.get_by_label("Insert a template").select_option(label="Mine")
+    page.get_by_role("button", name="Use").click()
+    page.get_by_role("group", name="Fill in “Mine”").wait_for()
+    assert violations(page) == []
