@@ -40,6 +40,46 @@ def _choices(values: tuple[str, ...], any_label: str) -> list[tuple[str, str]]:
     return [("", any_label), *[(v, v) for v in values]]
 
 
+# What each action code means, in the reviewer's words (the code stays in a tooltip and
+# in exports). An action missing here shows its code.
+ACTION_LABELS: dict[str, str] = {
+    actions.PROMPT_SUBMITTED: "Prompt sent",
+    actions.PROMPT_BLOCKED: "Prompt blocked",
+    actions.PROMPT_REJECTED: "Prompt refused (empty, too long, unreadable)",
+    actions.DOCUMENT_REJECTED: "Document refused",
+    actions.POLICY_PREVIEWED: "Policy preview",
+    actions.CONVERSATION_DELETED: "Conversation deleted",
+    actions.GENERATION_FINISHED: "Answer finished",
+    actions.POLICY_OVERRIDE: "Finding marked as not personal data",
+    actions.POLICY_CHANGED: "Policy changed",
+    actions.MODELS_ALLOWLIST_CHANGED: "Model allowlist changed",
+    actions.ACCOUNT_SIGN_IN: "Signed in",
+    actions.ACCOUNT_SIGN_OUT: "Signed out",
+    actions.ACCOUNT_SIGN_IN_REFUSED: "Sign-in refused",
+    actions.ACCOUNT_ROLE_CHANGE: "Roles changed",
+    actions.AUDIT_VIEWED: "Audit log viewed",
+    actions.AUDIT_EXPORTED: "Audit log exported",
+    actions.AUDIT_CONTENT_VIEWED: "Sanitized content viewed",
+    actions.AUDIT_CHECKPOINT: "Signed checkpoint",
+    actions.RETENTION_PURGED: "Retention purge",
+    actions.TEMPLATE_USED: "Template used",
+    actions.FEEDBACK_GIVEN: "Feedback given",
+    actions.INSIGHTS_VIEWED: "Insights viewed",
+    actions.INSIGHTS_EXPORTED: "Insights exported",
+    actions.INSIGHTS_REPORT_CREATED: "Monthly report created",
+    actions.INSIGHTS_REPORT_DOWNLOADED: "Monthly report downloaded",
+}
+
+
+def action_label(code: str) -> str:
+    return ACTION_LABELS.get(code, code)
+
+
+# Events about one run (a prompt's submission, block, answer, overrides) carry it as target.
+RUN_TARGET = "prompting.run"
+RUN_ID = r"^[0-9A-Za-z-]{1,64}$"
+
+
 @dataclass(frozen=True)
 class Filters:
     start: datetime | None = None
@@ -52,6 +92,10 @@ class Filters:
     decision: str = ""
     entity_type: str = ""
     outcome: str = ""
+    run: str = ""  # one run's events (target prompting.run <id>)
+    # policy.previewed events (one per typing pause) flood the list: shown only when asked
+    # for, or when the action filter asks for exactly them.
+    include_previews: bool = False
 
     def apply(self, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         q = Q()
@@ -67,7 +111,12 @@ class Filters:
                 q &= Q(**{"actor_department" if column == "department" else column: value})
         if self.entity_type:
             q &= Q(details__findings__has_key=self.entity_type)
-        return queryset.filter(q)
+        if self.run:
+            q &= Q(target_type=RUN_TARGET, target_id=self.run)
+        queryset = queryset.filter(q)
+        if not self.include_previews and self.action != actions.POLICY_PREVIEWED:
+            queryset = queryset.exclude(action=actions.POLICY_PREVIEWED)
+        return queryset
 
     def as_details(self) -> dict[str, str]:
         """The filters as recorded in audit.viewed / audit.exported events."""
@@ -80,20 +129,32 @@ class Filters:
             },
             "entity_type": self.entity_type,
             "outcome": self.outcome,
+            "run": self.run,
+            "include_previews": "yes" if self.include_previews else "",
         }
         return {k: v for k, v in values.items() if v}
 
 
 def _user_q(value: str) -> Q:
+    """A name, username, or any part of an email (case-insensitive), so "maria", "Gonz"
+    and "@example" all find Maria Gonzalez."""
     from accounts.models import User
 
     ids = list(
-        User.objects.filter(Q(email__iexact=value) | Q(username__iexact=value)).values_list(
-            "id", flat=True
-        )
+        User.objects.filter(
+            Q(email__icontains=value)
+            | Q(username__icontains=value)
+            | Q(display_name__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+        ).values_list("id", flat=True)[:1000]
     )
     # Accounts may be gone; their events keep the label they had.
-    return Q(actor_id__in=ids) if ids else Q(actor_label=value)
+    return (
+        Q(actor_id__in=ids) | Q(actor_label__icontains=value)
+        if ids
+        else Q(actor_label__icontains=value)
+    )
 
 
 def period_range(period: str, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -123,11 +184,17 @@ class AuditFilterForm(forms.Form):
     user = forms.CharField(
         required=False,
         max_length=255,
-        label="User (email or username)",
+        label="User (name or part of an email)",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     department = forms.ChoiceField(required=False)
-    action = forms.ChoiceField(choices=_choices(actions.ALL_ACTIONS, "Any action"), required=False)
+    action = forms.ChoiceField(
+        choices=[
+            ("", "Any action"),
+            *[(a, f"{action_label(a)} ({a})") for a in actions.ALL_ACTIONS],
+        ],
+        required=False,
+    )
     tool = forms.ChoiceField(choices=TOOLS, required=False)
     model = forms.CharField(
         required=False,
@@ -145,6 +212,17 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "audit-entity-types", "autocomplete": "off"}),
     )
     outcome = forms.ChoiceField(choices=_choices(actions.OUTCOMES, "Any outcome"), required=False)
+    run = forms.RegexField(
+        regex=RUN_ID,
+        required=False,
+        max_length=64,
+        label="Run id",
+        error_messages={"invalid": "A run id is letters, digits and dashes."},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    include_previews = forms.BooleanField(
+        required=False, label="Include policy previews (one per typing pause)"
+    )
 
     def __init__(self, *args: Any, departments: list[str] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")  # labels read "Period", not "Period:"
@@ -183,6 +261,8 @@ class AuditFilterForm(forms.Form):
             decision=data.get("decision") or "",
             entity_type=(data.get("entity_type") or "").strip().upper(),
             outcome=data.get("outcome") or "",
+            run=(data.get("run") or "").strip(),
+            include_previews=bool(data.get("include_previews")),
         )
 
 

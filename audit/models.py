@@ -61,6 +61,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["tool", "id"], name="audit_tool_id"),
             models.Index(fields=["model", "id"], name="audit_model_id"),
             models.Index(fields=["decision", "id"], name="audit_decision_id"),
+            # One run's events (the reviewer's "This run's events", filter `run`).
+            models.Index(fields=["target_type", "target_id", "id"], name="audit_target_id"),
         ]
 
     def __str__(self) -> str:

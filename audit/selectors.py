@@ -14,11 +14,18 @@ from django.db.models import QuerySet
 from audit import signing
 from audit.chain import GENESIS, content_sha256, event_hash, fields_of
 from audit.checkpoints import checkpoint_record, signed_checkpoints, signed_payload
-from audit.filters import Filters
+from audit.filters import RUN_TARGET, Filters
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.totals import Totals, event_totals
 
-__all__ = ["EventPage", "Totals", "event_chain_status", "event_page", "event_totals"]
+__all__ = [
+    "EventPage",
+    "Totals",
+    "event_chain_status",
+    "event_page",
+    "event_totals",
+    "run_events_of",
+]
 
 PAGE_SIZE = 50
 
@@ -62,6 +69,21 @@ def event_page(
         events=events,
         newer_than=events[0].id if before is not None and events else None,
         older_than=events[-1].id if len(rows) > size else None,
+    )
+
+
+RUN_EVENTS_SHOWN = 50
+
+
+def run_events_of(event: AuditEvent) -> list[AuditEvent]:
+    """The events about the same run as `event` (submission, block, overrides, answer), in
+    order; empty when the event is not about a run. One index range scan (audit_target_id)."""
+    if event.target_type != RUN_TARGET or not event.target_id:
+        return []
+    return list(
+        AuditEvent.objects.filter(target_type=RUN_TARGET, target_id=event.target_id)
+        .only(*LIST_COLUMNS)
+        .order_by("id")[:RUN_EVENTS_SHOWN]
     )
 
 

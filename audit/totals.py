@@ -61,7 +61,7 @@ def events_totals_uncached(filters: Filters) -> Totals:
 
 
 def _rollups_can_answer(filters: Filters) -> bool:
-    if filters.user or filters.entity_type:
+    if filters.user or filters.entity_type or filters.run:
         return False
     return all(bound is None or _is_utc_midnight(bound) for bound in (filters.start, filters.end))
 

@@ -20,10 +20,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import User
 from accounts.roles import COMPLIANCE_REVIEWER, role_required
 from audit.export import FORMATS, as_async, csv_chunks, export_columns, export_rows, jsonl_chunks
-from audit.filters import ENTITY_TYPES, AuditFilterForm, Filters
+from audit.filters import (
+    ENTITY_TYPES,
+    RUN_TARGET,
+    AuditFilterForm,
+    Filters,
+    action_label,
+)
 from audit.forms import ContentReasonForm
 from audit.models import AuditEvent
-from audit.selectors import event_chain_status, event_page, event_totals
+from audit.selectors import event_chain_status, event_page, event_totals, run_events_of
 from audit.services import audit_content_viewed, audit_log_exported, audit_log_viewed
 
 
@@ -53,6 +59,7 @@ def _list_context(request: HttpRequest, query: QueryDict) -> dict[str, object]:
         "filter_query": query.urlencode(),
         "entity_types": ENTITY_TYPES,
         "reason_form": ContentReasonForm(),
+        "run_target": RUN_TARGET,
         "nav": "audit",
     }
 
@@ -67,6 +74,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
             filters, before=_cursor(request, "before"), after=_cursor(request, "after")
         )
         totals = event_totals(filters)
+        for event in page.events:
+            event.action_label = action_label(event.action)  # type: ignore[attr-defined]
     audit_log_viewed(
         user=request.user, page="list", filters=filters.as_details() if filters else {}
     )
@@ -84,6 +93,9 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Metadata and chain status; the content after a justification (POST)."""
     event = get_object_or_404(AuditEvent, pk=pk)
     status = event_chain_status(event)
+    run_events = run_events_of(event)
+    for other in run_events:
+        other.action_label = action_label(other.action)  # type: ignore[attr-defined]
     reason_form = ContentReasonForm(request.POST if request.method == "POST" else None)
     show_content = False
     if request.method == "POST" and event.content:
@@ -110,6 +122,8 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "details_json": json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False),
             "reason_form": reason_form,
             "show_content": show_content,
+            "action_label": action_label(event.action),
+            "run_events": run_events,
             "nav": "audit",
         },
         status=400 if reason_form.is_bound and not show_content else 200,

@@ -26,7 +26,7 @@ from django.http import HttpRequest
 
 from config.text import InvalidText, clean_text, decode_text
 from prompting.errors import InputRejected
-from prompting.models import Tool
+from prompting.models import PromptTemplate, Tool
 
 MAX_OVERRIDES = 200
 MAX_REASON_CHARS = 500
@@ -168,4 +168,9 @@ class PromptTemplateForm(BoundForm):
         required=True,
         error_messages={"required": "A template needs some text."},
     )
-    shared = forms.BooleanField(required=False)
+    shared = forms.BooleanField(required=False)  # the Admins' "Share with everyone", as before
+    audience = forms.ChoiceField(
+        choices=PromptTemplate.Audience.choices,
+        required=False,
+        error_messages={"invalid_choice": "Choose who can use the template."},
+    )

@@ -211,11 +211,19 @@ class Feedback(models.Model):
 
 
 class PromptTemplate(models.Model):
-    """A personal template (owner set, not shared) or a shared one published by an Admin."""
+    """A template for its owner, their department, or everyone. `shared` means "everyone
+    sees it": an Admin's own choice, or an Admin's approval of an employee's request
+    (audience "everyone" with shared False is waiting for that approval)."""
+
+    class Audience(models.TextChoices):
+        PRIVATE = "private", "Only me"
+        DEPARTMENT = "department", "My department"
+        EVERYONE = "everyone", "Everyone"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompt_templates"
     )
+    audience = models.CharField(max_length=20, choices=Audience.choices, default=Audience.PRIVATE)
     shared = models.BooleanField(default=False)
     tool = models.CharField(max_length=20, choices=Tool.choices, default=Tool.CHAT)
     title = models.CharField(max_length=120)

@@ -105,11 +105,28 @@ def conversation_turns(*, conversation: Conversation) -> list[Run]:
 
 
 def prompt_template_list_for_user(*, user: Any, tool: str | None = None) -> list[PromptTemplate]:
-    """The user's own templates and the shared ones, shared first within a title."""
-    templates = PromptTemplate.objects.filter(Q(owner=user) | Q(shared=True))
+    """The user's own templates, their department's, and those published for everyone,
+    shared first within a title."""
+    visible = Q(owner=user) | Q(shared=True)
+    department = getattr(user, "department", "")
+    if department:
+        visible |= Q(
+            audience__in=(PromptTemplate.Audience.DEPARTMENT, PromptTemplate.Audience.EVERYONE),
+            owner__department=department,
+        )
+    templates = PromptTemplate.objects.filter(visible).select_related("owner")
     if tool:
         templates = templates.filter(tool=tool)
     return list(templates.order_by("-shared", "title", "id"))
+
+
+def prompt_template_waiting_for_approval() -> list[PromptTemplate]:
+    """Templates their owners asked to share with everyone, for an Admin to moderate."""
+    return list(
+        PromptTemplate.objects.filter(audience=PromptTemplate.Audience.EVERYONE, shared=False)
+        .select_related("owner")
+        .order_by("created_at", "id")
+    )
 
 
 def prompt_template_get_editable(*, user: Any, template_id: int) -> PromptTemplate:

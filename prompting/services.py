@@ -33,6 +33,32 @@ def conversation_create(
     )
 
 
+TITLE_LENGTH = 60
+
+
+def title_from(text: str) -> str:
+    """A conversation's title: its first message, on one line, shortened."""
+    first_line = " ".join(text.split())
+    return first_line[: TITLE_LENGTH - 1] + "…" if len(first_line) > TITLE_LENGTH else first_line
+
+
+# A title ending so is a prefix waiting for the first judged message ("More formal: ");
+# a title someone typed never does (rename collapses whitespace at both ends).
+TITLE_AWAITS_TEXT = ": "
+
+
+def conversation_title_fill(*, conversation: Conversation, sanitized: str) -> None:
+    """Give a conversation its title from the first message *as the policy sanitized it*
+    (called by the policy step): a title is shown in lists, tab titles and searches, so
+    it never holds a value the policy replaced. The owner's pages restore placeholders
+    for display (`prompting.titles.owner_title`); the browser tab never does."""
+    title = conversation.title
+    if (title and not title.endswith(TITLE_AWAITS_TEXT)) or not sanitized.strip():
+        return
+    conversation.title = (title + title_from(sanitized))[:200]
+    conversation.save(update_fields=["title"])
+
+
 def conversation_rename(*, user: Any, conversation_id: int, title: str) -> Conversation:
     conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
     title = " ".join(title.split())[:200]
@@ -112,25 +138,77 @@ def _may_publish_shared(user: Any) -> bool:
     return user_has_role(user, ADMIN)
 
 
+Audience = PromptTemplate.Audience
+
+
+def _audience(*, user: Any, audience: str, shared: bool) -> tuple[str, bool]:
+    """(audience, shared) to store. An Admin's "everyone" is published at once; anyone
+    else's waits for an Admin's approval (shared stays False until then). The old
+    `shared` checkbox means "everyone" and stays an Admin's alone."""
+    if shared:
+        if not _may_publish_shared(user):
+            raise InputRejected("Only Admins can publish shared templates.", code="not_allowed")
+        audience = Audience.EVERYONE
+    audience = audience or Audience.PRIVATE
+    if audience not in Audience.values:
+        raise InputRejected("Choose who can use the template.")
+    if audience == Audience.DEPARTMENT and not getattr(user, "department", ""):
+        raise InputRejected(
+            "Your account has no department, so the template cannot be shared with one."
+        )
+    return audience, audience == Audience.EVERYONE and _may_publish_shared(user)
+
+
 def prompt_template_create(
-    *, user: Any, title: str, body: str, tool: str, shared: bool = False
+    *,
+    user: Any,
+    title: str,
+    body: str,
+    tool: str,
+    shared: bool = False,
+    audience: str = "",
 ) -> PromptTemplate:
-    """A personal template, or a shared one when an Admin publishes it."""
-    if shared and not _may_publish_shared(user):
-        raise InputRejected("Only Admins can publish shared templates.", code="not_allowed")
+    """A template for its owner, their department, or everyone (after an Admin's approval
+    unless an Admin made it)."""
+    audience, shared = _audience(user=user, audience=audience, shared=shared)
     return PromptTemplate.objects.create(
-        owner=user, title=title, body=body, tool=tool, shared=shared
+        owner=user, title=title, body=body, tool=tool, shared=shared, audience=audience
     )
 
 
 def prompt_template_update(
-    *, user: Any, template_id: int, title: str, body: str, tool: str, shared: bool = False
+    *,
+    user: Any,
+    template_id: int,
+    title: str,
+    body: str,
+    tool: str,
+    shared: bool = False,
+    audience: str = "",
 ) -> PromptTemplate:
+    """An edit by a non-Admin takes a published template back to "waiting": what everyone
+    sees is always what an Admin approved."""
     template = prompt_template_get_editable(user=user, template_id=template_id)
-    if shared and not _may_publish_shared(user):
-        raise InputRejected("Only Admins can publish shared templates.", code="not_allowed")
-    template.title, template.body, template.tool, template.shared = title, body, tool, shared
+    audience, shared = _audience(user=user, audience=audience, shared=shared)
+    template.title, template.body, template.tool = title, body, tool
+    template.audience, template.shared = audience, shared
     template.save()
+    return template
+
+
+def prompt_template_moderate(*, user: Any, template_id: int, approve: bool) -> PromptTemplate:
+    """An Admin approves a template for everyone, or declines (or withdraws) it: it then
+    stays with its owner's department."""
+    if not _may_publish_shared(user):
+        raise NotFound("That template")
+    try:
+        template = PromptTemplate.objects.get(pk=template_id, audience=Audience.EVERYONE)
+    except (PromptTemplate.DoesNotExist, ValueError):
+        raise NotFound("That template") from None
+    template.shared = approve
+    if not approve:
+        template.audience = Audience.DEPARTMENT
+    template.save(update_fields=["shared", "audience"])
     return template
 
 

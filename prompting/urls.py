@@ -30,6 +30,11 @@ urlpatterns = [
         prompt_templates.template_delete,
         name="template_delete",
     ),
+    path(
+        "templates/<int:template_id>/moderate",
+        prompt_templates.template_moderate,
+        name="template_moderate",
+    ),
     path("summarize/", summarize.summarize_page, name="summarize"),
     # Upload routes start with /summarize/documents: config/upload_limit.py guards them.
     path("summarize/documents", summarize.document_upload, name="summarize_upload"),

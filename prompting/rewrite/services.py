@@ -11,8 +11,8 @@ from config.text import InvalidText, clean_text
 from prompting.errors import InputRejected
 from prompting.models import Run, Tool
 from prompting.rewrite import presets
-from prompting.runs.services import prompt_check, run_create, title_from
-from prompting.services import conversation_create, prompt_template_used
+from prompting.runs.services import prompt_check, run_create
+from prompting.services import TITLE_AWAITS_TEXT, conversation_create, prompt_template_used
 
 
 def rewrite_message(*, text: str, preset: str, instruction: str) -> str:
@@ -51,7 +51,9 @@ def rewrite_create(
             owner=user,
             tool=Tool.REWRITE,
             model_id=model_id,
-            title=f"{label}: {title_from(text)}",
+            # The rest of the title comes from the sanitized text (conversation_title_fill);
+            # an own instruction's message reads "Instruction: … Text: …" on its own.
+            title=f"{label}{TITLE_AWAITS_TEXT}" if preset != presets.CUSTOM else "",
         )
         run = run_create(
             user=user,

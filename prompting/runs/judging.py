@@ -38,6 +38,7 @@ from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
 from prompting.runs import lifecycle, redaction, relay, reuse
 from prompting.selectors import known_person_names, policy_version_in_force
+from prompting.services import conversation_title_fill
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +237,9 @@ def run_judge(*, run_id: Any) -> bool:
                 prestored=prestored,
             )
             _save_mapping(conversation, mapping)
+            conversation_title_fill(
+                conversation=conversation, sanitized=judgement.sanitized_text or ""
+            )
 
     judgement = judge_and_store(
         conversation_id=conversation.pk,

@@ -38,7 +38,15 @@ def text_key(request_id: str) -> str:
     return f"preview:text:{request_id}"
 
 
-def preview_request(*, user: Any, text: str, conversation_id: int | None = None) -> str:
+def attempt_key(request_id: str) -> str:
+    """Present (holding the tool) when the page refused to send the text: a block is then
+    audited as a refused attempt, prompt.blocked, not as one more preview."""
+    return f"preview:attempt:{request_id}"
+
+
+def preview_request(
+    *, user: Any, text: str, conversation_id: int | None = None, attempt_tool: str = ""
+) -> str:
     """Validate and queue a preview; returns the id to wait on. `text` is the message as
     it would be sent (Rewrite's is composed by the server, rewrite.services)."""
     try:
@@ -58,6 +66,8 @@ def preview_request(*, user: Any, text: str, conversation_id: int | None = None)
     # The text travels through Redis under its own short-lived key, not as a task
     # argument: Celery logs task arguments in some error and debug paths.
     redis_client().set(text_key(request_id), text, ex=RESULT_TTL_S)
+    if attempt_tool:
+        redis_client().set(attempt_key(request_id), attempt_tool, ex=RESULT_TTL_S)
     dispatch.dispatch(dispatch.POLICY_PREVIEW, request_id, user.pk, conversation_id)
     return request_id
 
@@ -66,6 +76,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
     """Worker side: judge with a copy of the conversation's mapping (so the placeholders
     are the ones that would be sent) and publish the result for the waiting view."""
     text = cast("str | None", redis_client().getdel(text_key(request_id)))
+    attempt_tool = cast("str | None", redis_client().getdel(attempt_key(request_id)))
     if text is None:
         return  # expired: the browser has stopped waiting
 
@@ -113,17 +124,30 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         "message": judgement.user_message or "",
         "policy_version": policy.version,
     }
+    details = {
+        "decision": judgement.decision,
+        "findings": judgement.counts_by_type,
+        "actions": judgement.actions_by_type,
+        "policy_version": policy.version,
+        "input_chars": len(text),
+    }
+    refused = bool(attempt_tool) and judgement.decision == "block"
     with transaction.atomic():
         audit_record(
             actor=User.objects.filter(pk=user_id).first(),
-            action=Action.POLICY_PREVIEWED,
-            outcome=judgement.decision,
+            action=Action.PROMPT_BLOCKED if refused else Action.POLICY_PREVIEWED,
+            outcome="blocked" if refused else judgement.decision,
             details={
-                "decision": judgement.decision,
-                "findings": judgement.counts_by_type,
-                "actions": judgement.actions_by_type,
-                "policy_version": policy.version,
-                "input_chars": len(text),
+                **details,
+                **(
+                    {
+                        "tool": attempt_tool,
+                        "blocked_types": list(judgement.blocked_types),
+                        "refused_before_sending": True,
+                    }
+                    if refused
+                    else {}
+                ),
             },
         )
     client = redis_client()

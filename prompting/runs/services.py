@@ -33,7 +33,6 @@ from prompting.selectors import (
 
 logger = logging.getLogger(__name__)
 
-TITLE_LENGTH = 60
 RETRYABLE = (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED)
 STALE_HEARTBEAT = timedelta(seconds=15)
 STUCK_IN_QUEUE = timedelta(minutes=10)
@@ -43,12 +42,6 @@ PARENT_WAIT_AFTER_LAST_PART = STUCK_IN_QUEUE
 INTERRUPTED_MESSAGE = (
     "The answer was interrupted because the worker stopped. What arrived is kept; you can retry."
 )
-
-
-def title_from(text: str) -> str:
-    """A conversation's title: its first message, on one line, shortened."""
-    first_line = " ".join(text.split())
-    return first_line[: TITLE_LENGTH - 1] + "…" if len(first_line) > TITLE_LENGTH else first_line
 
 
 def _reject(*, user: Any, reason: str, message: str, tool: str) -> InputRejected:
@@ -126,11 +119,11 @@ def run_create(
     with transaction.atomic():
         if model.id != conversation.model_id:
             conversation.model_id = model.id
-        if not conversation.title:
-            conversation.title = title_from(text)
-        # Named fields only: a full save would write back the pseudonym map as this
-        # request read it, losing placeholders a worker stored meanwhile.
-        conversation.save(update_fields=["model_id", "title", "updated_at"])
+        # The title comes from the sanitized text, once the policy step has judged it
+        # (conversation_title_fill): the raw first line may name a customer. Named
+        # fields only: a full save would write back the pseudonym map as this request
+        # read it, losing placeholders a worker stored meanwhile.
+        conversation.save(update_fields=["model_id", "updated_at"])
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )

@@ -25,11 +25,21 @@ def _preview_start(user: Any, data: dict[str, Any]) -> str:
     raw_conversation = data.get("conversation_id") or None
     conversation_id = int(raw_conversation) if raw_conversation else None
     text = data.get("text", "")
+    tool = "chat"
     if data.get("preset"):
+        tool = "rewrite"
         text = rewrite_message(
             text=text, preset=data["preset"], instruction=data.get("instruction", "")
         )
-    return preview_request(user=user, text=text, conversation_id=conversation_id)
+    # `attempt=1`: the page refused to send this text because the preview blocks it; the
+    # check runs again here (the browser's word is not taken) and a block is recorded as
+    # a refused attempt (prompt.blocked), so the reviewer's "Blocked" counts it.
+    return preview_request(
+        user=user,
+        text=text,
+        conversation_id=conversation_id,
+        attempt_tool=tool if data.get("attempt") == "1" else "",
+    )
 
 
 @require_POST

@@ -1,5 +1,6 @@
-"""Prompt templates: personal ones for everyone, shared ones published by Admins.
-Chat and Rewrite offer them in a picker; this page creates, edits and deletes them."""
+"""Prompt templates: for oneself, one's department, or everyone (Admins approve what
+everyone sees). Chat and Rewrite offer them in a picker; this page creates, edits,
+deletes and (for Admins) moderates them."""
 
 from __future__ import annotations
 
@@ -27,13 +28,20 @@ def _page(
 ) -> HttpResponse:
     templates = selectors.prompt_template_list_for_user(user=request.user)
     admin = user_has_role(request.user, ADMIN)
+    mine = request.user.pk
     return render(
         request,
         "prompting/chat_templates.html",
         {
             "nav": "templates",
-            "personal": [t for t in templates if not t.shared],
+            "personal": [t for t in templates if t.owner_id == mine and not t.shared],
+            "department": [t for t in templates if t.owner_id != mine and not t.shared],
             "shared": [t for t in templates if t.shared],
+            "waiting": selectors.prompt_template_waiting_for_approval() if admin else [],
+            "audiences": PromptTemplate.Audience.choices,
+            "chosen_audience": (values or {}).get("audience")
+            or (editing.audience if editing else PromptTemplate.Audience.PRIVATE),
+            "user_department": getattr(request.user, "department", ""),
             "may_publish": admin,
             "editing": editing,
             "values": values or {},
@@ -91,4 +99,21 @@ def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
     template = _editable(request, template_id)
     services.prompt_template_delete(user=request.user, template_id=template.pk)
     messages.success(request, "Template deleted.")
+    return redirect("prompting:template_list")
+
+
+@require_POST
+def template_moderate(request: HttpRequest, template_id: int) -> HttpResponse:
+    """An Admin's Approve / Decline of a template its owner asked to share with everyone."""
+    approve = request.POST.get("decision") == "approve"
+    try:
+        template = services.prompt_template_moderate(
+            user=request.user, template_id=template_id, approve=approve
+        )
+    except NotFound:
+        raise Http404 from None
+    if approve:
+        messages.success(request, f"“{template.title}” is now shared with everyone.")
+    else:
+        messages.success(request, f"“{template.title}” stays with its owner's department.")
     return redirect("prompting:template_list")

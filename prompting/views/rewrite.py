@@ -15,6 +15,7 @@ from prompting.models import Conversation, Tool
 from prompting.rewrite import presets
 from prompting.rewrite.forms import RewriteForm
 from prompting.rewrite.services import rewrite_create
+from prompting.titles import owner_titles
 from prompting.views.chat import composer_context, own_conversation, turn_context
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
@@ -24,6 +25,8 @@ HISTORY_LENGTH = 20
 
 def rewrite_context(request: HttpRequest, conversation: Conversation | None) -> dict[str, Any]:
     history, _more = chat_selectors.conversation_sidebar(user=request.user, tool=Tool.REWRITE)
+    history = history[:HISTORY_LENGTH]
+    owner_titles(history)
     shown: dict[str, Any] | None = None
     if conversation is not None:
         runs = chat_selectors.conversation_runs_for_display(conversation=conversation)
@@ -38,12 +41,13 @@ def rewrite_context(request: HttpRequest, conversation: Conversation | None) -> 
                 "original": original,
                 "instruction": instruction,
                 "label": presets.label_for(run.system_prompt),
+                "preset_key": run.preset or "",
             }
     return {
         "nav": "rewrite",
         "conversation": conversation,
         "shown": shown,
-        "history": history[:HISTORY_LENGTH],
+        "history": history,
         "presets": presets.PRESETS,
         **composer_context(request, conversation, Tool.REWRITE),
     }

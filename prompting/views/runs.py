@@ -12,6 +12,8 @@ from prompting import selectors
 from prompting.models import Run
 from prompting.rendering import render_markdown
 from prompting.runs import services
+from prompting.services import TITLE_AWAITS_TEXT
+from prompting.titles import title_while_judging
 from prompting.views.errors import json_errors
 
 
@@ -46,7 +48,14 @@ def run_created_response(run: Run, *, conversation_url_name: str) -> JsonRespons
             "run": run_payload(run),
             "conversation": {
                 "id": conversation.pk,
-                "title": conversation.title,
+                # The sender's own page shows their words; the tab title only ever the
+                # stored (sanitized) title, empty until the policy step has made it.
+                "title": title_while_judging(
+                    conversation, run.user_message.content if run.user_message else ""
+                ),
+                "tab_title": conversation.title
+                if not conversation.title.endswith(TITLE_AWAITS_TEXT)
+                else "",
                 "url": reverse(conversation_url_name, args=[conversation.pk]),
             },
         },

@@ -13,6 +13,7 @@ import {
   tooLongMessage,
   wireTemplatePicker,
 } from "./composer.js";
+import { insertAtCursor } from "./template_vars.js";
 
 const composer = document.getElementById("composer");
 const textarea = document.getElementById("message");
@@ -156,7 +157,8 @@ function adoptConversation(conversation) {
   composer.dataset.conversationId = conversationId;
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-heading").textContent = conversation.title;
-  document.title = `${conversation.title} · Chat · Company Assistant`;
+  // Never the title shown on the page (the sender's own words): the stored, sanitized one.
+  document.title = `${conversation.tab_title || "New conversation"} · Chat · Company Assistant`;
   // Rename and Delete exist from now on (their forms were rendered with id 0).
   for (const form of [document.getElementById("rename-form"), document.getElementById("delete-form")]) {
     const path = form.getAttribute("action").replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);
@@ -194,6 +196,8 @@ async function send() {
   const problem = preview.problem();
   if (problem) {
     showError(preview.alertText());
+    // A refused attempt is recorded (the server checks again): the reviewer's "Blocked" counts it.
+    if (state && state.result && state.result.decision === "block") preview.refused(text);
     sendButton.disabled = false;
     document.getElementById("preview").querySelector("input, summary")?.focus();
     return;
@@ -331,7 +335,6 @@ for (const turn of transcript.querySelectorAll(".turn")) {
 
 wireTemplatePicker((body, id) => {
   templateId = id;
-  textarea.value = textarea.value ? `${textarea.value}\n${body}` : body;
-  textarea.focus();
+  insertAtCursor(textarea, body); // at the cursor, not appended below the draft
   preview.schedule(textarea.value);
 });

@@ -1,5 +1,7 @@
 // Small helpers shared by the Chat and Rewrite pages.
 
+import { fillTemplate, templateVariables } from "./template_vars.js";
+
 export function tooLongMessage(length, limit) {
   return (
     `The text is ${length.toLocaleString("en")} characters; the limit is ` +
@@ -50,6 +52,7 @@ export async function copyText(text) {
 // The template picker: "Use" hands the chosen template's body to `apply` (a button, not
 // the select's change event: arrow keys change a select, and each press would insert).
 // Bodies come from a json_script data block (not executed, so allowed by the CSP).
+// A body with blanks ({{customer}}) first asks for them in a small form under the picker.
 export function wireTemplatePicker(apply) {
   const picker = document.getElementById("template-picker");
   const button = document.getElementById("template-insert");
@@ -64,9 +67,89 @@ export function wireTemplatePicker(apply) {
       return;
     }
     // The id goes with the next send (audited as template.used for insights).
-    apply(body, Number(picker.value));
-    announce("Template used.");
+    const id = Number(picker.value);
+    const names = templateVariables(body);
+    if (!names.length) {
+      apply(body, id);
+      announce("Template used.");
+      return;
+    }
+    const title = picker.options[picker.selectedIndex].textContent;
+    askVariables(button.closest(".template-picker"), title, names, (values) => {
+      apply(fillTemplate(body, values), id);
+      announce("Template used.");
+    });
   });
+}
+
+// A small group of labelled fields, one per blank; Insert (or Enter) fills them in,
+// Cancel (or Escape) gives up. Built with text nodes only.
+function askVariables(container, title, names, done) {
+  container.querySelector(".template-vars")?.remove();
+  const group = document.createElement("div");
+  group.className = "template-vars";
+  group.setAttribute("role", "group");
+  const heading = document.createElement("p");
+  heading.id = "template-vars-heading";
+  heading.className = "template-vars-title";
+  heading.textContent = `Fill in “${title.trim()}”`;
+  group.setAttribute("aria-labelledby", heading.id);
+  group.append(heading);
+  const inputs = names.map((name, index) => {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "text";
+    input.id = `template-var-${index}`;
+    input.dataset.variable = name;
+    input.maxLength = 2000;
+    label.htmlFor = input.id;
+    label.textContent = name;
+    group.append(label, input);
+    return input;
+  });
+  const error = document.createElement("p");
+  error.className = "error";
+  error.setAttribute("role", "alert");
+  const actions = document.createElement("div");
+  actions.className = "composer-actions";
+  const insert = document.createElement("button");
+  insert.type = "button";
+  insert.textContent = "Insert";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "secondary";
+  cancel.textContent = "Cancel";
+  actions.append(insert, cancel);
+  group.append(error, actions);
+  container.append(group);
+
+  const close = () => {
+    group.remove();
+    document.getElementById("template-insert")?.focus();
+  };
+  const submit = () => {
+    const empty = inputs.find((input) => !input.value.trim());
+    if (empty) {
+      error.textContent = `Fill in “${empty.dataset.variable}”.`;
+      empty.focus();
+      return;
+    }
+    const values = Object.fromEntries(inputs.map((input) => [input.dataset.variable, input.value]));
+    group.remove();
+    done(values);
+  };
+  insert.addEventListener("click", submit);
+  cancel.addEventListener("click", close);
+  group.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target instanceof HTMLInputElement) {
+      event.preventDefault(); // not the surrounding form's submit
+      submit();
+    } else if (event.key === "Escape") {
+      event.preventDefault(); // the shell's Escape handler leaves this press alone
+      close();
+    }
+  });
+  inputs[0].focus();
 }
 
 // Put the current conversation at the top of a sidebar list, marked as the current page.

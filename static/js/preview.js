@@ -76,6 +76,16 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
     return promise;
   }
 
+  // The page refused to send `text` because the preview blocks it: tell the server,
+  // which checks again and records the refused attempt (prompt.blocked) if it blocks.
+  // Fire and forget: the page has already said why nothing was sent.
+  function refused(text) {
+    const body = { ...fieldsFor(text), attempt: "1" };
+    const id = conversationId ? conversationId() : "";
+    if (id) body.conversation_id = id;
+    return postJson(previewUrl, body).catch(() => null);
+  }
+
   function schedule(text) {
     clearTimeout(timer);
     if (current && current.text !== text) {
@@ -173,7 +183,7 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
       return;
     }
     panel.hidden = false;
-    panel.append(el("h3", "preview-title", "Before sending"));
+    panel.append(el("h2", "preview-title", "Before sending"));
     if (current.error) {
       panel.append(el("p", "muted", current.error));
       return;
@@ -277,7 +287,7 @@ export function createPreview({ panel, previewUrl, conversationId, fieldsFor = (
     return findings().some((s) => effectiveAction(s) === "pseudonymize");
   }
 
-  return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces };
+  return { schedule, ensure, reset, problem, alertText, overrides, showing, replaces, refused };
 }
 
 // Summarize's preview of a whole document (POST .../documents/<id>/preview): what will

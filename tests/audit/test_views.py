@@ -70,7 +70,7 @@ def test_list_filters_by_department_period_and_outcome(
     totals = response.context["totals"]
     assert (totals.requests, totals.blocked) == (1, 1)
     body = response.content.decode()
-    assert "<caption>" in body and 'for="id_department"' in body
+    assert '<caption id="events-caption">' in body and 'for="id_department"' in body
 
 
 @pytest.mark.django_db
@@ -310,3 +310,88 @@ def test_every_action_the_code_records_is_a_known_constant() -> None:
     assert members, "the scan found nothing: the pattern is stale"
     assert not literals, literals
     assert members <= {a.name for a in actions.Action}, members - {a.name for a in actions.Action}
+
+
+@pytest.mark.django_db
+def test_reviewer_finds_users_by_name_or_part_of_an_email(reviewer: Any) -> None:
+    """ "maria", "GONZ" and "@example" each find Maria Gonzalez (display name, part of the
+    email); a deleted account is still found by the label its events keep."""
+    from audit.filters import Filters
+    from tests.audit.conftest import record_prompt
+    from tests.conftest import make_user
+
+    maria = make_user("mgonzalez", department="Support")
+    maria.display_name, maria.email = "Maria Gonzalez", "maria.gonzalez@example.com"
+    maria.save()
+    other = make_user("bob", department="Finance")
+    mine = record_prompt(maria).id
+    record_prompt(other)
+    for query in ("maria", "GONZ", "gonzalez@exa"):
+        found = Filters(user=query, action=actions.PROMPT_SUBMITTED).apply(AuditEvent.objects.all())
+        ids = list(found.values_list("id", flat=True))
+        assert ids == [mine], query
+    body = Client()
+    body.force_login(reviewer)
+    response = body.get("/audit/", {"user": "Maria", "action": actions.PROMPT_SUBMITTED})
+    assert [e.id for e in response.context["page"].events] == [mine]
+
+
+@pytest.mark.django_db
+def test_previews_are_hidden_unless_asked_for_and_actions_are_readable(
+    reviewer: Any, alice: Any
+) -> None:
+    """policy.previewed events are left out by default, shown with the box ticked or when
+    the action filter asks for them; actions read as words with the code alongside;
+    token counts have separators."""
+    from audit.services import audit_record
+    from tests.audit.conftest import record_finished
+
+    preview = audit_record(
+        actor=alice, action=actions.POLICY_PREVIEWED, outcome="pseudonymize", details={}
+    )
+    finished = record_finished(alice, input_tokens=12345, output_tokens=6789)
+    client = Client()
+    client.force_login(reviewer)
+
+    def shown(**query: str) -> list[int]:
+        response = client.get("/audit/", query)
+        return [e.id for e in response.context["page"].events if e.id in (preview.id, finished.id)]
+
+    assert shown() == [finished.id]
+    assert shown(include_previews="on") == [finished.id, preview.id]
+    assert shown(action=actions.POLICY_PREVIEWED) == [preview.id]
+    body = client.get("/audit/").content.decode()
+    assert '<span class="action-name" title="generation.finished">Answer finished</span>' in body
+    assert "12,345 / 6,789" in body
+
+
+@pytest.mark.django_db
+def test_one_runs_events_are_linked(reviewer: Any, alice: Any) -> None:
+    """Events about one run link to each other: the list offers "This run's events"
+    (filter `run`), the detail page lists them in order; a bad run id is a sentence."""
+    from audit.services import audit_record
+    from prompting import services
+    from prompting.models import Run
+    from prompting.runs import services as run_services
+
+    conversation = services.conversation_create(owner=alice)
+    run = run_services.run_create(user=alice, conversation=conversation, text="hello")
+    other = run_services.run_create(user=alice, conversation=conversation, text="again")
+    submitted = audit_record(
+        actor=alice, action=actions.PROMPT_SUBMITTED, target=run, details={"tool": "chat"}
+    )
+    audit_record(actor=alice, action=actions.PROMPT_SUBMITTED, target=other, details={})
+    finished = audit_record(
+        actor=alice, action=actions.GENERATION_FINISHED, target=run, details={"tool": "chat"}
+    )
+    assert Run.objects.filter(pk=run.pk).exists()
+    client = Client()
+    client.force_login(reviewer)
+    listing = client.get("/audit/", {"run": str(run.pk)})
+    assert [e.id for e in listing.context["page"].events] == [finished.id, submitted.id]
+    assert f'href="?run={run.pk}"' in client.get("/audit/").content.decode()
+    detail = client.get(f"/audit/events/{finished.pk}/")
+    assert [e.id for e in detail.context["run_events"]] == [submitted.id, finished.id]
+    bad = client.get("/audit/", {"run": "1; drop"})
+    assert "A run id is letters, digits and dashes." in bad.content.decode()
+    assert bad.context["page"] is None

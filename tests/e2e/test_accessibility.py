@@ -1,6 +1,6 @@
-"""axe-core (from the npm registry, tests/e2e/node) over every page of Chat, Rewrite and
-templates, in the states people see (empty, with history, preview open, diff shown),
-plus /summarize/ and /audit/: no serious or critical violations."""
+"""axe-core (from the npm registry, tests/e2e/node) over every page, at a laptop's and a
+phone's size, in the states people see (empty, with history, preview open, diff shown,
+the phone's menu open): no violations at all, whatever their impact."""
 
 from __future__ import annotations
 
@@ -24,13 +24,17 @@ AXE = Path(__file__).parent / "node" / "node_modules" / "axe-core" / "axe.min.js
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
-@pytest.fixture
+SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
 def axe_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page whose context may inject axe: the site's CSP (script-src 'self') would
-    otherwise refuse the injected script, as it should for anything else."""
+    otherwise refuse the injected script, as it should for anything else. Each test runs
+    at a laptop's and a phone's size."""
     if not AXE.exists():
         pytest.skip("axe-core is not installed (cd tests/e2e/node && npm ci)")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = browser.new_context(viewport=SIZES[request.param], bypass_csp=True)
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
@@ -42,8 +46,10 @@ def axe_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         context.close()
 
 
-def serious_violations(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
+def violations(page: Any, impacts: tuple[str, ...] | None = None) -> list[str]:
+    """axe-core's violations on the page as it is now (all of them unless `impacts`)."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
     )
@@ -51,8 +57,12 @@ def serious_violations(page: Any) -> list[str]:
         f"{v['id']} ({v['impact']}): {v['help']} — "
         + "; ".join(node["target"][0] for node in v["nodes"][:5])
         for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        if impacts is None or v["impact"] in impacts
     ]
+
+
+def serious_violations(page: Any) -> list[str]:
+    return violations(page, ("serious", "critical"))
 
 
 def finished_chat(user: Any) -> int:
@@ -83,19 +93,19 @@ def test_chat_pages_have_no_serious_violations(live_site: str, axe_page: Any, al
     sign_in(page, live_site, alice)
 
     page.goto(f"{live_site}/chat/")
-    assert serious_violations(page) == []
+    assert violations(page) == []
 
     page.goto(f"{live_site}/chat/{conversation_id}/")
     page.get_by_text("Comment").first.click()
     page.get_by_text("Rename").click()
-    assert serious_violations(page) == []
+    assert violations(page) == []
 
     page.get_by_label("Message", exact=True).fill("Call Maria Gonzalez on (415) 555-0132.")
     page.get_by_role("button", name="Check").click()
     page.locator("#preview mark").first.wait_for()
     page.get_by_text("A value is not personal data?").click()
     page.get_by_text("What the model will receive").click()
-    assert serious_violations(page) == []
+    assert violations(page) == []
 
 
 def test_rewrite_and_template_pages_have_no_serious_violations(
@@ -112,28 +122,46 @@ def test_rewrite_and_template_pages_have_no_serious_violations(
     sign_in(page, live_site, alice)
 
     page.goto(f"{live_site}/rewrite/")
-    assert serious_violations(page) == []
+    assert violations(page) == []
+    page.get_by_label("Text to rewrite").fill("Call Maria Gonzalez on (415) 555-0132.")
+    page.get_by_role("button", name="Check").click()
+    page.locator("#preview mark").first.wait_for()
+    assert violations(page) == [], "rewrite with the preview open"
     page.goto(f"{live_site}/rewrite/{run.conversation_id}/")
     page.get_by_role("button", name="Show changes").click()
-    assert serious_violations(page) == []
+    assert violations(page) == []
     page.goto(f"{live_site}/templates/")
-    assert serious_violations(page) == []
+    assert violations(page) == []
     template = PromptTemplate.objects.get()
     page.goto(f"{live_site}/templates/{template.pk}/edit")
-    assert serious_violations(page) == []
+    assert violations(page) == []
 
 
-def test_summarize_and_audit_pages_have_no_serious_violations(
+def test_summarize_audit_insights_and_sign_in_have_no_violations(
     live_site: str, axe_page: Any, reviewer: Any
 ) -> None:
-    """The other journeys' pages, checked the same way when they render."""
+    """The other pages, for someone with every role: Summarize, the audit log and one
+    event, insights, and the sign-in page; with the phone's menu open too."""
+    from accounts.roles import ADMIN, INSIGHTS_VIEWER
+    from accounts.services import user_roles_sync
+    from tests.audit.conftest import record_blocked, record_prompt
+
     page = axe_page
+    page.goto(f"{live_site}/accounts/login/")
+    assert violations(page) == [], "sign-in"
+    user_roles_sync(
+        user=reviewer,
+        roles={"Employee", "Compliance reviewer", ADMIN, INSIGHTS_VIEWER},
+        source="test",
+    )
+    record_blocked(reviewer)
+    event = record_prompt(reviewer)
     sign_in(page, live_site, reviewer)
-    checked = 0
-    for path in ("/summarize/", "/audit/"):
+    for path in ("/summarize/", "/audit/", f"/audit/events/{event.pk}/", "/insights/"):
         response = page.goto(f"{live_site}{path}")
-        if response is None or response.status != 200:
-            continue
-        assert serious_violations(page) == [], path
-        checked += 1
-    assert checked >= 1
+        assert response is not None and response.status == 200, path
+        assert violations(page) == [], path
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():
+        menu.click()
+        assert violations(page) == [], "menu open"

@@ -119,3 +119,30 @@ def test_reviewer_sees_content_only_after_giving_a_reason(
     assert [(row["id"], row["content"]) for row in rows] == [(event.id, "Hi <PERSON_1>")]
     exported = AuditEvent.objects.get(action=actions.AUDIT_EXPORTED, actor=reviewer)
     assert exported.details["reason"] == "Case 12, export for legal"
+
+
+def test_times_are_local_with_utc_on_hover_and_actions_read_as_words(
+    transactional_db: None, live_site: str, browser: Any, alice: Any, reviewer: Any
+) -> None:
+    """In a Tokyo browser an event written at 01:30 UTC reads 10:30 (JST); the UTC time is
+    in the title; the action reads "Prompt blocked" with its code in the tooltip."""
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 3, 2, 1, 30, 5, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        event = record_blocked(alice)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        sign_in(page, live_site, reviewer)
+        page.goto(f"{live_site}/audit/?date_from=2026-03-02&date_to=2026-03-02")
+        row = page.locator("tr", has=page.get_by_role("link", name=f"Event {event.id} details"))
+        time = row.locator("time")
+        assert "10:30:05" in time.inner_text() and "UTC" not in time.inner_text()
+        assert time.get_attribute("title") == "2026-03-02 01:30:05 UTC"
+        action = row.locator(".action-name")
+        assert action.inner_text() == "Prompt blocked"
+        assert action.get_attribute("title") == "prompt.blocked"
+        page.screenshot(path=str(OUTPUT / "screenshots" / "audit-local-time.png"), full_page=True)
+    finally:
+        context.close()

@@ -128,7 +128,7 @@ def test_xss_answer_renders_inert_in_rewrite(
     sign_in(page, live_site, alice)
     page.goto(f"{live_site}/rewrite/")
     page.get_by_label("Text to rewrite").fill(f"{reply_marker(PAYLOAD)} my notes")
-    page.get_by_role("button", name="Rewrite", exact=True).click()
+    page.get_by_role("button", name="Shorter").click()  # a preset: one click
     result = page.locator("#result-text")
     expect(result).to_contain_text("<script>window.__xss", timeout=20_000)
     page.get_by_role("button", name="Show changes").click()

@@ -1,5 +1,5 @@
-"""Prompt templates: personal for everyone, shared published only by Admins, offered in
-the Chat and Rewrite pickers."""
+"""Prompt templates: personal, for one's department, or for everyone once an Admin approves;
+offered in the Chat and Rewrite pickers."""
 
 from __future__ import annotations
 
@@ -53,10 +53,15 @@ def test_employee_cannot_publish_a_shared_template(alice: Any) -> None:
 def test_admin_publishes_a_shared_template_everyone_can_use(admin_user: Any, bob: Any) -> None:
     """An Admin's shared rewrite template is offered in Bob's Rewrite picker, read-only."""
     client = client_for(admin_user)
-    assert "Share with everyone" in client.get("/templates/").content.decode()
+    assert 'name="audience" value="everyone"' in client.get("/templates/").content.decode()
     client.post(
         "/templates/new",
-        {"title": "Customer tone", "tool": "rewrite", "body": "Warm, short", "shared": "on"},
+        {
+            "title": "Customer tone",
+            "tool": "rewrite",
+            "body": "Warm, short",
+            "audience": "everyone",
+        },
     )
     template = PromptTemplate.objects.get()
     assert template.shared is True
@@ -107,3 +112,86 @@ def test_admin_may_edit_shared_but_not_others_personal(admin_user: Any, alice: A
     client = client_for(admin_user)
     assert client.get(f"/templates/{shared.pk}/edit").status_code == 200
     assert client.get(f"/templates/{personal.pk}/edit").status_code == 404
+
+
+def test_a_department_template_reaches_colleagues_only(alice: Any, bob: Any) -> None:
+    """Alice (Support) shares with her department: Carol in Support gets it in her picker,
+    read-only; Bob in Finance does not."""
+    from tests.conftest import make_user
+
+    carol = make_user("carol", department="Support")
+    response = client_for(alice).post(
+        "/templates/new",
+        {"title": "Refund", "tool": "chat", "body": "Dear {{customer}}", "audience": "department"},
+    )
+    assert response.status_code == 302
+    template = PromptTemplate.objects.get()
+    assert (template.audience, template.shared) == ("department", False)
+    chat = client_for(carol).get("/chat/")
+    assert [t.title for t in chat.context["templates"]] == ["Refund"]
+    assert "Refund (Support)" in chat.content.decode()
+    page = client_for(carol).get("/templates/").content.decode()
+    assert "From your department" in page and "Refund" in page
+    assert client_for(carol).get(f"/templates/{template.pk}/edit").status_code == 404
+    assert client_for(bob).get("/chat/").context["templates"] == []
+
+
+def test_everyone_waits_for_an_admin_who_approves_or_declines(
+    alice: Any, bob: Any, admin_user: Any
+) -> None:
+    """An employee's "Everyone" waits (Bob sees nothing); the Admin sees it under "Waiting
+    for approval"; Approve publishes it to Bob; an edit by its owner takes it back to
+    waiting; Decline leaves it with the owner's department. Moderation is Admins' only."""
+    client_for(alice).post(
+        "/templates/new",
+        {"title": "Tone", "tool": "chat", "body": "Warm", "audience": "everyone"},
+    )
+    template = PromptTemplate.objects.get()
+    assert (template.audience, template.shared) == ("everyone", False)
+    assert client_for(bob).get("/chat/").context["templates"] == []
+    assert "waiting for an Admin" in client_for(alice).get("/templates/").content.decode()
+    admin_page = client_for(admin_user).get("/templates/")
+    assert [t.title for t in admin_page.context["waiting"]] == ["Tone"]
+
+    moderate = f"/templates/{template.pk}/moderate"
+    assert client_for(alice).post(moderate, {"decision": "approve"}).status_code == 404
+    assert client_for(admin_user).post(moderate, {"decision": "approve"}).status_code == 302
+    template.refresh_from_db()
+    assert template.shared is True
+    assert [t.title for t in client_for(bob).get("/chat/").context["templates"]] == ["Tone"]
+
+    client_for(alice).post(
+        f"/templates/{template.pk}/edit",
+        {"title": "Tone", "tool": "chat", "body": "Something else", "audience": "everyone"},
+    )
+    template.refresh_from_db()
+    assert (template.shared, template.body) == (False, "Something else")
+    assert client_for(bob).get("/chat/").context["templates"] == []
+
+    assert client_for(admin_user).post(moderate, {"decision": "decline"}).status_code == 302
+    template.refresh_from_db()
+    assert (template.audience, template.shared) == ("department", False)
+    assert client_for(admin_user).post(moderate, {"decision": "approve"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("audience", "message"),
+    [("nobody", "Choose who can use the template."), ("\x00", "Choose who can use the template.")],
+)
+def test_a_bad_audience_is_a_sentence(alice: Any, audience: str, message: str) -> None:
+    response = client_for(alice).post(
+        "/templates/new", {"title": "t", "tool": "chat", "body": "b", "audience": audience}
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not PromptTemplate.objects.exists()
+
+
+def test_no_department_means_no_department_sharing(db: None) -> None:
+    from tests.conftest import make_user
+
+    loner = make_user("lou", department="")
+    with pytest.raises(InputRejected, match="no department"):
+        services.prompt_template_create(
+            user=loner, title="t", body="b", tool="chat", audience="department"
+        )

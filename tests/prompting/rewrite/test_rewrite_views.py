@@ -4,6 +4,7 @@ history of recent rewrites, and bad input as sentences."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +36,22 @@ def rewrite(client: Client, **data: Any) -> Any:
 
 
 def test_rewrite_page_offers_every_preset(alice: Any) -> None:
-    """The six presets and 'Own instruction' are radio buttons with labels."""
+    """The six presets are one-click submit buttons carrying their key; an own instruction
+    has its labelled field and its Rewrite button (value "custom")."""
     body = client_for(alice).get("/rewrite/").content.decode()
-    for label in (
-        "Shorter",
-        "More formal",
-        "Friendlier",
-        "Fix grammar and spelling",
-        "Bullet points",
-        "Plain English",
-        "Own instruction",
+    for key, label in (
+        ("shorter", "Shorter"),
+        ("formal", "More formal"),
+        ("friendly", "Friendlier"),
+        ("grammar", "Fix grammar and spelling"),
+        ("bullets", "Bullet points"),
+        ("plain", "Plain English"),
     ):
-        assert f">{label}</label>" in body
+        assert re.search(
+            rf'<button type="submit" name="preset" value="{key}"[^>]*>{label}</button>', body
+        ), label
+    assert '<label for="instruction">Or your own instruction</label>' in body
+    assert 'name="preset" value="custom" id="send-button">Rewrite</button>' in body
     assert "No rewrites yet." in body
 
 
@@ -59,7 +64,11 @@ def test_preset_goes_in_the_system_prompt_and_the_text_is_the_message(alice: Any
     assert run.user_message is not None
     assert run.user_message.content == "pls send the report asap"
     assert run.system_prompt.startswith("Rewrite the user's text in a more formal")
-    assert run.conversation.title == "More formal: pls send the report asap"
+    # The stored title waits for the sanitized text (the policy step); the sender's page
+    # shows their words at once, the tab title nothing yet.
+    assert run.conversation.title == "More formal: "
+    assert response.json()["conversation"]["title"] == "More formal: pls send the report asap"
+    assert response.json()["conversation"]["tab_title"] == ""
     assert response.json()["conversation"]["url"] == f"/rewrite/{run.conversation_id}/"
 
 
@@ -159,10 +168,14 @@ def test_history_and_detail_show_original_and_result(alice: Any, bob: Any) -> No
     )
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, assistant_message=answer)
     services.conversation_create(owner=alice, title="A chat, not a rewrite")
+    assert run.user_message is not None
+    services.conversation_title_fill(
+        conversation=run.conversation, sanitized=run.user_message.content
+    )
     client = client_for(alice)
 
     page = client.get("/rewrite/").content.decode()
-    assert "Own instruction: orig text" in page
+    assert "Instruction: make it rhyme Text: orig text" in page
     assert "A chat, not a rewrite" not in page
 
     detail = client.get(f"/rewrite/{run.conversation_id}/")
