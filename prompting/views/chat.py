@@ -24,7 +24,7 @@ from prompting.errors import ApplicationError, NotFound
 from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
-from prompting.rendering import render_markdown
+from prompting.rendering import markdown_policy, render_markdown
 from prompting.runs.services import RETRYABLE
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
@@ -88,8 +88,28 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         "page": page,
         "query": query,
         "turns": turns,
+        "markdown_policy": markdown_policy(),
         **composer_context(request, conversation, Tool.CHAT),
     }
+
+
+# Offered on an empty conversation when no template is shared yet.
+DEFAULT_SUGGESTIONS = [
+    "Draft a polite reply to a customer asking about a late delivery.",
+    "Summarize the key points of the text I paste next as bullet points.",
+    "Explain this error message and how to fix it:",
+    "Write a short agenda for a 30-minute team meeting.",
+]
+
+
+def chat_suggestions(templates: Any) -> list[dict[str, Any]]:
+    """Suggested starts for an empty conversation: shared chat templates first."""
+    shared = [t for t in templates if t.shared][:4]
+    if shared:
+        return [
+            {"title": t.title, "text": t.body, "template_id": t.pk, "shared": True} for t in shared
+        ]
+    return [{"title": text, "text": text, "template_id": None} for text in DEFAULT_SUGGESTIONS]
 
 
 def composer_context(
@@ -110,7 +130,9 @@ def composer_context(
 
 @require_GET
 def chat_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "prompting/chat.html", chat_context(request, None))
+    context = chat_context(request, None)
+    context["suggestions"] = chat_suggestions(context["templates"])
+    return render(request, "prompting/chat.html", context)
 
 
 @require_GET

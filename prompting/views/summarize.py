@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prompting import selectors
 from prompting.errors import InputRejected, NotFound
 from prompting.models import Document, Run, Tool
+from prompting.rendering import markdown_policy
 from prompting.summarize import documents, pipeline
 from prompting.summarize import selectors as summarize_selectors
 from prompting.summarize.forms import DocumentForm, SummaryOptionsForm, first_error
@@ -31,6 +32,7 @@ def summarize_page(request: HttpRequest) -> HttpResponse:
         "options": SummaryOptionsForm(),
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         "max_chars": settings.SUMMARY_MAX_DOCUMENT_CHARS,
+        "markdown_policy": markdown_policy(),
     }
     return render(request, "prompting/summarize.html", context)
 

@@ -1,6 +1,8 @@
 // Summarize page: send the document, wait for its text, show size / parts / cost,
 // then run the summary and follow its progress and answer on the run's event stream.
 import { followRun, postJson } from "./runstream.js";
+import { announce, copyText } from "./composer.js";
+import { StreamView, createRenderer, enhanceCodeBlocks, pagePolicy, wireCodeCopy } from "./markdown.js";
 
 const POLL_MS = 700;
 const $ = (id) => document.getElementById(id);
@@ -11,9 +13,21 @@ const errorLine = $("sum-error");
 let currentDocument = null;
 let follower = null;
 let currentRun = null;
+const renderer = createRenderer(pagePolicy());
+
+// A new document or summary ends whatever was being followed: one stream at a time.
+function stopFollowing() {
+  if (follower) follower.close();
+  follower = null;
+}
 
 function say(text) { statusLine.textContent = text; }
-function fail(text) { errorLine.textContent = text; say(""); }
+function fail(text) { errorLine.textContent = text; say(""); setBusy(false); }
+function setBusy(busy) {
+  const output = $("sum-output");
+  if (busy) output.setAttribute("aria-busy", "true");
+  else output.removeAttribute("aria-busy");
+}
 function options() {
   return { model: $("sum-model").value, length: $("sum-length").value, style: $("sum-style").value };
 }
@@ -29,8 +43,10 @@ async function getJson(url) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
+  stopFollowing();
   errorLine.textContent = "";
   show("sum-estimate", false);
+  show("sum-progress", false);
   show("sum-result", false);
   const file = $("sum-file").files[0];
   const text = $("sum-text").value;
@@ -94,18 +110,31 @@ function showEstimate(data) {
 for (const id of ["sum-length", "sum-model"]) {
   $(id).addEventListener("change", async () => {
     if (currentDocument && currentDocument.status === "ready") {
-      const { ok, data } = await getJson(statusUrl());
-      if (ok) showEstimate(data);
+      try {
+        const { ok, data } = await getJson(statusUrl());
+        if (ok) showEstimate(data);
+      } catch (_) {
+        fail("The estimate could not be updated: no connection. Try again.");
+      }
     }
   });
 }
 
 $("sum-run").addEventListener("click", async () => {
   if (!currentDocument) return;
+  stopFollowing();
   errorLine.textContent = "";
   $("sum-run").disabled = true;
-  const { ok, data } = await postJson(currentDocument.start_url, options());
-  $("sum-run").disabled = false;
+  say("Starting the summary…");
+  let reply;
+  try {
+    reply = await postJson(currentDocument.start_url, options());
+  } catch (_) {
+    reply = { ok: false, data: { error: "The summary could not be started: no connection. Try again." } };
+  } finally {
+    $("sum-run").disabled = false;
+  }
+  const { ok, data } = reply;
   if (!ok) { fail(data.error || "The summary could not be started."); return; }
   currentRun = data;
   show("sum-estimate", false);
@@ -121,8 +150,9 @@ function startProgress(run) {
   if (!parts) bar.removeAttribute("value"); // one call: no parts to count
   show("sum-progress", true);
   const output = $("sum-output");
-  output.textContent = "";
-  output.classList.add("streaming");
+  const view = new StreamView(output, renderer);
+  let writing = false;
+  setBusy(true);
   $("sum-sources").textContent = "";
   say("Checking the document against the data policy…");
   follower = followRun(run, {
@@ -132,16 +162,22 @@ function startProgress(run) {
       $("sum-progress-text").textContent = p.combining
         ? `All ${p.total} parts summarized; combining them…`
         : `${p.done} of ${p.total} parts summarized`;
-      say("Summarizing…");
+      if (!writing) say(p.combining ? "Combining the parts…" : "Summarizing the parts…");
     },
     onDelta(text) {
-      show("sum-result", true);
-      output.textContent += text;
+      if (!writing) {
+        writing = true;
+        say("Writing the summary…");
+        show("sum-result", true);
+      }
+      view.append(text);
     },
     onStatus(s) { if (s.message) say(s.message); },
+    onConnection(state) { if (state.reconnecting) say("Connection lost; reconnecting…"); },
     async onDone(final) {
-      output.classList.remove("streaming");
-      output.innerHTML = final.html; // sanitized on the server (prompting/rendering.py)
+      follower = null;
+      view.finish(final.html); // the server's rendering, sanitized again
+      setBusy(false);
       if (parts) { bar.value = bar.max; }
       else { bar.max = 1; bar.value = 1; }
       $("sum-progress-text").textContent = "Done.";
@@ -151,7 +187,7 @@ function startProgress(run) {
       await showSources(run);
     },
     onError(err) {
-      output.classList.remove("streaming");
+      follower = null;
       fail(err.message || err.error || "The summary could not be completed.");
       show("sum-stop", false);
     },
@@ -173,16 +209,22 @@ async function showSources(run) {
 
 $("sum-stop").addEventListener("click", async () => {
   if (!currentRun) return;
-  const { ok, data } = await postJson(currentRun.cancel_url, {});
-  if (!ok) fail(data.error || "The summary could not be stopped.");
-  else say("Stopping…");
+  $("sum-stop").disabled = true;
+  try {
+    const { ok, data } = await postJson(currentRun.cancel_url, {});
+    if (!ok) fail(data.error || "The summary could not be stopped.");
+    else say("Stopping…");
+  } catch (_) {
+    errorLine.textContent = "The summary could not be stopped: no connection. Try again.";
+  } finally {
+    $("sum-stop").disabled = false;
+  }
 });
 
 $("sum-copy").addEventListener("click", async () => {
-  try {
-    await navigator.clipboard.writeText($("sum-output").innerText);
-    say("Copied.");
-  } catch (_) {
-    say("Copying is not allowed here; select the text instead.");
-  }
+  const ok = await copyText($("sum-output").innerText);
+  announce(ok ? "Summary copied." : "Copy failed: select the text and copy it yourself.");
 });
+
+wireCodeCopy($("sum-output"), copyText, announce);
+enhanceCodeBlocks($("sum-output"));

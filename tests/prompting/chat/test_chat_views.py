@@ -116,8 +116,11 @@ def test_history_is_rendered_as_sanitized_markdown(alice: Any) -> None:
     body = client_for(alice).get(f"/chat/{conversation.pk}/").content.decode()
     assert "<strong>bold</strong>" in body
     assert "<script>alert(1)" not in body
-    assert "onerror" not in body.split('class="answer"')[1].split("</div>")[0]
-    assert "javascript:alert" not in body.split('class="answer"')[1].split("</div>")[0]
+    answer_html = body.split('class="answer"')[1].split("</div>")[0]
+    # Raw HTML in model text is shown as text (escaped), never as an element or a link.
+    assert "<img" not in answer_html and "<script" not in answer_html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in answer_html
+    assert "href" not in answer_html
     assert "hello &lt;b&gt;there&lt;/b&gt;" in body  # the user's own text is escaped
 
 
