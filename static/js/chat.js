@@ -54,12 +54,19 @@ function setBusy(busy) {
 
 // ---- auto-scroll: follow the answer until the reader scrolls up ----------------------
 
-// The page scrolls (the composer is sticky at the bottom of the window).
+// The page scrolls; the composer is sticky at the bottom of the window. "The bottom" is
+// where the end of the transcript meets the top of the composer (on a phone the
+// conversation list comes after the conversation, so it is not the end of the page).
 const scrolling = document.scrollingElement || document.documentElement;
 let stickToBottom = true;
 let autoScrolling = false;
+function bottomTarget() {
+  const end = transcript.getBoundingClientRect().bottom + window.scrollY + 16;
+  const visible = window.innerHeight - composer.getBoundingClientRect().height;
+  return Math.max(0, Math.round(end - visible));
+}
 function atBottom() {
-  return scrolling.scrollHeight - scrolling.scrollTop - window.innerHeight < 48;
+  return window.scrollY >= bottomTarget() - 48;
 }
 window.addEventListener("scroll", () => {
   if (autoScrolling) {
@@ -71,10 +78,17 @@ window.addEventListener("scroll", () => {
 window.addEventListener("wheel", (event) => {
   if (event.deltaY < 0) stickToBottom = false;
 }, { passive: true });
-function followAnswer() {
-  if (!stickToBottom || atBottom()) return;
+window.addEventListener("touchmove", () => {
+  stickToBottom = atBottom();
+}, { passive: true });
+function scrollToEnd() {
+  const target = bottomTarget();
+  if (Math.abs(window.scrollY - target) < 2) return;
   autoScrolling = true;
-  scrolling.scrollTop = scrolling.scrollHeight;
+  scrolling.scrollTop = target;
+}
+function followAnswer() {
+  if (stickToBottom) scrollToEnd();
 }
 
 // ---- one turn's answer --------------------------------------------------------------
@@ -266,11 +280,11 @@ async function send() {
   adoptConversation(reply.data.conversation);
   templateId = null;
   textarea.value = "";
+  autoGrow();
   preview.reset();
   follow(turn, reply.data.run);
   stickToBottom = true;
-  autoScrolling = true;
-  scrolling.scrollTop = scrolling.scrollHeight;
+  scrollToEnd();
 }
 
 composer.addEventListener("submit", (event) => {
@@ -286,6 +300,9 @@ textarea.addEventListener("keydown", (event) => {
 });
 
 textarea.addEventListener("input", () => {
+  // Text over the limit cannot be sent; laying out megabytes of wrapped text would
+  // make the page crawl, so it is shown unwrapped until it is shortened.
+  textarea.classList.toggle("too-long", textarea.value.length > maxChars);
   autoGrow();
   showError("");
   if (textarea.value.length > maxChars) {
@@ -323,6 +340,11 @@ stopButton.addEventListener("click", stopAnswer);
 // Rename/Delete/Comment panel closes instead). Alt+M goes back to the message box.
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !event.defaultPrevented) {
+    if (sidebar.classList.contains("open")) {
+      event.preventDefault();
+      setDrawer(false);
+      return;
+    }
     const open = document.querySelector("details[open].inline-action, details[open].feedback-comment");
     if (open) {
       open.open = false;
@@ -342,8 +364,14 @@ document.addEventListener("keydown", (event) => {
 
 // The message box grows with its text up to a third of the window, then scrolls.
 function autoGrow() {
+  const most = Math.round(window.innerHeight / 3);
+  if (textarea.value.length > 5000) {
+    // Long text fills the largest size anyway; measuring it would lay it all out.
+    textarea.style.height = `${most}px`;
+    return;
+  }
   textarea.style.height = "auto";
-  textarea.style.height = `${Math.min(textarea.scrollHeight + 2, Math.round(window.innerHeight / 3))}px`;
+  textarea.style.height = `${Math.min(textarea.scrollHeight + 2, most)}px`;
 }
 
 // ---- per-answer actions -----------------------------------------------------------
@@ -419,7 +447,16 @@ for (const button of document.querySelectorAll("#transcript-empty .suggestion"))
 }
 
 // Open on the newest message, with the message box ready.
-if (transcript.children.length) {
-  autoScrolling = true;
-  scrolling.scrollTop = scrolling.scrollHeight;
+if (transcript.children.length) scrollToEnd();
+
+// Below ~800 px the conversation list is a drawer, opened by a button in the header.
+const drawerButton = document.getElementById("conversations-toggle");
+const sidebar = document.getElementById("chat-sidebar");
+function setDrawer(open) {
+  sidebar.classList.toggle("open", open);
+  drawerButton.setAttribute("aria-expanded", String(open));
+  if (open) document.getElementById("conversation-search").focus();
+  else drawerButton.focus();
 }
+drawerButton.addEventListener("click", () => setDrawer(!sidebar.classList.contains("open")));
+document.getElementById("conversations-close").addEventListener("click", () => setDrawer(false));
