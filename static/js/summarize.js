@@ -1,7 +1,9 @@
 // Summarize page: send the document, wait for its text, show size / parts / cost,
 // then run the summary and follow its progress and answer on the run's event stream.
+// Each summary has its own page (/summarize/<id>/): opened while it runs (a reload,
+// another tab), the page picks the stream up from the summary's JSON ("summary-run").
 import { followRun, postJson } from "./runstream.js";
-import { announce, copyText } from "./composer.js";
+import { announce, copyText, prependCurrentLink } from "./composer.js";
 import { StreamView, createRenderer, enhanceCodeBlocks, pagePolicy, wireCodeCopy } from "./markdown.js";
 
 const POLL_MS = 700;
@@ -41,7 +43,7 @@ async function getJson(url) {
   return { ok: reply.ok, status: reply.status, data };
 }
 
-form.addEventListener("submit", async (event) => {
+form?.addEventListener("submit", async (event) => {
   event.preventDefault();
   stopFollowing();
   errorLine.textContent = "";
@@ -108,7 +110,7 @@ function showEstimate(data) {
 }
 
 for (const id of ["sum-length", "sum-model"]) {
-  $(id).addEventListener("change", async () => {
+  $(id)?.addEventListener("change", async () => {
     if (currentDocument && currentDocument.status === "ready") {
       try {
         const { ok, data } = await getJson(statusUrl());
@@ -138,15 +140,30 @@ $("sum-run").addEventListener("click", async () => {
   if (!ok) { fail(data.error || "The summary could not be started."); return; }
   currentRun = data;
   show("sum-estimate", false);
+  adoptSummary(data);
   startProgress(data);
 });
 
+// The summary now has its own URL and a place at the top of the history.
+function adoptSummary(run) {
+  history.replaceState(null, "", run.url);
+  document.title = `${run.title} · Summarize · Company Assistant`;
+  $("no-summaries")?.remove();
+  prependCurrentLink($("summary-list"), { url: run.url, title: run.title });
+}
+
+function progressText(p) {
+  if (p.combining) return `All ${p.total} parts summarized; combining them…`;
+  return `${p.done} of ${p.total} parts summarized`;
+}
+
 function startProgress(run) {
+  currentRun = run;
   const bar = $("sum-progressbar");
   const parts = run.progress.total;
   bar.max = Math.max(parts, 1);
-  bar.value = 0;
-  $("sum-progress-text").textContent = parts ? `0 of ${parts} parts summarized` : "Summarizing…";
+  bar.value = run.progress.done || 0;
+  $("sum-progress-text").textContent = parts ? progressText(run.progress) : "Summarizing…";
   if (!parts) bar.removeAttribute("value"); // one call: no parts to count
   show("sum-progress", true);
   const output = $("sum-output");
@@ -154,14 +171,14 @@ function startProgress(run) {
   let writing = false;
   setBusy(true);
   $("sum-sources").textContent = "";
-  say("Checking the document against the data policy…");
+  if (run.status === "streaming") say("Writing the summary…");
+  else if (run.progress.done) say("Summarizing the parts…");
+  else say("Checking the document against the data policy…");
   follower = followRun(run, {
     onProgress(p) {
       bar.max = p.total;
       bar.value = p.done;
-      $("sum-progress-text").textContent = p.combining
-        ? `All ${p.total} parts summarized; combining them…`
-        : `${p.done} of ${p.total} parts summarized`;
+      $("sum-progress-text").textContent = progressText(p);
       if (!writing) say(p.combining ? "Combining the parts…" : "Summarizing the parts…");
     },
     onDelta(text) {
@@ -196,11 +213,21 @@ function startProgress(run) {
 }
 
 async function showSources(run) {
-  const { ok, data } = await getJson(run.result_url);
+  let reply;
+  try {
+    reply = await getJson(run.result_url);
+  } catch (_) {
+    return; // the summary is shown; only the list of sections is missing
+  }
+  const { ok, data } = reply;
   if (!ok) return;
+  listSources(data.sources);
+}
+
+function listSources(sources) {
   const list = $("sum-sources");
   list.textContent = "";
-  for (const source of data.sources) {
+  for (const source of sources) {
     const item = document.createElement("li");
     item.textContent = source.sections ? `${source.label}: ${source.sections}` : source.label;
     list.appendChild(item);
@@ -228,3 +255,18 @@ $("sum-copy").addEventListener("click", async () => {
 
 wireCodeCopy($("sum-output"), copyText, announce);
 enhanceCodeBlocks($("sum-output"));
+
+// A summary's own page: show where it is, and follow it if it is still running.
+const saved = $("summary-run");
+if (saved) {
+  const run = JSON.parse(saved.textContent);
+  currentRun = run;
+  if (!run.final) {
+    startProgress(run);
+  } else if (run.status === "done") {
+    listSources(run.sources);
+    say("The summary is ready.");
+  } else {
+    errorLine.textContent = run.error || "This summary did not complete.";
+  }
+}
