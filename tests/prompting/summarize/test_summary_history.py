@@ -82,9 +82,7 @@ def test_a_finished_summary_has_its_own_page_rendered_on_the_server(
     assert "<title>Pasted text: # Fleet" in body
 
 
-def test_a_running_summary_page_hands_the_stream_to_the_script(
-    alice: Any, dispatched: Any
-) -> None:
+def test_a_running_summary_page_hands_the_stream_to_the_script(alice: Any, dispatched: Any) -> None:
     run = start(alice, "# Fleet\n\nThe fleet grew by ten vans.")
     body = client_for(alice).get(f"/summarize/{run.pk}/").content.decode()
     data = summary_run_json(body)
