@@ -205,6 +205,14 @@ function startProgress(run) {
     },
     onError(err) {
       follower = null;
+      if (err.status === "cancelled") {
+        // Stopping is the reader's choice: said in the status line, not as an error.
+        setBusy(false);
+        say(err.message || "The summary was stopped.");
+        $("sum-progress-text").textContent = "Stopped.";
+        show("sum-stop", false);
+        return;
+      }
       fail(err.message || err.error || "The summary could not be completed.");
       show("sum-stop", false);
     },
@@ -266,6 +274,8 @@ if (saved) {
   } else if (run.status === "done") {
     listSources(run.sources);
     say("The summary is ready.");
+  } else if (run.status === "cancelled") {
+    say(run.error || "The summary was stopped.");
   } else {
     errorLine.textContent = run.error || "This summary did not complete.";
   }
