@@ -80,6 +80,7 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         if conversation
         else []
     )
+    composer = composer_context(request, conversation, Tool.CHAT)
     return {
         "nav": "chat",
         "conversation": conversation,
@@ -89,7 +90,8 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         "query": query,
         "turns": turns,
         "markdown_policy": markdown_policy(),
-        **composer_context(request, conversation, Tool.CHAT),
+        **composer,
+        "suggestions": [] if turns else chat_suggestions(composer["templates"]),
     }
 
 
@@ -130,9 +132,7 @@ def composer_context(
 
 @require_GET
 def chat_page(request: HttpRequest) -> HttpResponse:
-    context = chat_context(request, None)
-    context["suggestions"] = chat_suggestions(context["templates"])
-    return render(request, "prompting/chat.html", context)
+    return render(request, "prompting/chat.html", chat_context(request, None))
 
 
 @require_GET

@@ -543,3 +543,29 @@ def test_phone_conversation_list_is_a_drawer(live_site: str, browser: Any, alice
         assert_fits_the_screen(page)
     finally:
         context.close()
+
+
+def test_phone_buttons_stay_put_when_the_preview_appears(
+    live_site: str, browser: Any, alice: Any
+) -> None:
+    """At 390 px the preview opens above the message box: Send does not move under the
+    finger, and the box stays on screen."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=SIZES["phone"])
+    page = context.new_page()
+    try:
+        sign_in(page, live_site, alice)
+        page.goto(f"{live_site}/chat/")
+        send = page.get_by_role("button", name="Send")
+        before = send.bounding_box()
+        page.locator("#message").fill(f"Ask {NAME} to call back.")
+        page.get_by_role("button", name="Check").click()
+        expect(page.locator("#preview mark.finding-pseudonymize")).to_have_count(1)
+        after = send.bounding_box()
+        assert before is not None and after is not None
+        assert abs(after["y"] - before["y"]) < 2, (before, after)
+        assert_composer_on_screen(page)
+        shot(page, "chat_preview_phone.png")
+    finally:
+        context.close()
