@@ -154,3 +154,45 @@ test("code blocks get a language label, a Copy button and highlighting once", ()
   assert.ok(blocks[0].querySelector("code .hljs-keyword"));
   assert.equal(blocks[2].querySelector("code").textContent, "x\n");
 });
+
+// A seeded generator of answers made of the blocks models write, streamed in random
+// chunk sizes: the streamed view always ends equal to a full render.
+function prng(seed) {
+  let x = seed >>> 0;
+  return () => {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+const PIECES = [
+  "Plain paragraph with **bold** and `code`.\n",
+  "# Heading\n",
+  "Setext heading\n---\n",
+  "- item one\n- item two\n",
+  "- loose item\n\n- second loose item\n",
+  "1. first\n2. second\n\n   indented continuation\n",
+  "- [ ] task\n- [x] done\n",
+  "> quote line\n> more\n",
+  "| a | b |\n|---|---|\n| 1 | 2 |\n",
+  "```js\nconst a = 1;\n\nconst b = 2;\n```\n",
+  "~~~\nplain fence\n~~~\n",
+  "    indented code\n",
+  "***\n",
+  "Line with a [link](https://example.com) and ~~strike~~.\n",
+];
+
+test("streamed random answers in random chunks end equal to a full render", () => {
+  const random = prng(16);
+  for (let round = 0; round < 60; round += 1) {
+    const blocks = [];
+    const count = 2 + Math.floor(random() * 8);
+    for (let i = 0; i < count; i += 1) blocks.push(PIECES[Math.floor(random() * PIECES.length)]);
+    const text = blocks.join("\n");
+    const sizes = [1 + Math.floor(random() * 12), 1 + Math.floor(random() * 40)];
+    const whole = window.document.createElement("div");
+    whole.append(enhanceCodeBlocks(renderer.fragment(text, { live: false })));
+    const { box } = streamed(text, sizes);
+    assert.equal(withoutTail(box), whole.innerHTML, JSON.stringify({ text, sizes }));
+  }
+});
