@@ -25,7 +25,7 @@ from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
 from prompting.rendering import markdown_policy, render_markdown
-from prompting.runs.services import RETRYABLE
+from prompting.runs.services import RETRYABLE, title_from
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
 
@@ -84,6 +84,7 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
     return {
         "nav": "chat",
         "conversation": conversation,
+        "tab_title": tab_title(conversation, turns),
         "conversations": sidebar,
         "has_more": has_more,
         "page": page,
@@ -93,6 +94,17 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         **composer,
         "suggestions": [] if turns else chat_suggestions(composer["templates"]),
     }
+
+
+def tab_title(conversation: Conversation | None, turns: list[dict[str, Any]]) -> str:
+    """The browser tab's title never shows personal data: it is made from the first
+    message as the model saw it (placeholders, not values); "Conversation" until the
+    policy step has run. The page itself (heading, list) is the owner's view."""
+    if conversation is None:
+        return "New conversation"
+    first = turns[0]["run"].user_message if turns else None
+    sanitized = first.sanitized_content if first is not None else ""
+    return title_from(sanitized) if sanitized.strip() else "Conversation"
 
 
 # Offered on an empty conversation when no template is shared yet.

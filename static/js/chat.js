@@ -205,7 +205,9 @@ function adoptConversation(conversation) {
   composer.dataset.conversationId = conversationId;
   history.replaceState(null, "", conversation.url);
   document.getElementById("chat-heading").textContent = conversation.title;
-  document.title = `${conversation.title} · Chat · Company Assistant`;
+  // Not the title: it is the first line as typed, and the tab title is seen by others
+  // (screen sharing, history). The server's page uses the sanitized first line.
+  document.title = "Conversation · Chat · Company Assistant";
   // Rename and Delete exist from now on (their forms were rendered with id 0).
   for (const form of [document.getElementById("rename-form"), document.getElementById("delete-form")]) {
     const path = form.getAttribute("action").replace(/\/0\/(rename|delete)$/, `/${conversationId}/$1`);

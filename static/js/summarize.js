@@ -147,7 +147,7 @@ $("sum-run").addEventListener("click", async () => {
 // The summary now has its own URL and a place at the top of the history.
 function adoptSummary(run) {
   history.replaceState(null, "", run.url);
-  document.title = `${run.title} · Summarize · Company Assistant`;
+  document.title = "Summary · Summarize · Company Assistant"; // never document text
   $("no-summaries")?.remove();
   prependCurrentLink($("summary-list"), { url: run.url, title: run.title });
 }

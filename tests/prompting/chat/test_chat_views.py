@@ -400,3 +400,20 @@ def test_model_picker_choice_is_used_and_remembered(alice: Any) -> None:
     assert run.model_id == other.id
     page = client.get(f"/chat/{run.conversation_id}/").content.decode()
     assert f'<option value="{other.id}" selected>' in page
+
+
+def test_the_tab_title_shows_placeholders_never_the_typed_values(alice: Any) -> None:
+    """The heading and the list are the owner's view (values); the browser tab title is
+    the first line as the model saw it (placeholders), or "Conversation" before that."""
+    conversation, run = conversation_with_answer(alice, "Call Maria Gonzalez today", "Done.")
+    client = client_for(alice)
+    body = client.get(f"/chat/{conversation.pk}/").content.decode()
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert title == "Conversation · Chat · Company Assistant"
+    assert "<h1" in body and "Call Maria Gonzalez today" in body
+    assert run.user_message is not None
+    Message.objects.filter(pk=run.user_message.pk).update(sanitized_content="Call <PERSON_1> today")
+    body = client.get(f"/chat/{conversation.pk}/").content.decode()
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert title == "Call &lt;PERSON_1&gt; today · Chat · Company Assistant"
+    assert "Maria" not in title

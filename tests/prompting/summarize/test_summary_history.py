@@ -79,7 +79,8 @@ def test_a_finished_summary_has_its_own_page_rendered_on_the_server(
     assert data["final"] is True and data["status"] == "done"
     assert data["url"] == f"/summarize/{run.pk}/"
     assert data["sources"] == [{"label": "Whole document", "sections": "Fleet"}]
-    assert "<title>Pasted text: # Fleet" in body
+    assert "<title>Summary · Summarize · Company Assistant</title>" in body  # no text
+    assert '<h1 id="summary-heading">Pasted text: # Fleet' in body
 
 
 def test_a_running_summary_page_hands_the_stream_to_the_script(alice: Any, dispatched: Any) -> None:
