@@ -53,7 +53,15 @@ CORPUS = [
     "A | not a table\n\n| unterminated",
     "[ref]\n\n[ref]: https://example.com",
     "Autolink <https://example.com> and www.example.com",
+    "Card <CREDIT_CARD_1> was refunded to <PERSON_1>; see <EMAIL_ADDRESS_2>.",
 ]
+
+
+def test_placeholders_the_answer_keeps_are_shown_as_text() -> None:
+    """A redacted or typed placeholder looks like an HTML tag; with raw HTML off it is
+    text, not a dropped element ("card  was refunded")."""
+    html = render_markdown("Card <CREDIT_CARD_1> was refunded to <PERSON_1>.")
+    assert html == "<p>Card &lt;CREDIT_CARD_1&gt; was refunded to &lt;PERSON_1&gt;.</p>\n"
 
 
 def test_the_server_and_the_browser_render_markdown_alike() -> None:
