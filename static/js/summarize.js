@@ -15,6 +15,8 @@ const errorLine = $("sum-error");
 let currentDocument = null;
 let follower = null;
 let currentRun = null;
+// The summary's Markdown text, for Copy (the page's text has the code blocks' labels).
+let summaryText = "";
 const renderer = createRenderer(pagePolicy());
 
 // A new document or summary ends whatever was being followed: one stream at a time.
@@ -192,6 +194,7 @@ function startProgress(run) {
     onStatus(s) { if (s.message) say(s.message); },
     onConnection(state) { if (state.reconnecting) say("Connection lost; reconnecting…"); },
     async onDone(final) {
+      summaryText = final.text || "";
       follower = null;
       view.finish(final.html); // the server's rendering, sanitized again
       setBusy(false);
@@ -257,7 +260,7 @@ $("sum-stop").addEventListener("click", async () => {
 });
 
 $("sum-copy").addEventListener("click", async () => {
-  const ok = await copyText($("sum-output").innerText);
+  const ok = await copyText(summaryText || $("sum-output").innerText);
   announce(ok ? "Summary copied." : "Copy failed: select the text and copy it yourself.");
 });
 
@@ -269,6 +272,7 @@ const saved = $("summary-run");
 if (saved) {
   const run = JSON.parse(saved.textContent);
   currentRun = run;
+  summaryText = run.text || "";
   if (!run.final) {
     startProgress(run);
   } else if (run.status === "done") {
