@@ -28,9 +28,11 @@ run: $(VENV)/.installed
 	@mkdir -p $(VAR)
 	$(PY) -m config.devrun
 
-# Node packages for the browser tests (the OpenID provider, SAML IdP, axe-core).
+# Node packages for the browser tests (the OpenID provider, SAML IdP, axe-core), and
+# frontend/ (jsdom for the JavaScript unit tests; `npm run vendor` rebuilds static/vendor/).
 e2e-deps:
 	@if command -v npm >/dev/null; then cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if command -v npm >/dev/null; then cd frontend && npm ci --no-audit --no-fund --loglevel=error; fi
 
 # Tests use their own embedded Redis socket so they never touch a running `make run`.
 test: $(VENV)/.installed-dev e2e-deps

@@ -36,6 +36,8 @@ urlpatterns = [
         name="template_moderate",
     ),
     path("summarize/", summarize.summarize_page, name="summarize"),
+    path("summarize/<uuid:run_id>/", summarize.summary_page, name="summarize_summary"),
+    path("summarize/<uuid:run_id>/delete", summarize.summary_delete, name="summarize_delete"),
     # Upload routes start with /summarize/documents: config/upload_limit.py guards them.
     path("summarize/documents", summarize.document_upload, name="summarize_upload"),
     path(

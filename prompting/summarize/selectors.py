@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from prompting.errors import InputRejected, NotFound
 from prompting.llm.models import ModelSpec, cost_usd, estimate_tokens
-from prompting.models import Document, Run
+from prompting.models import Document, Run, Tool
 from prompting.selectors import model_get
 from prompting.summarize.extraction import Section
 from prompting.summarize.options import LENGTHS
@@ -94,3 +95,33 @@ def summary_sources(run: Run) -> list[dict[str, Any]]:
         }
         for p in parts
     ]
+
+
+HISTORY_LIMIT = 50
+
+
+def summary_history(*, user: Any, limit: int = HISTORY_LIMIT) -> list[Run]:
+    """The user's summaries, newest first (one query): the history beside Summarize."""
+    runs = (
+        Run.objects.filter(owner=user, tool=Tool.SUMMARIZE, parent__isnull=True)
+        .select_related("document", "conversation")
+        .only(
+            "id",
+            "status",
+            "created_at",
+            "document__filename",
+            "conversation__title",
+        )
+        .order_by("-created_at")
+    )
+    return list(runs[:limit])
+
+
+def summary_get_for_user(*, user: Any, run_id: Any) -> Run:
+    """One of the user's summaries (a parent run); anything else is NotFound."""
+    try:
+        return Run.objects.select_related("document", "conversation", "assistant_message").get(
+            pk=run_id, owner=user, tool=Tool.SUMMARIZE, parent__isnull=True
+        )
+    except (Run.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotFound("That summary") from None

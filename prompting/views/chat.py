@@ -24,8 +24,8 @@ from prompting.errors import ApplicationError, NotFound
 from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
-from prompting.rendering import render_markdown
-from prompting.runs.services import RETRYABLE
+from prompting.rendering import markdown_policy, render_markdown
+from prompting.runs.services import RETRYABLE, title_from
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
 
@@ -80,16 +80,50 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         if conversation
         else []
     )
+    composer = composer_context(request, conversation, Tool.CHAT)
     return {
         "nav": "chat",
         "conversation": conversation,
+        "tab_title": tab_title(conversation, turns),
         "conversations": sidebar,
         "has_more": has_more,
         "page": page,
         "query": query,
         "turns": turns,
-        **composer_context(request, conversation, Tool.CHAT),
+        "markdown_policy": markdown_policy(),
+        **composer,
+        "suggestions": [] if turns else chat_suggestions(composer["templates"]),
     }
+
+
+def tab_title(conversation: Conversation | None, turns: list[dict[str, Any]]) -> str:
+    """The browser tab's title never shows personal data: it is made from the first
+    message as the model saw it (placeholders, not values); "Conversation" until the
+    policy step has run. The page itself (heading, list) is the owner's view."""
+    if conversation is None:
+        return "New conversation"
+    first = turns[0]["run"].user_message if turns else None
+    sanitized = first.sanitized_content if first is not None else ""
+    return title_from(sanitized) if sanitized.strip() else "Conversation"
+
+
+# Offered on an empty conversation when no template is shared yet.
+DEFAULT_SUGGESTIONS = [
+    "Draft a polite reply to a customer asking about a late delivery.",
+    "Summarize the key points of the text I paste next as bullet points.",
+    "Explain this error message and how to fix it:",
+    "Write a short agenda for a 30-minute team meeting.",
+]
+
+
+def chat_suggestions(templates: Any) -> list[dict[str, Any]]:
+    """Suggested starts for an empty conversation: shared chat templates first."""
+    shared = [t for t in templates if t.shared][:4]
+    if shared:
+        return [
+            {"title": t.title, "text": t.body, "template_id": t.pk, "shared": True} for t in shared
+        ]
+    return [{"title": text, "text": text, "template_id": None} for text in DEFAULT_SUGGESTIONS]
 
 
 def composer_context(

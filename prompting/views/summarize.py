@@ -9,15 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from prompting import selectors
+from prompting import selectors, services
 from prompting.errors import InputRejected, NotFound
 from prompting.models import Document, Run, Tool
 from prompting.policy.labels import entity_type_labels
+from prompting.rendering import markdown_policy, render_markdown
 from prompting.summarize import documents, pipeline
 from prompting.summarize import selectors as summarize_selectors
 from prompting.summarize.forms import DocumentForm, SummaryOptionsForm, first_error
@@ -25,16 +27,62 @@ from prompting.views.errors import json_errors
 from prompting.views.runs import run_payload
 
 
-@require_GET
-def summarize_page(request: HttpRequest) -> HttpResponse:
-    context = {
+def summarize_context(request: HttpRequest) -> dict[str, Any]:
+    return {
         "nav": "summarize",
         "options": SummaryOptionsForm(),
         "max_upload_mb": settings.MAX_UPLOAD_MB,
         "max_chars": settings.SUMMARY_MAX_DOCUMENT_CHARS,
         "entity_labels": entity_type_labels(),
+        "markdown_policy": markdown_policy(),
+        "history": summarize_selectors.summary_history(user=request.user),
     }
+
+
+@require_GET
+def summarize_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "prompting/summarize.html", summarize_context(request))
+
+
+@require_GET
+def summary_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One summary at its own URL: the result if it is done, else the page follows it
+    (after a reload, or in another tab)."""
+    try:
+        run = summarize_selectors.summary_get_for_user(user=request.user, run_id=run_id)
+    except NotFound:
+        raise Http404 from None
+    answer = run.assistant_message.content if run.assistant_message else ""
+    context = summarize_context(request)
+    context.update(
+        {
+            "summary": run,
+            "summary_title": summary_title(run),
+            "summary_html": render_markdown(answer) if answer else "",
+            "summary_run": summary_payload(run),
+        }
+    )
     return render(request, "prompting/summarize.html", context)
+
+
+@require_POST
+def summary_delete(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Delete a summary with its conversation: the document and any other summary of it
+    go too (they share the pseudonym mapping); audited as conversation.deleted."""
+    try:
+        run = summarize_selectors.summary_get_for_user(user=request.user, run_id=run_id)
+    except NotFound:
+        raise Http404 from None
+    services.conversation_delete(user=request.user, conversation_id=run.conversation_id)
+    messages.success(request, "Summary deleted.")
+    return redirect("prompting:summarize")
+
+
+def summary_title(run: Run) -> str:
+    if run.document is not None and run.document.filename:
+        return run.document.filename
+    title = run.conversation.title.removeprefix("Summary: ")
+    return f"Pasted text: {title}" if title else "Pasted text"
 
 
 def document_payload(document: Document) -> dict[str, Any]:
@@ -128,6 +176,8 @@ def summary_payload(run: Run) -> dict[str, Any]:
         "progress": {"done": parts.count(Run.Status.DONE), "total": len(parts)},
         "result_url": reverse("prompting:summarize_result", args=[run.pk]),
         "cancel_url": reverse("prompting:summarize_cancel", args=[run.pk]),
+        "url": reverse("prompting:summarize_summary", args=[run.pk]),
+        "title": summary_title(run),
     }
 
 

@@ -1,10 +1,12 @@
 // Chat page: policy preview, send, streaming answers, Stop, Retry, Copy, feedback.
 //
-// Model text is untrusted. While streaming it is appended as text (textContent); when
-// the run ends, the server's sanitized rendering (`html`, Markdown through nh3) replaces
-// it. No other model-derived string is ever assigned to innerHTML.
+// Model text is untrusted. While it streams it is rendered as Markdown by markdown.js
+// (markdown-it, then DOMPurify with the server's allowlist, links not yet live); when the
+// run ends the server's rendering (`html`, markdown-it-py through nh3) is sanitized again
+// and replaces it. Both come from prompting/markdown_policy.json, so they agree.
 
 import { followRun, postJson, sendJson } from "./runstream.js";
+import { StreamView, createRenderer, enhanceCodeBlocks, pagePolicy, wireCodeCopy } from "./markdown.js";
 import { createPreview } from "./preview.js";
 import {
   announce,
@@ -24,6 +26,7 @@ const checkButton = document.getElementById("check-button");
 const errorBox = document.getElementById("composer-error");
 const statusBox = document.getElementById("composer-status");
 const transcript = document.getElementById("transcript");
+const renderer = createRenderer(pagePolicy());
 const turnTemplate = document.getElementById("turn-template");
 const maxChars = Number(composer.dataset.maxChars);
 const feedbackUrlPattern = composer.dataset.feedbackUrl; // ".../messages/0/feedback"
@@ -44,8 +47,49 @@ function showError(message) {
 
 function setBusy(busy) {
   sendButton.disabled = busy;
+  // Send and Stop share one place, so the button under the finger is always there.
+  sendButton.hidden = busy;
   stopButton.hidden = !busy;
-  statusBox.textContent = busy ? "Answering…" : "";
+  statusBox.textContent = busy ? "Answering… (Escape stops)" : "";
+}
+
+// ---- auto-scroll: follow the answer until the reader scrolls up ----------------------
+
+// The page scrolls; the composer is sticky at the bottom of the window. "The bottom" is
+// where the end of the transcript meets the top of the composer (on a phone the
+// conversation list comes after the conversation, so it is not the end of the page).
+const scrolling = document.scrollingElement || document.documentElement;
+let stickToBottom = true;
+let autoScrolling = false;
+function bottomTarget() {
+  const end = transcript.getBoundingClientRect().bottom + window.scrollY + 16;
+  const visible = window.innerHeight - composer.getBoundingClientRect().height;
+  return Math.max(0, Math.round(end - visible));
+}
+function atBottom() {
+  return window.scrollY >= bottomTarget() - 48;
+}
+window.addEventListener("scroll", () => {
+  if (autoScrolling) {
+    autoScrolling = false;
+    return;
+  }
+  stickToBottom = atBottom();
+}, { passive: true });
+window.addEventListener("wheel", (event) => {
+  if (event.deltaY < 0) stickToBottom = false;
+}, { passive: true });
+window.addEventListener("touchmove", () => {
+  stickToBottom = atBottom();
+}, { passive: true });
+function scrollToEnd() {
+  const target = bottomTarget();
+  if (Math.abs(window.scrollY - target) < 2) return;
+  autoScrolling = true;
+  scrolling.scrollTop = target;
+}
+function followAnswer() {
+  if (stickToBottom) scrollToEnd();
 }
 
 // ---- one turn's answer --------------------------------------------------------------
@@ -84,14 +128,17 @@ function runFromDataset(turn) {
   };
 }
 
-function showFinal(turn, data, failed) {
+function showFinal(turn, data, failed, view) {
   const p = parts(turn);
   p.answer.removeAttribute("aria-busy");
   p.status.textContent = "";
+  p.box.classList.remove("typing");
   if (data.html) {
-    p.answer.innerHTML = data.html; // sanitized on the server (prompting/rendering.py)
+    view.finish(data.html); // the server's rendering, sanitized again with the same rules
   } else if (failed && !data.text) {
     p.answer.replaceChildren();
+  } else if (view.text) {
+    view.finish(); // no server rendering (status fallback): the browser's own
   }
   p.source.value = data.text || "";
   p.copy.hidden = !data.text;
@@ -99,6 +146,9 @@ function showFinal(turn, data, failed) {
     p.box.dataset.messageId = data.message_id;
     p.feedback.hidden = false;
   }
+  // Stopping is the reader's choice, not an error: a muted note, not red.
+  const stopped = failed && (data.code === "cancelled" || data.status === "cancelled");
+  p.error.classList.toggle("run-stopped", stopped);
   p.error.hidden = !failed;
   p.error.textContent = failed ? data.message || data.error || "The answer could not be completed." : "";
   p.retry.hidden = !(failed && data.retryable);
@@ -106,8 +156,9 @@ function showFinal(turn, data, failed) {
 
 function follow(turn, payload) {
   const p = parts(turn);
-  let streamed = null; // one text node, appended to: never parsed as HTML
+  let view = null; // created at the first delta: until then the typing indicator shows
   p.answer.setAttribute("aria-busy", "true");
+  p.box.classList.add("typing");
   p.status.textContent = "Waiting for the answer…";
   p.error.hidden = true;
   p.retry.hidden = true;
@@ -118,14 +169,13 @@ function follow(turn, payload) {
   };
   const follower = followRun(payload, {
     onDelta(text) {
-      if (!streamed) {
-        p.answer.replaceChildren();
-        streamed = document.createTextNode("");
-        p.answer.append(streamed);
-        p.answer.classList.add("streaming");
+      if (!view) {
+        view = new StreamView(p.answer, renderer);
+        p.box.classList.remove("typing");
         p.status.textContent = "";
       }
-      streamed.appendData(text);
+      view.append(text);
+      followAnswer();
     },
     onStatus(data) {
       p.status.textContent = data.message || "The model is busy; retrying…";
@@ -134,14 +184,13 @@ function follow(turn, payload) {
       if (state.reconnecting) p.status.textContent = "Connection lost; reconnecting…";
     },
     onDone(data) {
-      p.answer.classList.remove("streaming");
-      showFinal(turn, data, false);
+      showFinal(turn, data, false, view || new StreamView(p.answer, renderer));
       finish();
+      followAnswer();
       announce("Answer complete.");
     },
     onError(data) {
-      p.answer.classList.remove("streaming");
-      showFinal(turn, data, true);
+      showFinal(turn, data, true, view || new StreamView(p.answer, renderer));
       finish();
       announce(data.message || "The answer could not be completed.");
     },
@@ -235,9 +284,11 @@ async function send() {
   adoptConversation(reply.data.conversation);
   templateId = null;
   textarea.value = "";
+  autoGrow();
   preview.reset();
   follow(turn, reply.data.run);
-  turn.scrollIntoView({ block: "nearest" });
+  stickToBottom = true;
+  scrollToEnd();
 }
 
 composer.addEventListener("submit", (event) => {
@@ -253,6 +304,10 @@ textarea.addEventListener("keydown", (event) => {
 });
 
 textarea.addEventListener("input", () => {
+  // Text over the limit cannot be sent; laying out megabytes of wrapped text would
+  // make the page crawl, so it is shown unwrapped until it is shortened.
+  textarea.classList.toggle("too-long", textarea.value.length > maxChars);
+  autoGrow();
   showError("");
   if (textarea.value.length > maxChars) {
     preview.reset();
@@ -270,14 +325,58 @@ checkButton.addEventListener("click", async () => {
   showError(preview.alertText());
 });
 
-stopButton.addEventListener("click", async () => {
-  if (!activeRun) return;
+async function stopAnswer() {
+  if (!activeRun || stopButton.disabled) return;
   stopButton.disabled = true;
   statusBox.textContent = "Stopping…";
-  const reply = await postJson(activeRun.payload.cancel_url);
+  let reply;
+  try {
+    reply = await postJson(activeRun.payload.cancel_url);
+  } catch (_) {
+    reply = { ok: false, data: { error: "The answer could not be stopped: no connection. Try again." } };
+  }
   stopButton.disabled = false;
   if (!reply.ok) showError(reply.data.error || "The answer could not be stopped.");
+}
+stopButton.addEventListener("click", stopAnswer);
+
+// Escape stops a streaming answer (unless it closes something else first: an open
+// Rename/Delete/Comment panel closes instead). Alt+M goes back to the message box.
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !event.defaultPrevented) {
+    if (sidebar.classList.contains("open")) {
+      event.preventDefault();
+      setDrawer(false);
+      return;
+    }
+    const open = document.querySelector("details[open].inline-action, details[open].feedback-comment");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary")?.focus();
+      event.preventDefault();
+      return;
+    }
+    if (activeRun) {
+      event.preventDefault();
+      stopAnswer();
+    }
+  } else if (event.altKey && (event.key === "m" || event.key === "M" || event.code === "KeyM")) {
+    event.preventDefault();
+    textarea.focus();
+  }
 });
+
+// The message box grows with its text up to a third of the window, then scrolls.
+function autoGrow() {
+  const most = Math.round(window.innerHeight / 3);
+  if (textarea.value.length > 5000) {
+    // Long text fills the largest size anyway; measuring it would lay it all out.
+    textarea.style.height = `${most}px`;
+    return;
+  }
+  textarea.style.height = "auto";
+  textarea.style.height = `${Math.min(textarea.scrollHeight + 2, most)}px`;
+}
 
 // ---- per-answer actions -----------------------------------------------------------
 
@@ -330,11 +429,37 @@ function wireTurn(turn) {
 
 for (const turn of transcript.querySelectorAll(".turn")) {
   wireTurn(turn);
+  enhanceCodeBlocks(parts(turn).answer); // history, rendered on the server
   if (parts(turn).box.dataset.follow) follow(turn, runFromDataset(turn));
 }
+wireCodeCopy(transcript, copyText, announce);
 
-wireTemplatePicker((body, id) => {
+function useText(body, id) {
   templateId = id;
   insertAtCursor(textarea, body); // at the cursor, not appended below the draft
+  autoGrow();
   preview.schedule(textarea.value);
-});
+}
+wireTemplatePicker(useText);
+
+// Suggested starts on an empty conversation: fill the message box (not sent).
+for (const button of document.querySelectorAll("#transcript-empty .suggestion")) {
+  button.addEventListener("click", () => {
+    useText(button.dataset.text, button.dataset.templateId ? Number(button.dataset.templateId) : null);
+  });
+}
+
+// Open on the newest message, with the message box ready.
+if (transcript.children.length) scrollToEnd();
+
+// Below ~800 px the conversation list is a drawer, opened by a button in the header.
+const drawerButton = document.getElementById("conversations-toggle");
+const sidebar = document.getElementById("chat-sidebar");
+function setDrawer(open) {
+  sidebar.classList.toggle("open", open);
+  drawerButton.setAttribute("aria-expanded", String(open));
+  if (open) document.getElementById("conversation-search").focus();
+  else drawerButton.focus();
+}
+drawerButton.addEventListener("click", () => setDrawer(!sidebar.classList.contains("open")));
+document.getElementById("conversations-close").addEventListener("click", () => setDrawer(false));

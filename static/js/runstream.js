@@ -11,40 +11,71 @@
 const POLL_MS = 1500;
 const MAX_CONNECTION_ERRORS = 5;
 
-export function followRun(run, handlers) {
+// `env` is for tests: { EventSource, fetch, pollMs }.
+export function followRun(run, handlers, env = {}) {
   const on = Object.assign(
     { onDelta() {}, onStatus() {}, onProgress() {}, onDone() {}, onError() {}, onConnection() {} },
     handlers,
   );
+  const Source = env.EventSource || globalThis.EventSource;
+  const get = env.fetch || ((...args) => globalThis.fetch(...args));
+  const pollMs = env.pollMs ?? POLL_MS;
   let finished = false;
   let pollTimer = null;
   let connectionErrors = 0;
-  const source = new EventSource(run.events_url);
+  const source = new Source(run.events_url);
 
-  function finish(kind, data) {
-    if (finished) return;
+  function stop() {
     finished = true;
     source.close();
     if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  function finish(kind, data) {
+    if (finished) return;
+    stop();
     (kind === "done" ? on.onDone : on.onError)(data);
   }
 
-  source.addEventListener("delta", (e) => {
+  // Any event from the server shows the stream works: the count of consecutive
+  // connection errors starts again (a summary sends only progress events for minutes).
+  function listen(name, handle) {
+    source.addEventListener(name, (e) => {
+      if (finished) return;
+      connectionErrors = 0;
+      let data = {};
+      try {
+        data = JSON.parse(e.data);
+      } catch (_) {
+        return; // not ours; the next event or the poll will tell
+      }
+      handle(data);
+    });
+  }
+  source.addEventListener("open", () => {
     connectionErrors = 0;
-    on.onDelta(JSON.parse(e.data).text || "");
   });
-  source.addEventListener("status", (e) => on.onStatus(JSON.parse(e.data)));
-  source.addEventListener("progress", (e) => on.onProgress(JSON.parse(e.data)));
-  source.addEventListener("done", (e) => finish("done", JSON.parse(e.data)));
+  listen("delta", (data) => on.onDelta(data.text || ""));
+  listen("status", (data) => on.onStatus(data));
+  listen("progress", (data) => on.onProgress(data));
+  listen("done", (data) => finish("done", data));
   source.addEventListener("error", (e) => {
+    if (finished) return;
     if (e.data !== undefined) {
-      finish("error", JSON.parse(e.data)); // the server's own error event
+      let data = {};
+      try {
+        data = JSON.parse(e.data);
+      } catch (_) {
+        data = { message: "The answer could not be completed." };
+      }
+      finish("error", data); // the server's own error event
       return;
     }
     // A connection problem: EventSource retries while CONNECTING.
     connectionErrors += 1;
-    on.onConnection({ reconnecting: source.readyState === EventSource.CONNECTING });
-    if (source.readyState === EventSource.CLOSED || connectionErrors >= MAX_CONNECTION_ERRORS) {
+    on.onConnection({ reconnecting: source.readyState === Source.CONNECTING });
+    if (source.readyState === Source.CLOSED || connectionErrors >= MAX_CONNECTION_ERRORS) {
       source.close();
       poll();
     }
@@ -52,8 +83,9 @@ export function followRun(run, handlers) {
 
   async function poll() {
     if (finished) return;
+    pollTimer = null;
     try {
-      const reply = await fetch(run.status_url, { headers: { Accept: "application/json" } });
+      const reply = await get(run.status_url, { headers: { Accept: "application/json" } });
       if (reply.ok) {
         const state = await reply.json();
         if (state.final) {
@@ -68,14 +100,13 @@ export function followRun(run, handlers) {
     } catch (_) {
       // offline for a moment: keep polling
     }
-    pollTimer = setTimeout(poll, POLL_MS);
+    if (!finished) pollTimer = setTimeout(poll, pollMs);
   }
 
   return {
-    close() {
-      finished = true;
-      source.close();
-      if (pollTimer) clearTimeout(pollTimer);
+    close: stop,
+    get finished() {
+      return finished;
     },
   };
 }

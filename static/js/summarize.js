@@ -1,7 +1,11 @@
 // Summarize page: send the document, wait for its text, show size / parts / cost,
 // then run the summary and follow its progress and answer on the run's event stream.
+// Each summary has its own page (/summarize/<id>/): opened while it runs (a reload,
+// another tab), the page picks the stream up from the summary's JSON ("summary-run").
 import { followRun, postJson } from "./runstream.js";
 import { renderDocumentPreview } from "./preview.js";
+import { announce, copyText, prependCurrentLink } from "./composer.js";
+import { StreamView, createRenderer, enhanceCodeBlocks, pagePolicy, wireCodeCopy } from "./markdown.js";
 
 const POLL_MS = 700;
 const $ = (id) => document.getElementById(id);
@@ -12,9 +16,23 @@ const errorLine = $("sum-error");
 let currentDocument = null;
 let follower = null;
 let currentRun = null;
+// The summary's Markdown text, for Copy (the page's text has the code blocks' labels).
+let summaryText = "";
+const renderer = createRenderer(pagePolicy());
+
+// A new document or summary ends whatever was being followed: one stream at a time.
+function stopFollowing() {
+  if (follower) follower.close();
+  follower = null;
+}
 
 function say(text) { statusLine.textContent = text; }
-function fail(text) { errorLine.textContent = text; say(""); }
+function fail(text) { errorLine.textContent = text; say(""); setBusy(false); }
+function setBusy(busy) {
+  const output = $("sum-output");
+  if (busy) output.setAttribute("aria-busy", "true");
+  else output.removeAttribute("aria-busy");
+}
 function options() {
   return { model: $("sum-model").value, length: $("sum-length").value, style: $("sum-style").value };
 }
@@ -28,11 +46,13 @@ async function getJson(url) {
   return { ok: reply.ok, status: reply.status, data };
 }
 
-form.addEventListener("submit", async (event) => {
+form?.addEventListener("submit", async (event) => {
   event.preventDefault();
+  stopFollowing();
   errorLine.textContent = "";
   previewFor = null;
   show("sum-estimate", false);
+  show("sum-progress", false);
   show("sum-result", false);
   const file = $("sum-file").files[0];
   const text = $("sum-text").value;
@@ -127,16 +147,21 @@ async function runCheck(data, key) {
 }
 
 for (const id of ["sum-length", "sum-model"]) {
-  $(id).addEventListener("change", async () => {
+  $(id)?.addEventListener("change", async () => {
     if (currentDocument && currentDocument.status === "ready") {
-      const { ok, data } = await getJson(statusUrl());
-      if (ok) showEstimate(data);
+      try {
+        const { ok, data } = await getJson(statusUrl());
+        if (ok) showEstimate(data);
+      } catch (_) {
+        fail("The estimate could not be updated: no connection. Try again.");
+      }
     }
   });
 }
 
 $("sum-run").addEventListener("click", async () => {
   if (!currentDocument) return;
+  stopFollowing();
   errorLine.textContent = "";
   $("sum-run").disabled = true;
   // The progress card shows at once; the summary starts when the check has answered.
@@ -147,44 +172,75 @@ $("sum-run").addEventListener("click", async () => {
   say("Waiting for the check of the document…");
   const problem = await previewDone;
   if (problem) { show("sum-progress", false); $("sum-run").disabled = true; fail(problem); return; }
-  const { ok, data } = await postJson(currentDocument.start_url, options());
-  $("sum-run").disabled = false;
+  say("Starting the summary…");
+  let reply;
+  try {
+    reply = await postJson(currentDocument.start_url, options());
+  } catch (_) {
+    reply = { ok: false, data: { error: "The summary could not be started: no connection. Try again." } };
+  } finally {
+    $("sum-run").disabled = false;
+  }
+  const { ok, data } = reply;
   if (!ok) { show("sum-progress", false); fail(data.error || "The summary could not be started."); return; }
   currentRun = data;
   show("sum-estimate", false);
+  adoptSummary(data);
   startProgress(data);
 });
 
+// The summary now has its own URL and a place at the top of the history.
+function adoptSummary(run) {
+  history.replaceState(null, "", run.url);
+  document.title = "Summary · Summarize · Company Assistant"; // never document text
+  $("no-summaries")?.remove();
+  prependCurrentLink($("summary-list"), { url: run.url, title: run.title });
+}
+
+function progressText(p) {
+  if (p.combining) return `All ${p.total} parts summarized; combining them…`;
+  return `${p.done} of ${p.total} parts summarized`;
+}
+
 function startProgress(run) {
+  currentRun = run;
   const bar = $("sum-progressbar");
   const parts = run.progress.total;
   bar.max = Math.max(parts, 1);
-  bar.value = 0;
-  $("sum-progress-text").textContent = parts ? `0 of ${parts} parts summarized` : "Summarizing…";
+  bar.value = run.progress.done || 0;
+  $("sum-progress-text").textContent = parts ? progressText(run.progress) : "Summarizing…";
   if (!parts) bar.removeAttribute("value"); // one call: no parts to count
   show("sum-progress", true);
   const output = $("sum-output");
-  output.textContent = "";
-  output.classList.add("streaming");
+  const view = new StreamView(output, renderer);
+  let writing = false;
+  setBusy(true);
   $("sum-sources").textContent = "";
-  say("Checking the document against the data policy…");
+  if (run.status === "streaming") say("Writing the summary…");
+  else if (run.progress.done) say("Summarizing the parts…");
+  else say("Checking the document against the data policy…");
   follower = followRun(run, {
     onProgress(p) {
       bar.max = p.total;
       bar.value = p.done;
-      $("sum-progress-text").textContent = p.combining
-        ? `All ${p.total} parts summarized; combining them…`
-        : `${p.done} of ${p.total} parts summarized`;
-      say("Summarizing…");
+      $("sum-progress-text").textContent = progressText(p);
+      if (!writing) say(p.combining ? "Combining the parts…" : "Summarizing the parts…");
     },
     onDelta(text) {
-      show("sum-result", true);
-      output.textContent += text;
+      if (!writing) {
+        writing = true;
+        say("Writing the summary…");
+        show("sum-result", true);
+      }
+      view.append(text);
     },
     onStatus(s) { if (s.message) say(s.message); },
+    onConnection(state) { if (state.reconnecting) say("Connection lost; reconnecting…"); },
     async onDone(final) {
-      output.classList.remove("streaming");
-      output.innerHTML = final.html; // sanitized on the server (prompting/rendering.py)
+      summaryText = final.text || "";
+      follower = null;
+      view.finish(final.html); // the server's rendering, sanitized again
+      setBusy(false);
       if (parts) { bar.value = bar.max; }
       else { bar.max = 1; bar.value = 1; }
       $("sum-progress-text").textContent = "Done.";
@@ -194,7 +250,15 @@ function startProgress(run) {
       await showSources(run);
     },
     onError(err) {
-      output.classList.remove("streaming");
+      follower = null;
+      if (err.status === "cancelled") {
+        // Stopping is the reader's choice: said in the status line, not as an error.
+        setBusy(false);
+        say(err.message || "The summary was stopped.");
+        $("sum-progress-text").textContent = "Stopped.";
+        show("sum-stop", false);
+        return;
+      }
       fail(err.message || err.error || "The summary could not be completed.");
       show("sum-stop", false);
     },
@@ -203,11 +267,21 @@ function startProgress(run) {
 }
 
 async function showSources(run) {
-  const { ok, data } = await getJson(run.result_url);
+  let reply;
+  try {
+    reply = await getJson(run.result_url);
+  } catch (_) {
+    return; // the summary is shown; only the list of sections is missing
+  }
+  const { ok, data } = reply;
   if (!ok) return;
+  listSources(data.sources);
+}
+
+function listSources(sources) {
   const list = $("sum-sources");
   list.textContent = "";
-  for (const source of data.sources) {
+  for (const source of sources) {
     const item = document.createElement("li");
     item.textContent = source.sections ? `${source.label}: ${source.sections}` : source.label;
     list.appendChild(item);
@@ -216,16 +290,40 @@ async function showSources(run) {
 
 $("sum-stop").addEventListener("click", async () => {
   if (!currentRun) return;
-  const { ok, data } = await postJson(currentRun.cancel_url, {});
-  if (!ok) fail(data.error || "The summary could not be stopped.");
-  else say("Stopping…");
+  $("sum-stop").disabled = true;
+  try {
+    const { ok, data } = await postJson(currentRun.cancel_url, {});
+    if (!ok) fail(data.error || "The summary could not be stopped.");
+    else say("Stopping…");
+  } catch (_) {
+    errorLine.textContent = "The summary could not be stopped: no connection. Try again.";
+  } finally {
+    $("sum-stop").disabled = false;
+  }
 });
 
 $("sum-copy").addEventListener("click", async () => {
-  try {
-    await navigator.clipboard.writeText($("sum-output").innerText);
-    say("Copied.");
-  } catch (_) {
-    say("Copying is not allowed here; select the text instead.");
-  }
+  const ok = await copyText(summaryText || $("sum-output").innerText);
+  announce(ok ? "Summary copied." : "Copy failed: select the text and copy it yourself.");
 });
+
+wireCodeCopy($("sum-output"), copyText, announce);
+enhanceCodeBlocks($("sum-output"));
+
+// A summary's own page: show where it is, and follow it if it is still running.
+const saved = $("summary-run");
+if (saved) {
+  const run = JSON.parse(saved.textContent);
+  currentRun = run;
+  summaryText = run.text || "";
+  if (!run.final) {
+    startProgress(run);
+  } else if (run.status === "done") {
+    listSources(run.sources);
+    say("The summary is ready.");
+  } else if (run.status === "cancelled") {
+    say(run.error || "The summary was stopped.");
+  } else {
+    errorLine.textContent = run.error || "This summary did not complete.";
+  }
+}

@@ -5,6 +5,7 @@ parallel with a visible progress bar, and the result lists the sections that fed
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,105 @@ def test_pasted_text_is_summarized_in_one_call(live_site: str, page: Any, alice:
     expect(page.locator("#sum-progress-text")).to_have_text("Done.", timeout=60_000)
     expect(page.locator("#sum-output")).to_contain_text("Maria Gonzalez")
     expect(page.locator("#sum-sources li")).to_have_text(["Whole document: Incident, Follow-up"])
+
+
+# ---- issue 16: summaries are kept ----------------------------------------------------
+
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+SUMMARY_URL = re.compile(r"/summarize/[0-9a-f-]{36}/$")
+
+
+def all_axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.evaluate(AXE.read_text() + "\n;0")
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+
+
+def assert_fits_the_screen(page: Any) -> None:
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter((el) => el.getClientRects().length)
+            .map((el) => [el.getBoundingClientRect().right, el.tagName + '.' + el.className])
+            .filter(([right]) => right > window.innerWidth + 1)
+            .slice(0, 5)"""
+    )
+    assert overflow == [], overflow
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_summary_is_kept_resumed_in_another_tab_and_deleted(
+    live_site: str, browser: Any, alice: Any, size: str
+) -> None:
+    """The summary gets its own URL and a place in the history; the status says what
+    runs; another tab and a reload pick the stream up; after the end a reload shows it
+    rendered by the server; Delete removes it. axe-core finds nothing, at both sizes."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=SIZES[size], bypass_csp=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        sign_in(page, live_site, alice)
+        page.goto(f"{live_site}/summarize/")
+        expect(page.locator("#no-summaries")).to_have_text("No summaries yet.")
+        page.get_by_label("Or paste text").fill(
+            "# Depot report\n\nThe depot opened two new loading bays this month and "
+            + "the night shift moved three trucks to the early route. " * 6
+            + "\n\n[[emulator:token-delay=120]]"
+        )
+        page.get_by_role("button", name="Check the document").click()
+        expect(page.locator("#sum-parts")).to_have_text("1 part", timeout=30_000)
+        page.get_by_role("button", name="Summarize", exact=True).click()
+
+        expect(page).to_have_url(SUMMARY_URL)
+        url = page.url
+        current = page.locator("#summary-list a[aria-current=page]")
+        expect(current).to_contain_text("Pasted text: # Depot report")
+        expect(page.locator("#sum-output")).to_contain_text("Depot report", timeout=30_000)
+        expect(page.locator("#sum-status")).to_have_text("Writing the summary…")
+        expect(page.locator("#sum-output")).to_have_attribute("aria-busy", "true")
+        screenshot(page, f"summarize_streaming_{size}.png")
+
+        # Another tab follows the same summary while it streams.
+        other = context.new_page()
+        other.goto(url)
+        expect(other.locator("#summary-heading")).to_contain_text("Pasted text: # Depot report")
+        expect(other.locator("#sum-output")).to_contain_text("Depot report", timeout=30_000)
+        # And a reload in the first tab resumes it.
+        page.reload()
+        expect(page.locator("#sum-progress-text")).to_have_text("Done.", timeout=90_000)
+        expect(page.locator("#sum-status")).to_have_text("The summary is ready.")
+        expect(page.locator("#sum-output")).not_to_have_attribute("aria-busy", "true")
+        expect(other.locator("#sum-progress-text")).to_have_text("Done.", timeout=30_000)
+        expect(other.locator("#sum-output")).to_contain_text("loading bays")
+        other.close()
+
+        # After the end the page is the server's rendering, with its sources.
+        page.reload()
+        expect(page.locator("#sum-result")).to_be_visible()
+        expect(page.locator("#sum-output p").first).to_contain_text("Depot report")
+        expect(page.locator("#sum-output")).to_contain_text("loading bays")
+        expect(page.locator("#sum-sources li")).to_have_text(["Whole document: Depot report"])
+        expect(page.locator("#sum-status")).to_have_text("The summary is ready.")
+        assert_fits_the_screen(page)
+        screenshot(page, f"summarize_kept_{size}.png")
+        violations = all_axe_violations(page)
+        assert violations == [], json.dumps(violations, indent=1)[:3000]
+
+        page.get_by_text("Delete", exact=True).click()
+        page.get_by_role("button", name="Delete summary").click()
+        expect(page).to_have_url(f"{live_site}/summarize/")
+        expect(page.locator(".messages")).to_contain_text("Summary deleted.")
+        expect(page.locator("#no-summaries")).to_be_visible()
+        assert not Run.objects.filter(owner=alice).exists()
+        gone = page.goto(url)
+        assert gone is not None and gone.status == 404
+    finally:
+        context.close()

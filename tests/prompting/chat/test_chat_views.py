@@ -116,8 +116,11 @@ def test_history_is_rendered_as_sanitized_markdown(alice: Any) -> None:
     body = client_for(alice).get(f"/chat/{conversation.pk}/").content.decode()
     assert "<strong>bold</strong>" in body
     assert "<script>alert(1)" not in body
-    assert "onerror" not in body.split('class="answer"')[1].split("</div>")[0]
-    assert "javascript:alert" not in body.split('class="answer"')[1].split("</div>")[0]
+    answer_html = body.split('class="answer"')[1].split("</div>")[0]
+    # Raw HTML in model text is shown as text (escaped), never as an element or a link.
+    assert "<img" not in answer_html and "<script" not in answer_html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in answer_html
+    assert "href" not in answer_html
     assert "hello &lt;b&gt;there&lt;/b&gt;" in body  # the user's own text is escaped
 
 
@@ -398,3 +401,20 @@ def test_model_picker_choice_is_used_and_remembered(alice: Any) -> None:
     assert run.model_id == other.id
     page = client.get(f"/chat/{run.conversation_id}/").content.decode()
     assert f'<option value="{other.id}" selected>' in page
+
+
+def test_the_tab_title_shows_placeholders_never_the_typed_values(alice: Any) -> None:
+    """The heading and the list are the owner's view (values); the browser tab title is
+    the first line as the model saw it (placeholders), or "Conversation" before that."""
+    conversation, run = conversation_with_answer(alice, "Call Maria Gonzalez today", "Done.")
+    client = client_for(alice)
+    body = client.get(f"/chat/{conversation.pk}/").content.decode()
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert title == "Conversation · Chat · Company Assistant"
+    assert "<h1" in body and "Call Maria Gonzalez today" in body
+    assert run.user_message is not None
+    Message.objects.filter(pk=run.user_message.pk).update(sanitized_content="Call <PERSON_1> today")
+    body = client.get(f"/chat/{conversation.pk}/").content.decode()
+    title = body.split("<title>")[1].split("</title>")[0]
+    assert title == "Call &lt;PERSON_1&gt; today · Chat · Company Assistant"
+    assert "Maria" not in title
