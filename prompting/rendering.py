@@ -50,7 +50,6 @@ def _attribute_filter(_tag: str, attribute: str, value: str) -> str | None:
     return None
 
 
-
 def render_markdown(text: str) -> str:
     # Raw HTML in the model's Markdown is escaped by the parser (html: false), and
     # whatever the parser emits is held to the allowlist by nh3.

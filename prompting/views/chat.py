@@ -25,7 +25,9 @@ from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
 from prompting.rendering import markdown_policy, render_markdown
-from prompting.runs.services import RETRYABLE, title_from
+from prompting.runs.services import RETRYABLE
+from prompting.services import title_from
+from prompting.titles import owner_titles
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
 
@@ -81,6 +83,8 @@ def chat_context(request: HttpRequest, conversation: Conversation | None) -> dic
         else []
     )
     composer = composer_context(request, conversation, Tool.CHAT)
+    # Stored titles are sanitized; their owner sees the placeholders restored.
+    owner_titles([*sidebar, *([conversation] if conversation else [])])
     return {
         "nav": "chat",
         "conversation": conversation,
