@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "audit",
     "prompting",
     "insights",
+    "limits",
 ]
 
 MIDDLEWARE = [
@@ -450,6 +451,28 @@ INSIGHTS_MONTHLY_BUDGET_USD = insights_config.amounts(
 INSIGHTS_DEPARTMENT_BUDGETS_USD = insights_config.amounts(
     "INSIGHTS_DEPARTMENT_BUDGETS_USD", env_json("INSIGHTS_DEPARTMENT_BUDGETS_USD", {})
 )
+
+# --- Limits (docs/capacity.md) ---------------------------------------------------
+# Per employee and per department; None = no limit, 0 = nothing allowed. Overrides per
+# employee and department are edited in the admin. Budgets reset on calendar days and
+# months of LIMITS_TIME_ZONE.
+LIMITS_TIME_ZONE = insights_config.time_zone_name(
+    env_str("LIMITS_TIME_ZONE", "") or COMPANY_TIME_ZONE
+)
+LIMITS_USER_DEFAULTS = env_json(
+    "LIMITS_USER_DEFAULTS",
+    {
+        "active_runs": 3,
+        "requests_per_minute": 20,
+        "tokens_per_day": 2_000_000,
+        "tokens_per_month": 20_000_000,
+        "usd_per_day": 25,
+        "usd_per_month": 150,
+    },
+)
+LIMITS_DEPARTMENT_DEFAULTS = env_json("LIMITS_DEPARTMENT_DEFAULTS", {"usd_per_month": 5000})
+# Open SSE streams per employee; past it the oldest is closed with a `retry:` hint.
+LIMITS_MAX_OPEN_STREAMS = env_int("LIMITS_MAX_OPEN_STREAMS", 20, minimum=1)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")

@@ -152,3 +152,15 @@ def admin_user(db: None) -> Any:
     from accounts.roles import ADMIN
 
     return make_user("adam", ADMIN, department="IT")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limit_counters() -> None:
+    """Limit counters live in Redis, outside the test's rolled-back transaction, and user
+    ids repeat between tests: each test starts with none (limits/counters.py)."""
+    from config.redis_client import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter("lim:*", count=1000))
+    if keys:
+        client.delete(*keys)
