@@ -33,7 +33,8 @@ def month_key(user: Any, name: str) -> str:
 
 
 def counter(user: Any, name: str) -> int:
-    return int(redis_client().get(month_key(user, name)) or 0)
+    value: Any = redis_client().get(month_key(user, name))
+    return int(value or 0)
 
 
 def long_text(sections: int = 6) -> str:
