@@ -94,11 +94,13 @@ end
 return {'ok'}
 """
 
-# KEYS[1]: the run's reservation hash; then one key per ARGV triple (op, amount, ttl_ms).
+# KEYS[1]: the run's reservation hash; KEYS[2]: its "settled" mark (a run is settled
+# once, whoever calls twice); then one key per ARGV pair (op, amount).
 # Ops: 'release' (ZREM the run from an active set), 'add' (INCRBY real usage to a sum
 # that exists: a missing sum is rebuilt from the database, which has this run).
 _SETTLE = """
 local member = ARGV[1]
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', 172800000) then return -1 end
 local reserved = redis.call('HGETALL', KEYS[1])
 for j = 1, #reserved, 2 do
   local key = reserved[j]
@@ -109,9 +111,9 @@ for j = 1, #reserved, 2 do
   end
 end
 redis.call('DEL', KEYS[1])
-for i = 2, #KEYS do
-  local op = ARGV[2 + (i - 2) * 2]
-  local amount = tonumber(ARGV[3 + (i - 2) * 2])
+for i = 3, #KEYS do
+  local op = ARGV[2 + (i - 3) * 2]
+  local amount = tonumber(ARGV[3 + (i - 3) * 2])
   if op == 'release' then
     redis.call('ZREM', KEYS[i], member)
   elseif amount > 0 and redis.call('EXISTS', KEYS[i]) == 1 then
@@ -214,9 +216,9 @@ def build(
 
 
 def settle(*, member: str, release: list[str], add: dict[str, int]) -> int:
-    """Give back a run's reservation, its active slot(s), and add its real usage.
-    Idempotent for the release and the reservation (a second call finds nothing)."""
-    keys = [reservation_key(member)]
+    """Give back a run's reservation, its active slot(s), and add its real usage, once:
+    a second call for the same run changes nothing (returns -1)."""
+    keys = [reservation_key(member), f"lim:settled:{member}"]
     args: list[Any] = [member]
     for key in release:
         keys.append(key)
