@@ -33,6 +33,7 @@ _ADMIT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local n = tonumber(ARGV[3])
+local dry = ARGV[4] == '1'
 local missing = {}
 for i = 1, n do
   if redis.call('EXISTS', KEYS[i]) == 0 then missing[#missing + 1] = i end
@@ -44,7 +45,7 @@ end
 local failures = {'refused'}
 local plan = {}
 for i = 1, n do
-  local b = 4 + (i - 1) * 5
+  local b = 5 + (i - 1) * 5
   local kind = ARGV[b]
   local limit = tonumber(ARGV[b + 1])
   local amount = tonumber(ARGV[b + 2])
@@ -74,8 +75,9 @@ for i = 1, n do
   end
 end
 if #failures > 1 then return failures end
+if dry then return {'ok'} end
 for i = 1, n do
-  local b = 4 + (i - 1) * 5
+  local b = 5 + (i - 1) * 5
   local kind = ARGV[b]
   local amount = tonumber(ARGV[b + 2])
   local hold = tonumber(ARGV[b + 4])
@@ -178,11 +180,12 @@ def reservation_key(member: str) -> str:
     return f"lim:resv:{member}"
 
 
-def admit(checks: list[Check], *, member: str, now_ms: int) -> AdmitResult:
-    """All checks pass and all are taken, or nothing is taken (one script, atomic)."""
+def admit(checks: list[Check], *, member: str, now_ms: int, dry: bool = False) -> AdmitResult:
+    """All checks pass and all are taken, or nothing is taken (one script, atomic).
+    `dry`: only check (before any database write, so a refusal costs no write)."""
     if not checks:
         return AdmitResult(ok=True)
-    args: list[Any] = [now_ms, member, len(checks)]
+    args: list[Any] = [now_ms, member, len(checks), "1" if dry else "0"]
     for check in checks:
         args += [check.kind, check.limit, check.amount, check.resets_at_ms, check.hold_ms]
     keys = [c.key for c in checks] + [reservation_key(member)]

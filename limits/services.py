@@ -130,23 +130,25 @@ def _plan(user: Any, now: datetime, reserve_tokens: int, reserve_micro_usd: int)
 def run_admit(
     *,
     user: Any,
-    run: Run,
+    run: Run | None,
     reserve_tokens: int = 0,
     reserve_usd: Decimal = Decimal(0),
     now: datetime | None = None,
 ) -> None:
     """Take the run's slot in every counter of the employee and their department, or
-    raise LimitExceeded naming the limit that binds. A summary reserves its estimate."""
+    raise LimitExceeded naming the limit that binds. A summary reserves its estimate.
+    `run=None` only checks (nothing is taken)."""
     now = now or timezone.now()
     planned = _plan(user, now, max(reserve_tokens, 0), max(d.to_micro_usd(reserve_usd), 0))
     checks = [p.check for p in planned]
+    member = str(run.pk) if run is not None else ""
     try:
         for _attempt in range(BUILD_ATTEMPTS):
-            result = counters.admit(checks, member=str(run.pk), now_ms=_ms(now))
+            result = counters.admit(checks, member=member, now_ms=_ms(now), dry=run is None)
             if not result.missing:
                 break
             for index in result.missing:
-                _build(user, planned[index], now, admitting=run.pk)
+                _build(user, planned[index], now, admitting=run.pk if run else None)
         else:
             raise LimitsUnavailable("Usage limits could not be checked; try again in a moment.")
     except redis.RedisError:
@@ -299,6 +301,9 @@ def admission(*, user: Any, tool: str) -> Iterator[Callable[..., None]]:
         run_admit(user=user, run=run, **reserve)
 
     try:
+        # A look first, before any database write: a burst of refused requests then
+        # costs one audit row each, not a rolled-back run (and SQLite's write lock).
+        run_admit(user=user, run=None)
         yield admit
     except LimitExceeded as exc:
         audit_record(
