@@ -168,6 +168,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
+    # Judging a message comes first in the cpu queue: previews and document work wait
+    # behind it (kombu's Redis transport serves priority 0 before 3, 6, 9), so a burst of
+    # previews or a 300-page upload cannot delay anyone's chat (docs/capacity.md).
+    "prompting.tasks.policy_preview": {"queue": "cpu", "priority": 3},
+    "prompting.tasks.extract_document": {"queue": "cpu", "priority": 6},
+    "prompting.tasks.summary_policy_step": {"queue": "cpu", "priority": 6},
     "prompting.tasks.generate_*": {"queue": "interactive"},
     "prompting.tasks.*": {"queue": "cpu"},
     "audit.tasks.*": {"queue": "cpu"},
