@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import audit_record
+from config import metrics
 from limits import counters
 from limits import definitions as d
 from limits.policy import limits_for
@@ -306,6 +307,7 @@ def admission(*, user: Any, tool: str) -> Iterator[Callable[..., None]]:
         run_admit(user=user, run=None)
         yield admit
     except LimitExceeded as exc:
+        metrics.LIMIT_REFUSALS.labels(exc.details["limit"], exc.details["scope"]).inc()
         audit_record(
             actor=user,
             action=Action.PROMPT_REJECTED,
