@@ -28,6 +28,7 @@ from config.env import (
 from config.logs import logging_config
 from config.storage import document_storage
 from insights import config as insights_config  # pure Python: parses the values below
+from limits import definitions as limits_definitions  # pure Python, like insights_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
@@ -477,6 +478,11 @@ LIMITS_USER_DEFAULTS = env_json(
     },
 )
 LIMITS_DEPARTMENT_DEFAULTS = env_json("LIMITS_DEPARTMENT_DEFAULTS", {"usd_per_month": 5000})
+for _name in ("LIMITS_USER_DEFAULTS", "LIMITS_DEPARTMENT_DEFAULTS"):
+    try:  # a bad value stops start-up with a sentence, not the first request with a 500
+        limits_definitions.parse_defaults(_name, globals()[_name])
+    except (ValueError, ArithmeticError) as _exc:
+        raise ConfigError(f"{_name} is malformed: {str(_exc).removeprefix(_name + ': ')}") from None
 # Open SSE streams per employee; past it the oldest is closed with a `retry:` hint.
 LIMITS_MAX_OPEN_STREAMS = env_int("LIMITS_MAX_OPEN_STREAMS", 20, minimum=1)
 

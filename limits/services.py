@@ -191,7 +191,7 @@ def _refusal(
         )
     elif planned.name == d.ACTIVE_RUNS:
         sentence = (
-            f"{who} already {'have' if mine else 'has'} {used} answers in progress; "
+            f"{who} already {'have' if mine else 'has'} {_plural(used, 'answer')} in progress; "
             f"{whose} limit is {check.limit} at a time. "
             + (
                 "Wait for one to finish (or stop one), then send again."
@@ -201,7 +201,7 @@ def _refusal(
         )
     elif planned.name == d.REQUESTS_PER_MINUTE:
         sentence = (
-            f"{who} sent {used} requests in the last minute; {whose} limit is "
+            f"{who} sent {_plural(used, 'request')} in the last minute; {whose} limit is "
             f"{check.limit} per minute. Try again in {retry_s} seconds."
         )
     else:
@@ -234,9 +234,13 @@ def _refusal(
     return LimitExceeded(sentence, retry_after_s=retry_s, details=details)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _duration(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
+        return _plural(seconds, "second")
     minutes = seconds // 60
     if minutes < 90:
         return f"{minutes} minutes"

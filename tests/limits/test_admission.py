@@ -115,7 +115,7 @@ def test_the_stricter_limit_wins_and_is_named(alice: Any, bob: Any, roomy: None)
     override(department="Finance", requests_per_minute=5)
     other = client_for(bob)
     assert send_json(other).status_code == 201
-    assert send_json(other).json()["error"].startswith("You sent 1 requests in the last minute")
+    assert send_json(other).json()["error"].startswith("You sent 1 request in the last minute")
 
 
 def test_when_both_refuse_the_one_that_binds_longest_is_named(alice: Any, roomy: None) -> None:
@@ -192,3 +192,20 @@ def test_redis_down_is_a_sentence_not_a_500(alice: Any, monkeypatch: Any) -> Non
     assert refused["Retry-After"] == "5"
     assert "could not be checked" in refused.json()["error"]
     assert runs_of(alice) == 0
+
+
+def test_a_retry_is_admitted_like_a_new_message(alice: Any, roomy: None) -> None:
+    """Retrying a failed answer is a new request: the limits apply (no loophole of
+    endless retries of one failed run)."""
+    override(alice, requests_per_minute=1)
+    client = client_for(alice)
+    assert send_json(client).status_code == 201
+    run = Run.objects.get(owner=alice)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED)
+
+    refused = client.post(f"/runs/{run.pk}/retry")
+
+    assert refused.status_code == 429
+    assert refused.json()["error"].startswith("You sent 1 request in the last minute")
+    assert Run.objects.filter(owner=alice).count() == 1
+    assert AuditEvent.objects.get(action="prompt.rejected").details["tool"] == "chat"

@@ -134,7 +134,7 @@ def test_the_month_boundary_in_the_company_time_zone(
     with pytest.raises(LimitExceeded) as refused:
         run_admit(user=alice, run=queued_run(alice), reserve_tokens=1, now=january)
     assert refused.value.retry_after == 1
-    assert "It resets on 1 February (Europe/Paris), in 1 seconds." in refused.value.user_message
+    assert "It resets on 1 February (Europe/Paris), in 1 second." in refused.value.user_message
 
     february = datetime(2027, 1, 31, 23, 0, 0, tzinfo=UTC)  # 00:00:00 on 1 February
     run_admit(user=alice, run=queued_run(alice), reserve_tokens=100, now=february)

@@ -92,5 +92,5 @@ def test_two_tabs_race_for_the_last_slot(live_site: str, alice: Any) -> None:
 
     assert sorted(status for status, _b, _r in replies) == [201, 429]
     refusal = next(body for status, body, _r in replies if status == 429)
-    assert refusal["error"].startswith("You already have 1 answers in progress")
+    assert refusal["error"].startswith("You already have 1 answer in progress")
     assert Run.objects.filter(owner=alice).count() == 1
