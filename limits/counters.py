@@ -230,3 +230,13 @@ def settle(*, member: str, release: list[str], add: dict[str, int]) -> int:
         keys.append(key)
         args += ["add", max(int(amount), 0)]
     return int(_scripts()["settle"](keys=keys, args=args))
+
+
+def members(key: str) -> list[str]:
+    """The run ids holding slots in an active-runs set."""
+    return [str(m) for m in redis_client().zrange(key, 0, -1)]  # type: ignore[union-attr]
+
+
+def release(key: str, run_ids: list[str]) -> None:
+    if run_ids:
+        redis_client().zrem(key, *run_ids)

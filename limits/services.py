@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,12 +145,20 @@ def run_admit(
     checks = [p.check for p in planned]
     member = str(run.pk) if run is not None else ""
     try:
-        for _attempt in range(BUILD_ATTEMPTS):
+        healed = False
+        for _attempt in range(BUILD_ATTEMPTS + 1):
             result = counters.admit(checks, member=member, now_ms=_ms(now), dry=run is None)
-            if not result.missing:
+            if result.missing:
+                for index in result.missing:
+                    _build(user, planned[index], now, admitting=run.pk if run else None)
+                continue
+            if result.ok or healed:
                 break
-            for index in result.missing:
-                _build(user, planned[index], now, admitting=run.pk if run else None)
+            # Refused for runs at a time: drop slots whose runs ended without releasing
+            # them (a deleted conversation, a killed process) and look once more.
+            healed = True
+            if not _drop_ended_runs(planned, result.failures, admitting=member):
+                break
         else:
             raise LimitsUnavailable("Usage limits could not be checked; try again in a moment.")
     except redis.RedisError:
@@ -165,6 +174,38 @@ def run_admit(
         key=lambda f: (f.retry_after_ms, planned[f.index].scope == d.USER),
     )
     raise _refusal(user, planned[failure.index], failure, now)
+
+
+def _drop_ended_runs(
+    planned: list[_Planned], failures: tuple[counters.Failure, ...], *, admitting: str
+) -> bool:
+    """Release the active-run slots the database says are no longer active. True if any."""
+    dropped = False
+    for failure in failures:
+        check = planned[failure.index].check
+        if check.kind != counters.SET:
+            continue
+        held = [m for m in counters.members(check.key) if m not in (counters.SENTINEL, admitting)]
+        run_ids = [m for m in held if _is_uuid(m)]  # anything else is no run: dropped
+        active = {
+            str(pk)
+            for pk in Run.objects.filter(pk__in=run_ids, status__in=ACTIVE_STATUSES).values_list(
+                "pk", flat=True
+            )
+        }
+        ended = [m for m in held if m not in active]
+        if ended:
+            counters.release(check.key, ended)
+            dropped = True
+    return dropped
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _refusal(

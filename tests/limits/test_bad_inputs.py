@@ -219,3 +219,16 @@ def test_usd_limits_keep_cents(alice: Any, roomy: None) -> None:
     with pytest.raises(LimitExceeded) as refused:
         run_admit(user=alice, run=queued_run(alice), reserve_usd=Decimal("0.02"))
     assert "has $0.01 left" in refused.value.user_message
+
+
+def test_a_slot_whose_run_vanished_is_given_back(alice: Any) -> None:
+    """A conversation deleted while its answer ran takes the run with it, and no end is
+    ever reported: the next refusal checks the slots against the database and frees it."""
+    client = client_for(alice)
+    for _ in range(3):
+        assert send_json(client).status_code == 201
+    assert send_json(client).status_code == 429
+    Run.objects.filter(owner=alice).earliest("created_at").conversation.delete()
+
+    assert send_json(client).status_code == 201
+    assert send_json(client).status_code == 429  # three really active again: refused
