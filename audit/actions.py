@@ -48,6 +48,11 @@ class Action(StrEnum):
     INSIGHTS_EXPORTED = "insights.exported"
     INSIGHTS_REPORT_CREATED = "insights.report_created"
     INSIGHTS_REPORT_DOWNLOADED = "insights.report_downloaded"
+    # An admin changed (or removed) an employee's or a department's limits.
+    LIMITS_CHANGED = "limits.changed"
+    # Usage CSV exports by admins (the usage page itself is not audited: it shows the
+    # viewer's own figures, or to admins what insights already shows).
+    USAGE_EXPORTED = "usage.exported"
 
 
 # The members under their module-level names, as `actions.PROMPT_SUBMITTED` was spelled
@@ -77,6 +82,8 @@ INSIGHTS_VIEWED: Final = Action.INSIGHTS_VIEWED
 INSIGHTS_EXPORTED: Final = Action.INSIGHTS_EXPORTED
 INSIGHTS_REPORT_CREATED: Final = Action.INSIGHTS_REPORT_CREATED
 INSIGHTS_REPORT_DOWNLOADED: Final = Action.INSIGHTS_REPORT_DOWNLOADED
+LIMITS_CHANGED: Final = Action.LIMITS_CHANGED
+USAGE_EXPORTED: Final = Action.USAGE_EXPORTED
 
 ALL_ACTIONS: Final = tuple(Action)
 

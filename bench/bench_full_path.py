@@ -564,6 +564,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="WARNING", help="INFO logs each task's duration (var dir logs)"
     )
+    parser.add_argument(
+        "--mode",
+        choices=("closed", "open", "fairness"),
+        default="closed",
+        help="closed: --streams levels; open: --rate for --duration; fairness: heavy user",
+    )
+    parser.add_argument("--rate", type=float, default=10.0, help="open loop: messages/s")
+    parser.add_argument("--duration", type=float, default=60.0, help="open loop: seconds")
+    parser.add_argument("--users", type=int, default=10, help="open loop: employees")
+    parser.add_argument("--heavy", type=int, default=40, help="fairness: the heavy user's")
+    parser.add_argument("--victims", type=int, default=5, help="fairness: other employees")
     args = parser.parse_args(argv)
     global words_per_prompt  # a script setting, read by prompt_for
     words_per_prompt = args.words
@@ -577,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
         var_dir=var_dir,
     )
     env["LOG_LEVEL"] = args.log_level
+    if args.mode == "open":
+        # 10 employees at 10 messages/s is 60 requests a minute each: past the default 20.
+        # The limits are still checked on every message; only the numbers are raised.
+        env["LIMITS_USER_DEFAULTS"] = json.dumps({"active_runs": 20, "requests_per_minute": 600})
     if args.db_pool:
         env["DJANGO_SETTINGS_MODULE"] = pool_settings_module(var_dir, args.db_pool)
         env["PYTHONPATH"] = os.pathsep.join([str(var_dir), str(ROOT)])
@@ -593,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         redis.Redis.from_url(args.redis_url).flushdb()
-        cookies = make_sessions(max(*args.streams, WARM_UP_STREAMS))
+        cookies = make_sessions(max(*args.streams, WARM_UP_STREAMS, args.users, args.victims + 1))
 
         from prompting.llm.client import bedrock_client
 
@@ -609,10 +624,28 @@ def main(argv: list[str] | None = None) -> int:
         # Warm-up: the policy engine, the Bedrock client, connections in every process.
         run_full_level(stack.url, cookies, WARM_UP_STREAMS, spread_ms=0, text_for=prompt_for)
 
-        results = {
-            f"{count} streams": measure_level(stack, client, cookies, count, args.spread_ms)
-            for count in args.streams
-        }
+        if args.mode == "closed":
+            results = {
+                f"{count} streams": measure_level(stack, client, cookies, count, args.spread_ms)
+                for count in args.streams
+            }
+        else:
+            from bench import full_path_modes
+
+            if args.mode == "open":
+                results = {
+                    "open loop": full_path_modes.measure_open_loop(
+                        stack, client, cookies, rate=args.rate, duration_s=args.duration,
+                        users=args.users,
+                    )
+                }  # fmt: skip
+            else:
+                results = {
+                    "fairness": full_path_modes.measure_fairness(
+                        stack, client, cookies, heavy=args.heavy, victims=args.victims
+                    )
+                }
+            print(json.dumps(results), flush=True)
         report = {
             "machine": machine_description(),
             "topology": {

@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -104,7 +104,10 @@ def observe_request(*, method: str, route: str, status: int, seconds: float) -> 
 
 def monitored_queues() -> list[str]:
     """Every queue the routes send to, plus the default one."""
-    queues = {str(route["queue"]) for route in settings.CELERY_TASK_ROUTES.values()}
+    # Routes may carry a priority as well as a queue (config/settings.py), so the values
+    # are not all strings: read "queue" from each as a mapping.
+    routes = cast("dict[str, dict[str, Any]]", settings.CELERY_TASK_ROUTES)
+    queues = {str(route["queue"]) for route in routes.values()}
     return sorted(queues | {settings.CELERY_TASK_DEFAULT_QUEUE})
 
 

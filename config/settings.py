@@ -28,6 +28,7 @@ from config.env import (
 from config.logs import logging_config
 from config.storage import document_storage
 from insights import config as insights_config  # pure Python: parses the values below
+from limits import definitions as limits_definitions  # pure Python, like insights_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "audit",
     "prompting",
     "insights",
+    "limits",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +169,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
+    # Judging a message comes first in the cpu queue: previews and document work wait
+    # behind it (kombu's Redis transport serves priority 0 before 3, 6, 9), so a burst of
+    # previews or a 300-page upload cannot delay anyone's chat (docs/capacity.md).
+    "prompting.tasks.policy_preview": {"queue": "cpu", "priority": 3},
+    "prompting.tasks.extract_document": {"queue": "cpu", "priority": 6},
+    "prompting.tasks.summary_policy_step": {"queue": "cpu", "priority": 6},
     "prompting.tasks.generate_*": {"queue": "interactive"},
     "prompting.tasks.*": {"queue": "cpu"},
     "audit.tasks.*": {"queue": "cpu"},
@@ -450,6 +458,33 @@ INSIGHTS_MONTHLY_BUDGET_USD = insights_config.amounts(
 INSIGHTS_DEPARTMENT_BUDGETS_USD = insights_config.amounts(
     "INSIGHTS_DEPARTMENT_BUDGETS_USD", env_json("INSIGHTS_DEPARTMENT_BUDGETS_USD", {})
 )
+
+# --- Limits (docs/capacity.md) ---------------------------------------------------
+# Per employee and per department; None = no limit, 0 = nothing allowed. Overrides per
+# employee and department are edited in the admin. Budgets reset on calendar days and
+# months of LIMITS_TIME_ZONE.
+LIMITS_TIME_ZONE = insights_config.time_zone_name(
+    env_str("LIMITS_TIME_ZONE", "") or COMPANY_TIME_ZONE
+)
+LIMITS_USER_DEFAULTS = env_json(
+    "LIMITS_USER_DEFAULTS",
+    {
+        "active_runs": 3,
+        "requests_per_minute": 20,
+        "tokens_per_day": 2_000_000,
+        "tokens_per_month": 20_000_000,
+        "usd_per_day": 25,
+        "usd_per_month": 150,
+    },
+)
+LIMITS_DEPARTMENT_DEFAULTS = env_json("LIMITS_DEPARTMENT_DEFAULTS", {"usd_per_month": 5000})
+for _name in ("LIMITS_USER_DEFAULTS", "LIMITS_DEPARTMENT_DEFAULTS"):
+    try:  # a bad value stops start-up with a sentence, not the first request with a 500
+        limits_definitions.parse_defaults(_name, globals()[_name])
+    except (ValueError, ArithmeticError) as _exc:
+        raise ConfigError(f"{_name} is malformed: {str(_exc).removeprefix(_name + ': ')}") from None
+# Open SSE streams per employee; past it the oldest is closed with a `retry:` hint.
+LIMITS_MAX_OPEN_STREAMS = env_int("LIMITS_MAX_OPEN_STREAMS", 20, minimum=1)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")

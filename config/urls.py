@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("audit/", include("audit.urls")),
     path("insights/", include("insights.urls")),
+    path("usage/", include("limits.urls")),
     path("", include("prompting.urls")),
     path(settings.ADMIN_URL_PATH, admin.site.urls),
 ]

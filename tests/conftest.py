@@ -152,3 +152,34 @@ def admin_user(db: None) -> Any:
     from accounts.roles import ADMIN
 
     return make_user("adam", ADMIN, department="IT")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limit_counters(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Limit counters live in Redis, outside the test's rolled-back transaction, and user
+    ids repeat between tests: each test starts with none (limits/counters.py). Outside
+    tests/limits/ the in-process defaults are "no limit", so a test that sends five
+    messages as one user tests its feature, not the limits (live stacks keep the real
+    defaults: their settings come from the environment)."""
+    from django.conf import settings
+
+    from config.redis_client import redis_client
+    from limits import policy
+
+    client = redis_client()
+    keys = list(client.scan_iter("lim:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    if "tests/limits/" in request.node.nodeid:
+        yield
+        return
+    saved = settings.LIMITS_USER_DEFAULTS, settings.LIMITS_DEPARTMENT_DEFAULTS
+    settings.LIMITS_USER_DEFAULTS, settings.LIMITS_DEPARTMENT_DEFAULTS = {}, {}
+    policy.user_defaults.cache_clear()
+    policy.department_defaults.cache_clear()
+    try:
+        yield
+    finally:
+        settings.LIMITS_USER_DEFAULTS, settings.LIMITS_DEPARTMENT_DEFAULTS = saved
+        policy.user_defaults.cache_clear()
+        policy.department_defaults.cache_clear()

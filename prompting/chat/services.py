@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from limits.services import admission
 from prompting.errors import NotFound
 from prompting.models import Run, Tool
 from prompting.runs.services import prompt_check, run_create
@@ -39,7 +40,7 @@ def chat_message_send(
         model_id=model_id or (existing.model_id if existing else ""),
         tool=Tool.CHAT,
     )
-    with transaction.atomic():
+    with admission(user=user, tool=Tool.CHAT) as admit, transaction.atomic():
         conversation = existing or conversation_create(
             owner=user, tool=Tool.CHAT, model_id=model_id
         )
@@ -50,5 +51,6 @@ def chat_message_send(
             model_id=model_id,
             overrides=overrides,
         )
+        admit(run)  # refused: the transaction rolls back, no run is left behind
         prompt_template_used(user=user, template_id=template_id, tool=Tool.CHAT)
         return run

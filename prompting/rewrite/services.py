@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from config.text import InvalidText, clean_text
+from limits.services import admission
 from prompting.errors import InputRejected
 from prompting.models import Run, Tool
 from prompting.rewrite import presets
@@ -46,7 +47,7 @@ def rewrite_create(
     message = rewrite_message(text=text, preset=preset, instruction=instruction)
     label = presets.PRESETS_BY_KEY[preset].label if preset != presets.CUSTOM else "Own instruction"
     prompt_check(user=user, text=message, model_id=model_id, tool=Tool.REWRITE)
-    with transaction.atomic():
+    with admission(user=user, tool=Tool.REWRITE) as admit, transaction.atomic():
         conversation = conversation_create(
             owner=user,
             tool=Tool.REWRITE,
@@ -64,5 +65,6 @@ def rewrite_create(
             overrides=overrides,
             preset=preset,
         )
+        admit(run)  # refused: the transaction rolls back, no run is left behind
         prompt_template_used(user=user, template_id=template_id, tool=Tool.REWRITE)
         return run

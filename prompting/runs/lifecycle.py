@@ -34,6 +34,7 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.services import audit_record
 from config import metrics
+from limits.services import run_ended as limits_run_ended
 from prompting.crypto import decrypt_mapping
 from prompting.llm.events import Usage
 from prompting.llm.models import cost_usd
@@ -104,6 +105,12 @@ def _move_where(runs: QuerySet[Run], name: str, target: str, **fields: Any) -> i
     return runs.filter(status__in=transition.sources).update(status=target, **fields)
 
 
+def _ended(run: Run) -> None:
+    """The one limits hook: once the end commits, free the run's slot and reservation
+    and count its usage (limits/services.py)."""
+    transaction.on_commit(lambda: limits_run_ended(run.pk))
+
+
 def _locked(run_id: Any, name: str) -> Run | None:
     return (
         Run.objects.select_for_update()
@@ -167,6 +174,7 @@ def run_block(
         actor=run.owner, action=transition.action, target=run, outcome="blocked", details=details
     )
     metrics.RUNS_FINISHED.labels(run.tool, S.BLOCKED).inc()
+    _ended(run)
 
 
 def run_block_after_error(*, run_id: Any, message: str, with_parts: bool = False) -> bool:
@@ -297,6 +305,7 @@ def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
                 **({"preset": run.preset} if run.preset else {}),
             },
         )
+        _ended(run)
         if run.parent_id is not None:
             # Progress and the combining step are the summary's business: queue its
             # step (sent after this commit) rather than calling into it.

@@ -26,7 +26,9 @@ from typing import Any
 
 from django.db import transaction
 
+from limits.services import admission
 from prompting.errors import InputRejected, NotFound
+from prompting.llm.models import ModelSpec, cost_usd
 from prompting.models import Document, Message, Run, Tool
 from prompting.policy import Judgement
 from prompting.runs import dispatch, judging, lifecycle, relay
@@ -36,7 +38,12 @@ from prompting.summarize import options
 from prompting.summarize.documents import conversation_for_document
 from prompting.summarize.options import part_label
 from prompting.summarize.parts import Part
-from prompting.summarize.selectors import document_get_for_user, document_parts, length_cap
+from prompting.summarize.selectors import (
+    calls_tokens,
+    document_get_for_user,
+    document_parts,
+    length_cap,
+)
 
 # Policy analysis of a whole document (a 300-page PDF: ~10 s on one core).
 POLICY_TIMEOUT_S = 240.0
@@ -48,9 +55,25 @@ PART_STATUS_FAILED = (
 )
 
 
-@transaction.atomic
 def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, style: str) -> Run:
-    """Create the summary's conversation and runs; the policy step is queued on commit."""
+    """Create the summary's conversation and runs; the policy step is queued on commit.
+    The estimate is reserved against the budgets as it starts (limits/): a refusal
+    rolls everything back and is recorded."""
+    with admission(user=user, tool=Tool.SUMMARIZE) as admit, transaction.atomic():
+        parent, (input_tokens, output_tokens), spec = _summary_create(
+            user=user, document_id=document_id, model_id=model_id, length=length, style=style
+        )
+        admit(
+            parent,
+            reserve_tokens=input_tokens + output_tokens,
+            reserve_usd=cost_usd(spec, input_tokens, output_tokens),
+        )
+        return parent
+
+
+def _summary_create(
+    *, user: Any, document_id: Any, model_id: str, length: str, style: str
+) -> tuple[Run, tuple[int, int], ModelSpec]:
     document = document_get_for_user(user=user, document_id=document_id)
     if document.status != Document.Status.READY:
         raise InputRejected(document.error_message or "The document is not ready yet.")
@@ -113,7 +136,7 @@ def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, st
                 ),
             )
     dispatch.dispatch(dispatch.SUMMARY_POLICY_STEP, str(parent.pk))
-    return parent
+    return parent, calls_tokens(parts, out), spec
 
 
 def _source_titles(document: Document, part: Part) -> list[str]:

@@ -38,6 +38,7 @@ class SummaryEstimate:
     cost_usd: Decimal  # an upper bound: every answer at its full length
     model_label: str
     part_tokens: int
+    reserve_tokens: int = 0  # input + output at most: reserved when the summary starts
 
 
 def length_cap(length: str) -> int:
@@ -68,18 +69,26 @@ def summary_estimate(*, document: Document, model_id: str, length: str) -> Summa
     spec = model_get(model_id)
     out = length_cap(length)
     parts, budget = document_parts(document, spec, out)
-    input_tokens = sum(estimate_tokens(p.text) + PROMPT_OVERHEAD_TOKENS for p in parts)
-    output_tokens = out * len(parts)
-    if len(parts) > 1:  # the combining call reads every part's summary
-        input_tokens += out * len(parts) + PROMPT_OVERHEAD_TOKENS
-        output_tokens += out
+    input_tokens, output_tokens = calls_tokens(parts, out)
     return SummaryEstimate(
         tokens=document.token_estimate or estimate_tokens(document.text),
         parts=len(parts),
         cost_usd=cost_usd(spec, input_tokens, output_tokens),
         model_label=spec.label,
         part_tokens=budget,
+        reserve_tokens=input_tokens + output_tokens,
     )
+
+
+def calls_tokens(parts: list[Part], output_tokens: int) -> tuple[int, int]:
+    """The most input and output tokens a summary's calls can use: what the estimate
+    shows, and what starting the summary reserves against the budgets (limits/)."""
+    input_tokens = sum(estimate_tokens(p.text) + PROMPT_OVERHEAD_TOKENS for p in parts)
+    total_output = output_tokens * len(parts)
+    if len(parts) > 1:  # the combining call reads every part's summary
+        input_tokens += output_tokens * len(parts) + PROMPT_OVERHEAD_TOKENS
+        total_output += output_tokens
+    return input_tokens, total_output
 
 
 def summary_sources(run: Run) -> list[dict[str, Any]]:

@@ -19,6 +19,12 @@ def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         except NotFound:
             raise Http404 from None
         except ApplicationError as exc:
-            return JsonResponse({"error": exc.user_message, "code": exc.code}, status=exc.status)
+            response = JsonResponse(
+                {"error": exc.user_message, "code": exc.code}, status=exc.status
+            )
+            retry_after = getattr(exc, "retry_after", None)  # limits: when it frees up
+            if retry_after is not None:
+                response["Retry-After"] = str(retry_after)
+            return response
 
     return wrapper

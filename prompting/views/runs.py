@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from limits.services import admission
 from prompting import selectors
 from prompting.models import Run
 from prompting.rendering import render_markdown
@@ -80,5 +82,9 @@ def run_cancel(request: HttpRequest, run_id: str) -> JsonResponse:
 @require_POST
 @json_errors
 def run_retry(request: HttpRequest, run_id: str) -> JsonResponse:
-    run = services.run_retry(user=request.user, run_id=run_id)
+    # A retry is a new request: admitted against the limits like a new message.
+    tool = selectors.run_get_for_user(user=request.user, run_id=run_id).tool
+    with admission(user=request.user, tool=tool) as admit, transaction.atomic():
+        run = services.run_retry(user=request.user, run_id=run_id)
+        admit(run)
     return JsonResponse(run_payload(run), status=201)

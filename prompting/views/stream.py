@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 
 from config import metrics
 from config.redis_client import async_redis_client
+from limits.streams import capped
 from prompting.models import Run
 from prompting.runs import relay
 from prompting.views.runs import run_payload
@@ -99,7 +100,7 @@ async def run_events(request: HttpRequest, run_id: str) -> StreamingHttpResponse
     if run.is_final and after == "0-0" and not await _relay_has(run.pk):
         body: AsyncIterator[str] = _single(await _final_from_database(run.pk))
     else:
-        body = _events(run.pk, after)
+        body = capped(user.pk, _events(run.pk, after))  # at most N open per employee
     await _release_db_connection()
     response = StreamingHttpResponse(body, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
