@@ -24,6 +24,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 logger = logging.getLogger(__name__)
 
@@ -171,5 +172,21 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
                 "code": "too_large",
             },
             status=413,
+        )
+    except MultiPartParserError as exc:
+        # A part header over Django's 1 KB limit is nearly always a very long file name.
+        logger.warning("form refused: unreadable multipart body (%s): %s", request.path, exc)
+        header = "header size" in str(exc)
+        return JsonResponse(
+            {
+                "error": (
+                    "The file's name is too long to upload. Rename the file to a shorter "
+                    "name (under 200 characters) and try again."
+                    if header
+                    else "The upload could not be read. Reload the page and try again."
+                ),
+                "code": "file_name_too_long" if header else "unreadable_upload",
+            },
+            status=400,
         )
     return None
