@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After WhiteNoise (static files keep their caching): no page or JSON is stored.
+    "config.nostore.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF, which is the first to parse the form: oversized forms get a sentence.
@@ -445,6 +447,9 @@ AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30, minimum=1)
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
+# Bodies of requests without a session cookie (sign-in, the SAML ACS post) are capped at
+# the ASGI layer, before they are read (config/upload_limit.py).
+ANONYMOUS_BODY_LIMIT_KB = env_int("ANONYMOUS_BODY_LIMIT_KB", 256, minimum=16)
 # Summarize: the longest document text accepted (~600 pages; policy analysis and cost grow
 # with it), and the largest part sent in one call. Parts are also bounded by the model's
 # context; smaller parts run in parallel (faster) and keep detail a long context loses.
