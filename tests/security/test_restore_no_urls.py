@@ -97,3 +97,38 @@ def test_server_render_keeps_no_image_and_placeholders_in_urls() -> None:
     html = render_markdown(mapping().restore("![p](https://evil.example/p.png?<PERSON_1>)"))
     assert "<img" not in html
     assert NAME not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tool", ["chat", "rewrite", "summarize"])
+def test_every_tool_stores_and_relays_the_answer_without_values_in_urls(
+    alice: object, tool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one restore point (prompting/runs/lifecycle.py) for Chat, Rewrite and Summarize:
+    the stored message, and the final event's text and HTML sent to the browser."""
+    from prompting import services
+    from prompting.crypto import encrypt_mapping
+    from prompting.models import Conversation, Run
+    from prompting.runs import lifecycle, relay
+    from prompting.runs import services as run_services
+
+    sent: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(relay, "relay_append", lambda run_id, kind, data: sent.append((kind, data)))
+    conversation = services.conversation_create(owner=alice, tool=tool)
+    run = run_services.run_create(user=alice, conversation=conversation, text="Hello")
+    Conversation.objects.filter(pk=conversation.pk).update(
+        pseudonym_map_encrypted=encrypt_mapping(mapping())
+    )
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.STREAMING, tool=tool)
+    answer = "Dear <PERSON_1>: " + " ".join(INJECTED[:8])
+    assert lifecycle.run_finish(run_id=run.pk, status=Run.Status.DONE, sanitized_text=answer)
+    run.refresh_from_db()
+    assert run.assistant_message is not None
+    stored = run.assistant_message.content
+    assert stored.startswith(f"Dear {NAME}: ")
+    kind, final = sent[-1]
+    assert kind == "done" and final["text"] == stored
+    for value in ("John", "john.smith"):
+        assert value not in stored[len(f"Dear {NAME}: ") :]
+        for url in urls_in(str(final["html"])):
+            assert value not in url
