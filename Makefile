@@ -35,14 +35,15 @@ e2e-deps:
 	@if command -v npm >/dev/null; then cd frontend && npm ci --no-audit --no-fund --loglevel=error; fi
 
 # Tests use their own embedded Redis socket so they never touch a running `make run`.
+# DEBUG defaults to false (production); tests and `make run` are development.
 test: $(VENV)/.installed-dev e2e-deps
 	@mkdir -p $(VAR)
-	EMBEDDED_REDIS_SOCKET=$(VAR)/test-redis.sock TESTING=true $(PY) -m pytest $(PYTEST_ARGS)
+	EMBEDDED_REDIS_SOCKET=$(VAR)/test-redis.sock DEBUG=true TESTING=true $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy .
+	DEBUG=true $(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev

@@ -20,9 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import services
 from accounts.models import User
+from accounts.oidc import nonce_matches
 from accounts.sso import (
     REFUSED_CONNECT,
     REFUSED_EMAIL_IN_USE,
+    REFUSED_NONCE,
     ClaimNames,
     SsoIdentity,
     identity_from_claims,
@@ -34,7 +36,11 @@ SAML_PROVIDER = "saml"
 
 
 def _claim_names() -> ClaimNames:
-    return ClaimNames(groups=settings.SSO_GROUPS_CLAIM, department=settings.SSO_DEPARTMENT_CLAIM)
+    return ClaimNames(
+        groups=settings.SSO_GROUPS_CLAIM,
+        department=settings.SSO_DEPARTMENT_CLAIM,
+        groups_separator=settings.SSO_GROUPS_SEPARATOR,
+    )
 
 
 def _saml_claims(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -136,13 +142,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         """Runs after the IdP vouched for the person and before they are signed in."""
         identity = identity_for(sociallogin)
-        reason = refusal_reason(identity, allowed_domains=settings.SSO_ALLOWED_EMAIL_DOMAINS)
+        reason = None
+        if identity.provider == "oidc" and not nonce_matches(
+            sociallogin.state, (sociallogin.account.extra_data or {}).get("id_token")
+        ):
+            # An ID token issued for another sign-in (injected or replayed).
+            reason = REFUSED_NONCE
+        reason = reason or refusal_reason(
+            identity, allowed_domains=settings.SSO_ALLOWED_EMAIL_DOMAINS
+        )
         if reason is None and sociallogin.state.get("process") == "connect":
             # One person, one IdP identity: no attaching a second one.
             reason = REFUSED_CONNECT
         if reason is None:
             others = User.objects.filter(email__iexact=identity.email).exclude(
-                sso_subject=identity.subject
+                sso_provider=identity.provider, sso_subject=identity.subject
             )
             if sociallogin.is_existing:
                 others = others.exclude(pk=sociallogin.user.pk)
@@ -154,9 +168,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             services.sso_sign_in_refuse(identity=identity, reason=reason)
             raise ImmediateHttpResponse(refused_response(request, identity, reason))
         if not sociallogin.is_existing:
-            # An account keyed on this subject but without allauth's record of it
-            # (created by an admin, or by the other protocol): it is this person.
-            known = User.objects.filter(sso_subject=identity.subject).first()
+            # An account keyed on this (provider, subject) but without allauth's record
+            # of it (created by an admin): it is this person. Only the same provider:
+            # a SAML NameID equal to someone's OIDC `sub` is somebody else.
+            known = User.objects.filter(
+                sso_provider=identity.provider, sso_subject=identity.subject
+            ).first()
             if known is not None:
                 # save(connect=True) rather than connect(): the latter would also
                 # mail the user an "account connected" notice about nothing new.
@@ -172,6 +189,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         user.email = identity.email
         user.display_name = identity.display_name
         user.department = identity.department
+        user.sso_provider = identity.provider
         user.sso_subject = identity.subject
         return user
 

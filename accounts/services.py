@@ -71,6 +71,7 @@ def user_sso_sign_in(*, user: User, identity: SsoIdentity, roles: set[str]) -> N
     """Every SSO sign-in: the IdP is the source of truth, so the profile and the
     roles are made to match what it says now (a removed group removes the role)."""
     updates = {
+        "sso_provider": identity.provider,
         "sso_subject": identity.subject,
         "email": identity.email,
         "first_name": identity.first_name or user.first_name,

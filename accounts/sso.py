@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import idna
+
 from accounts.roles import ADMIN, COMPLIANCE_REVIEWER, EMPLOYEE, INSIGHTS_VIEWER
 
 # Why a sign-in was refused; the refusal page and the audit event use these.
@@ -19,6 +21,8 @@ REFUSED_NO_EMAIL = "no_email"
 REFUSED_NO_SUBJECT = "no_subject"
 REFUSED_EMAIL_IN_USE = "email_in_use"
 REFUSED_CONNECT = "connect_not_allowed"
+REFUSED_EMAIL_UNVERIFIED = "email_unverified"
+REFUSED_NONCE = "nonce_mismatch"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class SsoIdentity:
     display_name: str = ""
     department: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
+    # False only when the IdP says so (`email_verified: false`); absent claims are True
+    # (Entra and most SAML IdPs only send addresses they manage).
+    email_verified: bool = True
 
     @property
     def email_domain(self) -> str:
@@ -45,12 +52,33 @@ class ClaimNames:
 
     groups: str = "groups"
     department: str = "department"
+    # How an IdP that sends all groups as ONE string separates them (its documentation
+    # says, e.g. ";" or ","); "" (the default): a single string is a single group name.
+    # A list is always a list: a group named "Sales, coo-office" is that one group.
+    groups_separator: str = ""
 
 
 def email_domain(email: str) -> str:
-    """The part after the last @, lower-cased; "" when there is none."""
-    _, at, domain = (email or "").strip().rpartition("@")
-    return domain.lower() if at else ""
+    """The domain of an address with exactly one "@" and a non-empty local part, in its
+    IDNA (ASCII, lower-case) form; "" for anything else. `x@gmail.com@company.com` has
+    no domain: which of its parts a mail server would use is not ours to guess."""
+    local, at, domain = (email or "").strip().partition("@")
+    if not at or not local or not domain or "@" in domain:
+        return ""
+    return normalize_domain(domain)
+
+
+def normalize_domain(domain: str) -> str:
+    """A domain as compared here: IDNA 2008 (UTS 46 mapping) ASCII form, lower-case,
+    without a trailing dot; "" when it is not a valid domain name. `bücher.example`,
+    `BÜCHER.example` and `xn--bcher-kva.example` are one domain."""
+    domain = domain.strip().rstrip(".")
+    if not domain or any(c.isspace() for c in domain):
+        return ""
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii").lower()
+    except idna.IDNAError:
+        return ""
 
 
 def _first(value: Any) -> str:
@@ -60,16 +88,41 @@ def _first(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _many(value: Any) -> tuple[str, ...]:
-    # Groups arrive as a JSON list (OIDC), a list of attribute values (SAML), or
-    # one comma-separated string (some IdPs' "flattened" attribute).
+def _many(value: Any, separator: str = "") -> tuple[str, ...]:
+    """Group names exactly as the IdP sent them: a list (OIDC JSON array, SAML attribute
+    values) is used item by item, never split; only a single string is split, and only
+    on the IdP's documented separator (`separator`, SSO_GROUPS_SEPARATOR)."""
+
+    def name(item: Any) -> str | None:
+        # A string, or a number (some IdPs send numeric group ids); never a boolean,
+        # an object or a nested list.
+        if isinstance(item, str):
+            return item
+        if isinstance(item, int) and not isinstance(item, bool):
+            return str(item)
+        return None
+
+    if isinstance(value, list | tuple):
+        items = [n for n in map(name, value) if n is not None]
+    else:
+        single = name(value)
+        if single is None:
+            return ()
+        items = single.split(separator) if separator else [single]
+    out = [item.strip() for item in items]
+    return tuple(dict.fromkeys(item for item in out if item))
+
+
+def _verified(value: Any) -> bool:
+    """`email_verified`: only an explicit false (JSON false, or the string "false" some
+    IdPs send) refuses; an absent claim does not."""
+    if isinstance(value, list | tuple):  # a SAML attribute
+        value = value[0] if value else None
     if value is None:
-        return ()
-    items: Iterable[Any] = value if isinstance(value, list | tuple) else [value]
-    out: list[str] = []
-    for item in items:
-        out.extend(part.strip() for part in str(item).split(",") if part.strip())
-    return tuple(dict.fromkeys(out))
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no")
+    return bool(value)
 
 
 def identity_from_claims(
@@ -90,7 +143,8 @@ def identity_from_claims(
         last_name=last[:150],
         display_name=display[:200],
         department=_first(claims.get(names.department))[:200],
-        groups=_many(claims.get(names.groups)),
+        groups=_many(claims.get(names.groups), names.groups_separator),
+        email_verified=_verified(claims.get("email_verified")),
     )
 
 
@@ -119,12 +173,15 @@ def roles_for_groups(
 
 
 def refusal_reason(identity: SsoIdentity, *, allowed_domains: Iterable[str]) -> str | None:
-    """Why this identity may not sign in, or None. Exact domain match: a
-    subdomain or a look-alike (company.com.evil.net) is a different domain."""
+    """Why this identity may not sign in, or None. Exact domain match after IDNA
+    normalisation: a subdomain or a look-alike (company.com.evil.net) is a different
+    domain, and an address with two "@" has none."""
     if not identity.subject:
         return REFUSED_NO_SUBJECT
     if not identity.email_domain:
         return REFUSED_NO_EMAIL
-    if identity.email_domain not in {d.lower() for d in allowed_domains}:
+    if identity.email_domain not in {normalize_domain(d) for d in allowed_domains} - {""}:
         return REFUSED_EMAIL_DOMAIN
+    if not identity.email_verified:
+        return REFUSED_EMAIL_UNVERIFIED
     return None

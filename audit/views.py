@@ -31,6 +31,7 @@ from audit.forms import ContentReasonForm
 from audit.models import AuditEvent
 from audit.selectors import event_chain_status, event_page, event_totals, run_events_of
 from audit.services import audit_content_viewed, audit_log_exported, audit_log_viewed
+from config.text import clean_query, parse_positive_int
 
 
 def _filter_form(
@@ -42,13 +43,19 @@ def _filter_form(
         .values_list("department", flat=True)
         .distinct()
     )
-    form = AuditFilterForm(request.GET if data is None else data, departments=departments)
+    # Filters are search input: NUL (which PostgreSQL refuses) and other control
+    # characters are dropped, like in every search box (config/text.py).
+    cleaned = QueryDict(mutable=True)
+    for key, values in (request.GET if data is None else data).lists():
+        cleaned.setlist(clean_query(key), [clean_query(v, max_chars=255) for v in values])
+    form = AuditFilterForm(cleaned, departments=departments)
     return form, form.filters() if form.is_valid() else None
 
 
 def _cursor(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    # "²".isdigit() is True and int("²") raises: ASCII digits only (config/text.py).
+    value = parse_positive_int(request.GET.get(name), default=0, maximum=2**62)
+    return value or None
 
 
 def _list_context(request: HttpRequest, query: QueryDict) -> dict[str, object]:

@@ -74,6 +74,7 @@ def setup_django() -> None:
     os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "bench"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TESTING"] = "false"
+    os.environ.setdefault("DEBUG", "true")  # development secrets (DEBUG defaults to false)
     Path(os.environ["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     import django
 

@@ -47,6 +47,7 @@ def setup_django(database_url: str | None) -> None:
     os.environ["DATABASE_URL"] = database_url or f"sqlite:///{var_dir / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TESTING"] = "false"
+    os.environ.setdefault("DEBUG", "true")  # development secrets (DEBUG defaults to false)
     if database_url:
         recreate_postgres(database_url)
     import django

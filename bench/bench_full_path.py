@@ -97,6 +97,7 @@ def stack_env(*, database_url: str, redis_url: str, emulator_url: str, var_dir: 
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "false",
+            "TESTING": "false",  # refused with DEBUG=false (config/startup.py)
             "SECRET_KEY": secrets.token_urlsafe(60),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",

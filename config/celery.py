@@ -22,8 +22,24 @@ from config.logs import celery_headers_for_publish, task_context_enter, task_con
 # imports this module before Django is set up.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+
+def __getattr__(name: str) -> Any:
+    """`checked_settings`: Django's settings, or one line and exit 2 when a variable is bad
+    or a DEBUG=false start is unsafe (config/startup.py), for the worker and beat as for
+    the web server. Resolved when Celery first reads its configuration."""
+    if name == "checked_settings":
+        from django.conf import settings
+
+        from config.startup import exit_on_config_error
+
+        with exit_on_config_error():
+            settings.INSTALLED_APPS  # noqa: B018 - forces the settings module to load
+        return settings
+    raise AttributeError(name)
+
+
 app = Celery("config")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object("config.celery:checked_settings", namespace="CELERY")
 app.autodiscover_tasks(["config", "prompting", "audit", "accounts", "insights"])
 
 # The worker's hostname, for its children (prefork) to name themselves in presence keys.

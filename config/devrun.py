@@ -22,6 +22,9 @@ import boto3
 
 # Before Django is imported; settings load (lazily) at check_settings().
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# DEBUG defaults to false (production, config/settings.py); `make run` is development:
+# generated secrets in var/, the development sign-in. An explicit DEBUG=false is kept.
+os.environ.setdefault("DEBUG", "true")
 
 from django.conf import settings
 

@@ -12,6 +12,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from config import startup
 from config.env import (
     ConfigError,
     dev_secret,
@@ -33,21 +34,26 @@ from limits import definitions as limits_definitions  # pure Python, like insigh
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
 
-# Development is the default so that `make run` needs nothing set; production
-# says DEBUG=false explicitly and then every secret must come from the env.
-DEBUG = env_bool("DEBUG", True)
+# Production is the default (issue 15): an unset DEBUG never means debug pages and the
+# development sign-in. `make run` (config/devrun.py) and `make test` set DEBUG=true. With
+# DEBUG=false every secret must come from the env and config/startup.py refuses an unsafe
+# start (checked at the end of this module).
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
 
 if DEBUG:
     SECRET_KEY = env_str("SECRET_KEY", "") or dev_secret(VAR_DIR, "SECRET_KEY")
 else:
-    SECRET_KEY = env_str("SECRET_KEY")
-    if len(SECRET_KEY) < 50:
-        raise ConfigError("SECRET_KEY is malformed: use at least 50 random characters")
+    SECRET_KEY = env_str("SECRET_KEY", "")
+    # The first problem stops here so it is the one reported (config/startup.py).
+    startup.refuse_unsafe_start(
+        [p for p in [startup.secret_key_problem("SECRET_KEY", SECRET_KEY)] if p]
+    )
+# Rotation (docs/security.md): the new key in SECRET_KEY, the old ones here until the
+# sessions and signed values they made have expired (SESSION_MAX_AGE_HOURS).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-if not DEBUG and not ALLOWED_HOSTS:
-    raise ConfigError("ALLOWED_HOSTS is required when DEBUG is false (comma-separated host names)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -73,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After WhiteNoise (static files keep their caching): no page or JSON is stored.
+    "config.nostore.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF, which is the first to parse the form: oversized forms get a sentence.
@@ -242,6 +250,10 @@ SSO_SAML_ENTITY_ID = env_str("SSO_SAML_ENTITY_ID", "")
 SSO_SAML_NAME = env_str("SSO_SAML_NAME", "Company SSO (SAML)")
 SSO_ALLOWED_EMAIL_DOMAINS = [d.lower() for d in env_list("SSO_ALLOWED_EMAIL_DOMAINS", [])]
 SSO_GROUPS_CLAIM = env_str("SSO_GROUPS_CLAIM", "groups")
+# Only for an IdP that sends all groups as one string: its documented separator. A list
+# of groups is never split (a group named "Sales, coo-office" is one group); unset, a
+# single string is one group name.
+SSO_GROUPS_SEPARATOR = env_str("SSO_GROUPS_SEPARATOR", "")
 SSO_DEPARTMENT_CLAIM = env_str("SSO_DEPARTMENT_CLAIM", "department")
 SSO_COMPLIANCE_GROUPS = env_list("SSO_COMPLIANCE_GROUPS", [])
 SSO_ADMIN_GROUPS = env_list("SSO_ADMIN_GROUPS", [])
@@ -250,10 +262,6 @@ SSO_INSIGHTS_GROUPS = env_list("SSO_INSIGHTS_GROUPS", [])
 SSO_OIDC_CONFIGURED = bool(SSO_OIDC_SERVER_URL and SSO_OIDC_CLIENT_ID)
 SSO_SAML_CONFIGURED = bool(SSO_SAML_METADATA_URL and SSO_SAML_ENTITY_ID)
 SSO_CONFIGURED = SSO_OIDC_CONFIGURED or SSO_SAML_CONFIGURED
-if not DEBUG and not SSO_CONFIGURED:
-    raise ConfigError(
-        "SSO_OIDC_SERVER_URL is required when DEBUG is false: configure OIDC or SAML sign-in"
-    )
 # The development sign-in page exists only in DEBUG without SSO.
 DEV_LOGIN_ENABLED = DEBUG and not SSO_CONFIGURED
 
@@ -298,6 +306,8 @@ SSO_FORM_ACTION_ORIGINS = env_list("SSO_FORM_ACTION_ORIGINS", []) + [
 if SSO_OIDC_CONFIGURED:
     INSTALLED_APPS.append("allauth.socialaccount.providers.openid_connect")
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        # allauth's provider plus a `nonce` sent and checked (accounts/oidc.py).
+        "provider_class": "accounts.oidc.NonceOpenIDConnectProvider",
         "OAUTH_PKCE_ENABLED": True,
         "APPS": [
             {
@@ -385,8 +395,21 @@ if DEBUG:
         generate=lambda: __import__("audit.signing").signing.generate_private_key_text(),
     )
 else:
-    PSEUDONYM_KEY = env_str("PSEUDONYM_KEY")
-    AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY")
+    PSEUDONYM_KEY = env_str("PSEUDONYM_KEY", "")
+    AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
+    # Empty, short or unusable secrets, TESTING, no SSO, no hosts: refuse to start with
+    # one sentence naming the variable (config/startup.py; `check --deploy` says the same).
+    startup.refuse_unsafe_start(
+        startup.production_problems(
+            secret_key=SECRET_KEY,
+            secret_key_fallbacks=SECRET_KEY_FALLBACKS,
+            pseudonym_key=PSEUDONYM_KEY,
+            audit_signing_key=AUDIT_SIGNING_KEY,
+            testing=TESTING,
+            sso_configured=SSO_CONFIGURED,
+            allowed_hosts=ALLOWED_HOSTS,
+        )
+    )
 # Audit checkpoints (docs/audit.md): the Ed25519 key that signs them, the previous key
 # during a rotation, the public keys verify_audit_log trusts (default: the signing
 # keys' own), and the write-once store outside the database they are delivered to.
@@ -432,6 +455,9 @@ AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30, minimum=1)
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
+# Bodies of requests without a session cookie (sign-in, the SAML ACS post) are capped at
+# the ASGI layer, before they are read (config/upload_limit.py).
+ANONYMOUS_BODY_LIMIT_KB = env_int("ANONYMOUS_BODY_LIMIT_KB", 256, minimum=16)
 # Summarize: the longest document text accepted (~600 pages; policy analysis and cost grow
 # with it), and the largest part sent in one call. Parts are also bounded by the model's
 # context; smaller parts run in parallel (faster) and keep detail a long context loses.

@@ -24,6 +24,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +51,52 @@ def too_large_sentence() -> str:
     )
 
 
+def body_limit(scope: Scope) -> tuple[int, str]:
+    """The most bytes this request may send, and the sentence when it sends more.
+
+    Every route is capped (issue 15), before Django reads the body: upload routes at the
+    upload limit; other routes of a browser with a session cookie at Django's own
+    in-memory limit (it would refuse more anyway, but only after reading it all); requests
+    without a session cookie (sign-in pages, the SAML ACS post, anyone on the internet)
+    at ANONYMOUS_BODY_LIMIT_KB. The cookie is not checked here (that needs the database):
+    a forged one only reaches the signed-in limit, which is still small."""
+    path = str(scope.get("path", ""))
+    if path.startswith(UPLOAD_PATH_PREFIXES):
+        return upload_limit_bytes(), too_large_sentence()
+    if _has_session_cookie(scope):
+        limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + MULTIPART_ALLOWANCE_BYTES
+        return limit, (
+            f"The request is larger than {limit / 1024 / 1024:.1f} MB, the most this page "
+            "accepts. To summarize a long text, upload it as a file on the Summarize page."
+        )
+    limit = int(settings.ANONYMOUS_BODY_LIMIT_KB) * 1024
+    return limit, (
+        f"The request is larger than {settings.ANONYMOUS_BODY_LIMIT_KB} KB, the most "
+        "accepted before signing in. Sign in and try again."
+    )
+
+
+def _has_session_cookie(scope: Scope) -> bool:
+    name = f"{settings.SESSION_COOKIE_NAME}=".encode()
+    for header, value in scope.get("headers", []):
+        if header == b"cookie" and any(part.strip().startswith(name) for part in value.split(b";")):
+            return True
+    return False
+
+
 class UploadLimitMiddleware:
+    """Caps the body of every request (`body_limit`), refusing with 413 and a sentence
+    before reading when Content-Length says too much, or as soon as a chunked body
+    passes the limit."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(
-            UPLOAD_PATH_PREFIXES
-        ):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = upload_limit_bytes()
+        limit, sentence = body_limit(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             logger.warning(
@@ -69,7 +105,7 @@ class UploadLimitMiddleware:
                 limit,
                 scope.get("path"),
             )
-            await _send_413(send)
+            await _send_413(send, sentence)
             return
         state = {"received": 0, "exceeded": False, "started": False}
 
@@ -96,7 +132,7 @@ class UploadLimitMiddleware:
 
         await self.app(scope, counting_receive, tracking_send)
         if state["exceeded"] and not state["started"]:
-            await _send_413(send)
+            await _send_413(send, sentence)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -109,8 +145,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send) -> None:
-    body = json.dumps({"error": too_large_sentence(), "code": "too_large"}).encode()
+async def _send_413(send: Send, sentence: str) -> None:
+    body = json.dumps({"error": sentence, "code": "too_large"}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -171,5 +207,21 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
                 "code": "too_large",
             },
             status=413,
+        )
+    except MultiPartParserError as exc:
+        # A part header over Django's 1 KB limit is nearly always a very long file name.
+        logger.warning("form refused: unreadable multipart body (%s): %s", request.path, exc)
+        header = "header size" in str(exc)
+        return JsonResponse(
+            {
+                "error": (
+                    "The file's name is too long to upload. Rename the file to a shorter "
+                    "name (under 200 characters) and try again."
+                    if header
+                    else "The upload could not be read. Reload the page and try again."
+                ),
+                "code": "file_name_too_long" if header else "unreadable_upload",
+            },
+            status=400,
         )
     return None

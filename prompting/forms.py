@@ -15,7 +15,6 @@ body is read only here, where "too large" becomes a sentence naming the limit.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeGuard
 from urllib.parse import unquote_to_bytes
 
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
+from config.safejson import JSONTooDeep, loads_bounded
 from config.text import InvalidText, clean_text, decode_text
 from prompting.errors import InputRejected
 from prompting.models import PromptTemplate, Tool
@@ -70,7 +70,9 @@ def _decoded(body: bytes) -> str:
 
 def _parse_json(raw: str) -> Any:
     try:
-        return json.loads(raw) if raw.strip() else {}
+        return loads_bounded(raw) if raw.strip() else {}
+    except JSONTooDeep as exc:
+        raise InputRejected(str(exc), code="too_deep") from None
     except ValueError:
         raise InputRejected("The request could not be read; reload the page.") from None
 
@@ -106,7 +108,7 @@ class OverridesField(forms.Field):
             return []
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = loads_bounded(value)
             except ValueError:
                 raise forms.ValidationError("The marks could not be read.") from None
         if not isinstance(value, list) or len(value) > MAX_OVERRIDES:

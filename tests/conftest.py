@@ -124,6 +124,7 @@ def make_user(username: str, *roles: str, department: str = "Support") -> Any:
         email=f"{username}@example.com",
         display_name=username.capitalize(),
         department=department,
+        sso_provider="oidc",
         sso_subject=f"sub-{username}",
     )
     user_roles_sync(user=user, roles={EMPLOYEE, *roles}, source="test")

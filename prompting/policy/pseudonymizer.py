@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import url_context
 from .errors import InvalidMapping
 
 # Entity types are upper-case (see rules._ENTITY_TYPE_RE); the number starts at 1.
@@ -151,12 +152,21 @@ class PseudonymMap:
         entry = self._by_placeholder.get(placeholder)
         return entry.value if entry else None
 
-    def restore(self, text: str) -> str:
-        """Replace known placeholders with their values; unknown ones stay as written."""
+    def restore(self, text: str, *, line_before: str = "") -> str:
+        """Replace known placeholders with their values; unknown ones stay as written, and
+        so does any inside a URL (a link target, an image source: url_context.py), so
+        restoring never builds a URL carrying a real value. `line_before`: the text of
+        the first line before `text` (a stream's earlier deltas)."""
 
         def replace(match: re.Match[str]) -> str:
             entry = self._by_placeholder.get(match.group(0))
-            return entry.value if entry else match.group(0)
+            if entry is None:
+                return match.group(0)
+            if url_context.in_url_context(
+                url_context.line_before(text, match.start(), line_before)
+            ):
+                return match.group(0)
+            return entry.value
 
         return PLACEHOLDER_RE.sub(replace, text)
 
@@ -229,6 +239,7 @@ class StreamRestorer:
     def __init__(self, mapping: PseudonymMap) -> None:
         self._mapping = mapping
         self._pending = ""
+        self._line = ""  # the current line's sanitized text so far (URL context)
 
     def feed(self, delta: str) -> str:
         buffer = self._pending + delta
@@ -241,9 +252,14 @@ class StreamRestorer:
         ):
             hold_from = start
         self._pending = buffer[hold_from:]
-        return self._mapping.restore(buffer[:hold_from])
+        return self._restore(buffer[:hold_from])
 
     def flush(self) -> str:
         """The held-back rest at the end of the stream, shown as is if incomplete."""
         rest, self._pending = self._pending, ""
-        return self._mapping.restore(rest)
+        return self._restore(rest)
+
+    def _restore(self, text: str) -> str:
+        shown = self._mapping.restore(text, line_before=self._line)
+        self._line = url_context.carry(text, self._line)
+        return shown

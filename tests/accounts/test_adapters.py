@@ -62,9 +62,16 @@ def make_request() -> HttpRequest:
     return request
 
 
-def oidc_login(sub: str, **claims: Any) -> SocialLogin:
-    account = SocialAccount(provider="company", uid=sub, extra_data={"userinfo": claims})
-    return SocialLogin(account=account, user=User())
+def oidc_login(sub: str, *, nonce: str | None = "n-1", **claims: Any) -> SocialLogin:
+    """An OIDC sign-in whose ID token carries the nonce its request sent (accounts/oidc.py)."""
+    account = SocialAccount(
+        provider="company",
+        uid=sub,
+        extra_data={"userinfo": claims, "id_token": {"sub": sub, "nonce": nonce}},
+    )
+    login = SocialLogin(account=account, user=User())
+    login.state = {"nonce": "n-1"}
+    return login
 
 
 def test_identity_merges_id_token_and_userinfo() -> None:

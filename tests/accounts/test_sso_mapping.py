@@ -78,10 +78,15 @@ NAMES = ClaimNames(groups="groups", department="department")
             NAMES,
             {"display_name": "Sam Lee", "department": "Legal", "groups": ("x", "y")},
         ),
-        (  # one comma-separated string, duplicates dropped
+        (  # one string, split on the IdP's configured separator, duplicates dropped
             {"email": "a@company.com", "groups": "x, y,x"},
-            NAMES,
+            ClaimNames(groups="groups", department="department", groups_separator=","),
             {"groups": ("x", "y"), "department": ""},
+        ),
+        (  # one string and no separator configured: one group name
+            {"email": "a@company.com", "groups": "Sales, coo-office"},
+            NAMES,
+            {"groups": ("Sales, coo-office",)},
         ),
         (  # claim names from settings (Entra-style URIs)
             {
@@ -117,13 +122,13 @@ def test_identity_from_claims(
     [
         ("a@company.com", "company.com"),
         ("A@Company.Com", "company.com"),
-        ('"odd@name"@company.com', "company.com"),
+        ('"odd@name"@company.com', ""),  # exactly one @ (issue 15)
         ("no-at-sign", ""),
         ("", ""),
     ],
 )
 def test_email_domain(email: str, domain: str) -> None:
-    """The domain is what follows the last @, lower-cased."""
+    """The domain follows the only @, lower-cased; two @ give no domain."""
     assert email_domain(email) == domain
 
 

@@ -21,7 +21,7 @@ OIDC = {
 
 def run_settings(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SSO_", "DEBUG", "SESSION_"))}
-    full.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    full.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env})
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
     )

@@ -46,7 +46,8 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             )
         )
     }
-    env.update({"VAR_DIR": str(tmp_path / "var"), "TESTING": "false", **extra})
+    # Development unless a case says otherwise (DEBUG defaults to false: production).
+    env.update({"VAR_DIR": str(tmp_path / "var"), "TESTING": "false", "DEBUG": "true", **extra})
     return env
 
 
@@ -62,10 +63,10 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         (
             {
                 "DEBUG": "false",
-                "SECRET_KEY": "k" * 60,
+                "SECRET_KEY": "s" * 30 + "Q9!x" * 8,
                 "ALLOWED_HOSTS": "a.example.com",
-                "PSEUDONYM_KEY": "x",
-                "AUDIT_SIGNING_KEY": "y",
+                "PSEUDONYM_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
+                "AUDIT_SIGNING_KEY": "SWaAHuK0mvoYrb5c5OtOr0Hx1oTLWmFhNNBSFXv0+zw=",
             },
             "SSO_OIDC_SERVER_URL",
         ),
@@ -100,7 +101,7 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
         ALLOWED_HOSTS="assistant.example.com",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
         REDIS_URL="redis://127.0.0.1:6379/0",
-        PSEUDONYM_KEY="pk",
+        PSEUDONYM_KEY="ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
         AUDIT_SIGNING_KEY="SWaAHuK0mvoYrb5c5OtOr0Hx1oTLWmFhNNBSFXv0+zw=",
         AUDIT_CHECKPOINT_STORE="s3://audit-checkpoints/production",
         SSO_OIDC_SERVER_URL="https://idp.example.com",

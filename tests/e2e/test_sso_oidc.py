@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -21,10 +20,9 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
-from audit.signing import generate_private_key_text
-from tests.support.processes import ROOT, free_port, http_ok, logged_service, start_web
+from tests.support.processes import ROOT, free_port, http_ok, logged_service
+from tests.support.production import production_env, start_production_web
 
 pytestmark = pytest.mark.e2e
 
@@ -100,16 +98,9 @@ def sso_web_env(live_env: dict[str, str], **sso: str) -> dict[str, str]:
     Plain http on 127.0.0.1: Chromium treats loopback as a secure context, so
     the Secure session and CSRF cookies of DEBUG-off settings still work.
     """
-    env = dict(live_env)
+    env = production_env(live_env)
     env.update(
         {
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(60),
-            "PSEUDONYM_KEY": Fernet.generate_key().decode(),
-            "AUDIT_SIGNING_KEY": generate_private_key_text(),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_HSTS_SECONDS": "0",
             "SSO_ALLOWED_EMAIL_DOMAINS": "company.example",
             "SSO_COMPLIANCE_GROUPS": COMPLIANCE_GROUP,
             "SSO_ADMIN_GROUPS": ADMIN_GROUP,
@@ -138,7 +129,7 @@ def oidc_site(
     _node_ready()
     idp_port = free_port()
     issuer = f"http://127.0.0.1:{idp_port}"
-    web, site = start_web(
+    web, site = start_production_web(
         sso_web_env(
             live_env,
             SSO_OIDC_SERVER_URL=issuer,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +17,12 @@ from typing import Any
 import pytest
 import requests
 from cryptography import x509
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from audit.signing import generate_private_key_text
-from tests.support.processes import ROOT, free_port, http_ok, logged_service, start_web
+from tests.support.processes import ROOT, free_port, http_ok, logged_service
+from tests.support.production import production_env, start_production_web
 
 pytestmark = pytest.mark.e2e
 
@@ -99,16 +97,9 @@ def saml_site(
     folder = tmp_path_factory.mktemp("saml")
     idp_port = free_port()
     idp_url = f"http://127.0.0.1:{idp_port}"
-    env = dict(live_env)
+    env = production_env(live_env)
     env.update(
         {
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(60),
-            "PSEUDONYM_KEY": Fernet.generate_key().decode(),
-            "AUDIT_SIGNING_KEY": generate_private_key_text(),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_HSTS_SECONDS": "0",
             "SSO_SAML_METADATA_URL": f"{idp_url}/metadata",
             "SSO_SAML_ENTITY_ID": IDP_ENTITY_ID,
             "SSO_SAML_NAME": "Company SAML",
@@ -118,7 +109,7 @@ def saml_site(
             "SSO_GROUPS_CLAIM": "groups",
         }
     )
-    web, site = start_web(env)
+    web, site = start_production_web(env)
     cert_file, key_file = _signing_pair(folder)
     config = folder / "config.json"
     config.write_text(
