@@ -26,8 +26,9 @@ RETENTION_AFTER_END_S = 3600
 # While a run streams the key lives this long past the last entry, so an abandoned
 # run's stream cannot stay in Redis forever.
 RETENTION_WHILE_ACTIVE_S = 6 * 3600
-# A worker keeps retrying an entry this long while Redis restarts, so the browser gets
-# every token in order once Redis is back.
+# A worker keeps retrying an entry this long while Redis restarts or stalls, so the
+# browser gets every token in order once Redis is back; beyond it the run ends
+# (internal error, or interrupted by the reaper) with the partial text kept.
 APPEND_RETRY_S = 15.0
 
 
@@ -64,7 +65,9 @@ def relay_append(
             pipe.expire(key, ttl)
             entry_id, _ = pipe.execute()
             return str(entry_id)
-        except redis.ConnectionError:
+        except (redis.ConnectionError, redis.TimeoutError):
+            # A stall (DEBUG SLEEP, a failover) raises TimeoutError, not ConnectionError:
+            # both are a hiccup to ride out, keeping every token in order.
             if time.monotonic() > deadline:
                 raise
             logger.warning("relay: Redis unavailable, retrying append for run %s", run_id)

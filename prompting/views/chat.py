@@ -25,7 +25,7 @@ from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
 from prompting.rendering import render_markdown
-from prompting.runs.services import RETRYABLE
+from prompting.runs.lifecycle import run_retryable
 from prompting.views.errors import json_errors
 from prompting.views.runs import run_created_response
 
@@ -54,7 +54,7 @@ def turn_context(run: Run) -> dict[str, Any]:
         "answer_html": render_markdown(answer.content) if answer and answer.content else "",
         "message_id": answer.pk if answer else None,
         "active": not run.is_final,
-        "retryable": run.status in RETRYABLE,
+        "retryable": run_retryable(run),
         "rating": feedback.rating if feedback else 0,
         "comment": feedback.comment if feedback else "",
         "urls": {
