@@ -8,7 +8,7 @@ worker) → task generate_run → `generation.run_generate` (interactive worker)
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,13 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.services import audit_record
 from config.text import InvalidText, clean_text
-from prompting.errors import InputRejected, ModelNotAvailable, NotFound, RunNotRetryable
+from prompting.errors import (
+    InputRejected,
+    ModelNotAvailable,
+    NotFound,
+    RunNotRetryable,
+    ServiceUnavailable,
+)
 from prompting.llm.models import ModelSpec
 from prompting.models import Conversation, Message, Run, Tool
 from prompting.runs import dispatch, lifecycle, relay
@@ -32,6 +38,10 @@ TITLE_LENGTH = 60
 # A worker beats every 3 s (generation.HEARTBEAT_INTERVAL_S): four missed beats mean dead.
 STALE_HEARTBEAT = timedelta(seconds=12)
 STUCK_IN_QUEUE = timedelta(minutes=10)
+QUEUE_UNAVAILABLE_MESSAGE = (
+    "Messages cannot be sent right now because a part of the service is restarting. "
+    "Nothing was sent; please try again in a minute."
+)
 CHECKER_UNAVAILABLE_MESSAGE = "The checker is not available right now; nothing was sent."
 GENERATOR_UNAVAILABLE_MESSAGE = (
     "The model worker is not available right now; nothing was sent. Please retry in a moment."
@@ -94,7 +104,36 @@ def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str
     except ModelNotAvailable as exc:
         _reject(user=user, reason="model_not_allowed", message=exc.user_message, tool=tool)
         raise
+    _require_queue(user=user, tool=tool)
     return text, model
+
+
+def _require_queue(*, user: Any, tool: str) -> None:
+    """Refuse (503, recorded) before anything is created when Redis, the broker and relay
+    every run needs, is unreachable: otherwise the run would be saved and never judged."""
+    if relay.relay_reachable():
+        return
+    audit_record(
+        actor=user,
+        action=Action.PROMPT_REJECTED,
+        outcome="rejected",
+        details={"reason": "queue_unavailable", "tool": tool},
+    )
+    raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
+
+
+def _not_queued(run_id: Any) -> Callable[[Exception], None]:
+    """The run was committed but the broker refused its first step (Redis went down in
+    between): end it at once, failed with its event, and answer 503."""
+
+    def fail(error: Exception) -> None:
+        logger.warning("run %s: could not queue its policy step: %s", run_id, error)
+        lifecycle.run_expire(
+            run_id=run_id, error_code="queue_unavailable", error_message=QUEUE_UNAVAILABLE_MESSAGE
+        )
+        raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
+
+    return fail
 
 
 def run_create(
@@ -136,7 +175,7 @@ def run_create(
             overrides=list(overrides),
             preset=preset,
         )
-        dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk))
+        dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 
@@ -164,7 +203,7 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
         overrides=previous.overrides,
         preset=previous.preset,
     )
-    dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk))
+    dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 
