@@ -384,6 +384,9 @@ BEDROCK_RETRY_MAX_DELAY = env_float("BEDROCK_RETRY_MAX_DELAY", 4.0)
 # sentence; nothing is sent. Keep them so that every single fault shows within 30 s.
 RUN_POLICY_PICKUP_TIMEOUT = env_float("RUN_POLICY_PICKUP_TIMEOUT", 20.0)
 RUN_GENERATION_PICKUP_TIMEOUT = env_float("RUN_GENERATION_PICKUP_TIMEOUT", 20.0)
+# SIGTERM to an interactive worker: running answers may finish for this long (keep it
+# below the supervisor's kill timeout, e.g. Kubernetes' terminationGracePeriodSeconds).
+WORKER_DRAIN_GRACE = env_float("WORKER_DRAIN_GRACE", 25.0)
 # "Still waiting for the model… N s" every this many seconds of silence.
 BEDROCK_PROGRESS_INTERVAL = env_float("BEDROCK_PROGRESS_INTERVAL", 4.0)
 LLM_MODELS = env_json("LLM_MODELS", None)  # None: prompting.llm.models.DEFAULT_MODELS

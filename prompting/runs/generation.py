@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
@@ -31,7 +32,7 @@ from prompting.llm.errors import LLMError
 from prompting.llm.events import STOP_REASON_CANCELLED, Finished, TextDelta, Usage
 from prompting.models import Run, Tool
 from prompting.policy.pseudonymizer import StreamRestorer
-from prompting.runs import lifecycle, relay
+from prompting.runs import dispatch, lifecycle, relay
 from prompting.runs.lifecycle import run_finish
 from prompting.selectors import model_allowlist
 
@@ -101,6 +102,35 @@ class _Heartbeats:
 heartbeats = _Heartbeats()
 
 
+class _Drain:
+    """SIGTERM to an interactive worker (a deploy): Celery's warm shutdown stops consuming
+    and waits for running tasks; here, streams that are running may finish for
+    WORKER_DRAIN_GRACE seconds, after which they stop keeping their partial text (failed,
+    `worker_restart`, retryable). A generation that starts while draining is handed back
+    to the queue unclaimed, for another (or the restarted) worker: no new work here."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.grace_over = threading.Event()
+
+    def begin(self, grace_s: float) -> None:
+        if self.started.is_set():
+            return
+        self.started.set()
+        logger.warning("worker stopping: running answers get %.0f s to finish", grace_s)
+        timer = threading.Timer(grace_s, self.grace_over.set)
+        timer.daemon = True
+        timer.start()
+
+
+drain = _Drain()
+
+
+@worker_shutting_down.connect
+def _on_worker_shutting_down(**_kwargs: object) -> None:
+    drain.begin(settings.WORKER_DRAIN_GRACE)
+
+
 def conversation_history(run: Run) -> list[dict[str, Any]]:
     """The sanitized turns Bedrock sees: finished exchanges, then the new message.
 
@@ -134,8 +164,17 @@ def conversation_history(run: Run) -> list[dict[str, Any]]:
     return messages
 
 
+WORKER_RESTART_MESSAGE = (
+    "The answer was interrupted by a restart of the service. What arrived is kept; you can retry."
+)
+
+
 def run_generate(*, run_id: Any) -> None:
     """Stream one answer. Never raises: every outcome ends in lifecycle.run_finish."""
+    if drain.started.is_set():
+        # This worker is stopping: back to the queue, unclaimed, for a worker that stays.
+        dispatch.dispatch(dispatch.GENERATE_RUN, str(run_id))
+        return
     if not lifecycle.run_claim_for_generation(run_id=run_id):
         return  # not judged, blocked, already running (duplicate), expired or reaped
     run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
@@ -169,7 +208,7 @@ def run_generate(*, run_id: Any) -> None:
             system=run.system_prompt or None,
             max_tokens=run.max_output_tokens,  # set by Summarize's length choice
             on_status=lambda status: _relay_status(run_id, status),
-            should_stop=lambda: relay.cancel_requested(run_id),
+            should_stop=lambda: drain.grace_over.is_set() or relay.cancel_requested(run_id),
             retry=retry_policy(),
             first_byte_timeout_s=settings.BEDROCK_FIRST_BYTE_TIMEOUT,
             stall_timeout_s=settings.BEDROCK_STALL_TIMEOUT,
@@ -193,6 +232,16 @@ def run_generate(*, run_id: Any) -> None:
         _flush(run_id, restorer)
         assert finished is not None
         cancelled = finished.stop_reason == STOP_REASON_CANCELLED
+        if cancelled and drain.grace_over.is_set() and not relay.cancel_requested(run_id):
+            _finish(
+                run_id=run_id,
+                status=Run.Status.FAILED,
+                sanitized_text="".join(raw_parts),
+                error_code="worker_restart",
+                error_message=WORKER_RESTART_MESSAGE,
+                attempts=_attempts(stream),
+            )
+            return
         _finish(
             run_id=run_id,
             status=Run.Status.CANCELLED if cancelled else Run.Status.DONE,
