@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,9 @@ RETENTION_WHILE_ACTIVE_S = 6 * 3600
 # browser gets every token in order once Redis is back; beyond it the run ends
 # (internal error, or interrupted by the reaper) with the partial text kept.
 APPEND_RETRY_S = 15.0
+# Entries written to one run's stream while an append waits: its own deltas are in order,
+# so only a few others (status, progress) can come after it.
+RECENT_ENTRIES_CHECKED = 50
 
 
 def stream_key(run_id: object) -> str:
@@ -49,14 +53,23 @@ def relay_append(
     stays server-side; the reaper rebuilds an interrupted answer from it.
     """
     key = stream_key(run_id)
-    fields = {"type": event_type, "data": json.dumps(data, ensure_ascii=False)}
+    # A unique mark: an append that timed out may still have been executed by Redis once
+    # it woke up (DEBUG SLEEP, a slow failover); the retry looks for it first, so the
+    # browser never sees a token twice.
+    mark = uuid.uuid4().hex[:16]
+    fields = {"type": event_type, "data": json.dumps(data, ensure_ascii=False), "u": mark}
     if raw is not None:
         fields["raw"] = raw
     deadline = time.monotonic() + APPEND_RETRY_S
     delay = 0.05
+    retrying = False
     while True:
         try:
             client = redis_client()
+            if retrying:
+                landed = _find_mark(client, key, mark)
+                if landed is not None:
+                    return landed
             pipe = client.pipeline(transaction=False)
             pipe.xadd(key, fields)  # type: ignore[arg-type]
             ttl = (
@@ -71,8 +84,18 @@ def relay_append(
             if time.monotonic() > deadline:
                 raise
             logger.warning("relay: Redis unavailable, retrying append for run %s", run_id)
+            retrying = True
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def _find_mark(client: redis.Redis, key: str, mark: str) -> str | None:
+    """The id of the entry carrying `mark` among the stream's last ones, if it landed."""
+    entries: Any = client.xrevrange(key, count=RECENT_ENTRIES_CHECKED)
+    for entry_id, fields in entries:
+        if fields.get("u") == mark:
+            return str(entry_id)
+    return None
 
 
 def relay_reachable() -> bool:

@@ -32,8 +32,16 @@ PROMISE_S = 30.0
 
 
 @pytest.fixture
-def stack(private_stack: PrivateStack) -> Iterator[PrivateStack]:
-    yield private_stack
+def stack(
+    live_env: dict[str, str], bedrock_emulator: Any, transactional_db: None
+) -> Iterator[PrivateStack]:
+    """A private stack with the product's default deadlines (the session's live settings
+    shorten the socket read timeout to 4 s for older stall tests)."""
+    env = {**live_env}
+    env.pop("BEDROCK_READ_TIMEOUT", None)
+    stack = PrivateStack(env)
+    yield stack
+    stack.close()
 
 
 def words(count: int, tag: str) -> str:
@@ -159,7 +167,10 @@ def test_bedrock_stall_mid_stream_keeps_the_partial_text(
     # stall=5: five deltas ("You ", "said: ", three words), then silence.
     assert seen.shown == f"You said: {tag}w0 {tag}w1 {tag}w2 "
     assert seen.final.data["text"] == seen.shown
-    assert any(m.startswith("Still waiting for the model") for m in seen.statuses())
+    assert any(m.startswith("Still waiting for the model") for m in seen.statuses()), (
+        [(e.event, e.data.get("message")) for e in seen.events],
+        stack.logs(),
+    )
     seen.assert_each_entry_once()
     assert len(calls(bedrock_emulator, tag)) == 1
 
