@@ -548,23 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         for employee in employees:
             employee.join(timeout=200)
         samples = [s for e in employees for s in e.samples]
-        from django.db import connection
-
-        from prompting.models import Run
-
-        connection.close()  # its connection may predate a PostgreSQL restart
-
-        attempts = {
-            str(pk): len(a)
-            for pk, a in Run.objects.filter(
-                pk__in=[s.run_id for s in samples if s.run_id]
-            ).values_list("pk", "attempts")
-        }
-        statuses = dict(
-            Run.objects.filter(pk__in=[s.run_id for s in samples if s.run_id]).values_list(
-                "pk", "status"
-            )
-        )
+        ids = [s.run_id for s in samples if s.run_id]
+        attempts, statuses = read_runs(ids)
         calls = {s.run_id: emulator_calls(emulator_url, s.tag) for s in samples if s.run_id}
         result = analyse(samples, faults, attempts, calls)
         result["database_non_final"] = [
@@ -599,6 +584,27 @@ def main(argv: list[str] | None = None) -> int:
         if own_pg is not None:
             own_pg.close()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def read_runs(ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Recorded attempts and status of each run, retried: the bench's own database
+    connection may predate a PostgreSQL restart."""
+    from django.db import DatabaseError, connection
+
+    from prompting.models import Run
+
+    for attempt in range(5):
+        connection.close()
+        try:
+            rows = list(Run.objects.filter(pk__in=ids).values_list("pk", "attempts", "status"))
+            break
+        except DatabaseError:
+            if attempt == 4:
+                raise
+            time.sleep(2)
+    attempts = {str(pk): len(tried) for pk, tried, _status in rows}
+    statuses = {str(pk): status for pk, _tried, status in rows}
+    return attempts, statuses
 
 
 def _rounded(value: float | None) -> float | None:

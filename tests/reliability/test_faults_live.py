@@ -10,6 +10,7 @@ number of Bedrock calls exactly as expected.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -24,6 +25,7 @@ from prompting.models import Run
 from tests.reliability.following import Browser, Followed
 from tests.support.processes import start_web
 from tests.support.site import session_cookie_for
+from tests.support.sse import open_stream, read_events
 from tests.support.stack import PrivateStack
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -243,4 +245,47 @@ def test_web_process_restart_mid_stream_resumes_exactly(
     assert seen.connections >= 2
     assert seen.shown == f"You said: {words(50, tag)}"
     seen.assert_each_entry_once()
+    assert len(calls(bedrock_emulator, tag)) == 1
+
+
+def test_web_sigterm_drains_sse_with_a_retry_hint(
+    stack: PrivateStack, alice: Any, bedrock_emulator: Any
+) -> None:
+    """SIGTERM to uvicorn (a deploy): the open SSE response ends within a heartbeat with a
+    `retry:` hint (not held until the answer ends), the process exits, and the browser
+    resumes on the new web process with Last-Event-ID: the whole answer, once."""
+    tag = f"g{uuid.uuid4().hex[:8]}"
+    run = stack.send(alice, f"[[emulator:token-delay=200]] {words(60, tag)}")
+    cookie = session_cookie_for(alice)
+    connection, response = open_stream(stack.url, f"/runs/{run.pk}/events", cookie, timeout=30)
+    lines: list[str] = []
+    while sum(1 for line in lines if line.startswith("event: delta")) < 3:
+        lines.append(response.readline().decode())
+    stack.web.kill(signal.SIGTERM)
+    sigterm_at = time.monotonic()
+    while raw := response.readline():
+        lines.append(raw.decode())
+    ended_after = time.monotonic() - sigterm_at
+    connection.close()
+    assert ended_after < 8, ended_after
+    tail = "".join(lines[-3:])
+    assert "retry: " in tail and ": draining" in tail, tail
+    assert stack.web.process.wait(timeout=20) is not None
+    last_id = [line.split(": ", 1)[1].strip() for line in lines if line.startswith("id: ")][-1]
+
+    web, url = start_web(stack.env)
+    stack._track(web)
+    rest_connection, rest = open_stream(
+        url, f"/runs/{run.pk}/events", cookie, last_event_id=last_id, timeout=40
+    )
+    events = read_events(rest, deadline_s=40)
+    rest_connection.close()
+    first_part = "".join(
+        json.loads(line.split(": ", 1)[1])["text"]
+        for line in lines
+        if line.startswith("data: ") and '"text"' in line
+    )
+    shown = first_part + "".join(e.data["text"] for e in events if e.event == "delta")
+    assert events and events[-1].event == "done", stack.logs()
+    assert shown == f"You said: {words(60, tag)}"
     assert len(calls(bedrock_emulator, tag)) == 1
