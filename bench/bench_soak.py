@@ -432,9 +432,11 @@ def analyse(
         if wrong and not s.polled:  # a polled final carries no deltas to compare
             bad_text.append({"run": s.run_id, "status": s.final_status, "shown_chars": len(shown)})
         if s.final_status != "done":
-            # The fault that ended it: the latest one before its end (or its send, if later).
-            before = [f for f in faults if f.at <= s.final_at]
-            start = max([s.sent_at] + [f.at for f in before[-1:]])
+            # Conservative: from the EARLIEST fault that could have ended it (one injected
+            # after it was sent, or up to 30 s before), or from its sending if later.
+            candidates = [f for f in faults if s.sent_at - PROMISE_S < f.at <= s.final_at]
+            cause = min(candidates, key=lambda f: f.at) if candidates else None
+            start = max(s.sent_at, cause.at) if cause else s.sent_at
             took = s.final_at - start
             fault_to_final.append(took)
             if took > PROMISE_S:
@@ -444,7 +446,7 @@ def analyse(
                         "status": s.final_status,
                         "code": s.final_code,
                         "seconds": round(took, 1),
-                        "fault": before[-1].kind if before else None,
+                        "fault": cause.kind if cause else None,
                     }
                 )
         allowed = max(1, attempts.get(s.run_id, 0))

@@ -190,7 +190,7 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
         # The same rule that decided whether Retry was offered (stream, status, page).
         raise RunNotRetryable(
             "This answer cannot be retried as it is: change the message and send it again."
-            if previous.is_final
+            if previous.status in (*lifecycle.RETRYABLE_STATUSES, Run.Status.BLOCKED)
             else "Only a failed, interrupted or stopped answer can be retried."
         )
     run = Run.objects.create(

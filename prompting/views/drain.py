@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
-from typing import Any
 
 _draining = threading.Event()
 _installed = False
@@ -41,7 +40,3 @@ def watch_sigterm() -> None:
         signal.signal(signal.SIGTERM, on_sigterm)
     except (ValueError, OSError):  # not the main thread after all, or no signals here
         _installed = False
-
-
-def reset_for_tests(**_: Any) -> None:
-    _draining.clear()
