@@ -84,10 +84,12 @@ def identity_from_claims(
         provider=provider,
         subject=str(subject or "").strip(),
         email=_first(claims.get("email")).lower(),
-        first_name=first,
-        last_name=last,
-        display_name=display,
-        department=_first(claims.get(names.department)),
+        # Cut to the columns' lengths (accounts.User): an IdP attribute longer than
+        # the column must not turn a sign-in into a database error.
+        first_name=first[:150],
+        last_name=last[:150],
+        display_name=display[:200],
+        department=_first(claims.get(names.department))[:200],
         groups=_many(claims.get(names.groups)),
     )
 

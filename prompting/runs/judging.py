@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.db import transaction
 
 from audit.actions import Action
 from audit.services import audit_record
+from config import metrics
 from prompting.crypto import decrypt_mapping, encrypt_mapping
 from prompting.models import Conversation, Run
 from prompting.policy import (
@@ -130,11 +132,18 @@ def _save_mapping(conversation: Conversation, mapping: Any) -> None:
 
 
 def judge_text(
-    text: str, *, policy: Any, mapping: Any, overrides: Sequence[Override] = ()
+    text: str,
+    *,
+    policy: Any,
+    mapping: Any,
+    overrides: Sequence[Override] = (),
+    kind: str = "message",
 ) -> Judgement:
     """The policy on one text with this deployment's analyzer and limits; any error
-    blocks (fail closed). Shared by the policy step and the preview."""
-    return judge_fail_closed(
+    blocks (fail closed). Shared by the policy step and the preview; `kind` (message,
+    preview, summary) labels the analysis-time metric."""
+    started = time.monotonic()
+    judgement = judge_fail_closed(
         text,
         policy=policy,
         mapping=mapping,
@@ -144,6 +153,10 @@ def judge_text(
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=POLICY_TIMEOUT_S,
     )
+    metrics.POLICY_ANALYSIS_SECONDS.labels(kind).observe(time.monotonic() - started)
+    if judgement.reason not in (None, "blocked_entities"):
+        metrics.POLICY_FAILURES.labels(kind).inc()  # an error, not a finding: fail closed
+    return judgement
 
 
 def run_judge(*, run_id: Any) -> bool:
@@ -257,8 +270,9 @@ def _tell_error_block(run_id: Any) -> None:
 def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgement]:
     """One batched pass, one mapping. Any failure blocks everything (fail closed)."""
     policy = policy_in_force()
+    started = time.monotonic()
     try:
-        return judge_many(
+        judgements = judge_many(
             texts,
             policy=policy,
             mapping=mapping,
@@ -267,11 +281,14 @@ def _judge_all(texts: list[str], mapping: Any, timeout_s: float) -> list[Judgeme
             max_chars=settings.MAX_PROMPT_CHARS,
             timeout_s=timeout_s,
         )
+        metrics.POLICY_ANALYSIS_SECONDS.labels("summary").observe(time.monotonic() - started)
+        return judgements
     except PolicyError as exc:
         error: PolicyError = exc
     except Exception:
         logger.exception("policy analysis of several texts failed; blocking them")
         error = AnalysisFailed()
+    metrics.POLICY_FAILURES.labels("summary").inc()
     blocked = Judgement.blocked_by_error(error, policy_version=policy.version)
     return [blocked for _ in texts]
 

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import audit_record
+from config import metrics
 from prompting.crypto import decrypt_mapping
 from prompting.llm.errors import BedrockError, InputTooLong, ModelNotAllowed
 from prompting.llm.events import Usage
@@ -170,6 +171,7 @@ def run_block(
     audit_record(
         actor=run.owner, action=transition.action, target=run, outcome="blocked", details=details
     )
+    metrics.RUNS_FINISHED.labels(run.tool, S.BLOCKED).inc()
 
 
 def run_block_after_error(*, run_id: Any, message: str, with_parts: bool = False) -> bool:
@@ -326,7 +328,18 @@ def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
         # The outcome is committed; the SSE view reads it from the database when the relay
         # has no terminal entry (Redis down longer than the append's retry).
         logger.warning("run %s: could not relay its outcome", run_id, exc_info=True)
+    _count_end(name, run, outcome)
     return True
+
+
+def _count_end(name: str, run: Run, outcome: Outcome) -> None:
+    """Metrics for a run that ended after judging (config/metrics.py)."""
+    metrics.RUNS_FINISHED.labels(run.tool, outcome.status).inc()
+    if name == "finished":  # the generator's own end: one Bedrock call came back
+        result = "ok" if outcome.status == S.DONE else (outcome.error_code or outcome.status)
+        metrics.BEDROCK_CALLS.labels(run.model_id, result).inc()
+    if outcome.ttft_ms is not None:
+        metrics.TIME_TO_FIRST_TOKEN_SECONDS.labels(run.model_id).observe(outcome.ttft_ms / 1000)
 
 
 # Failed runs whose failure cannot go differently the next time: no Retry is offered.

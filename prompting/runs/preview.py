@@ -75,7 +75,7 @@ def preview_compute(*, request_id: str, user_id: int, conversation_id: int | Non
         .first()
     ).copy()
     policy = policy_in_force()
-    judgement = judge_text(text, policy=policy, mapping=mapping)
+    judgement = judge_text(text, policy=policy, mapping=mapping, kind="preview")
     segments: list[dict[str, Any]] = []
     for segment in judgement.segments(text):
         finding = segment.finding

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 
+from config import metrics
 from config.redis_client import async_redis_client
 from prompting.models import Run
 from prompting.runs import relay
@@ -56,6 +57,15 @@ async def _final_from_database(run_id: Any) -> str:
 
 
 async def _events(run_id: Any, after: str) -> AsyncIterator[str]:
+    metrics.ACTIVE_STREAMS.inc()
+    try:
+        async for chunk in _relayed(run_id, after):
+            yield chunk
+    finally:
+        metrics.ACTIVE_STREAMS.dec()  # also when the browser goes away mid-stream
+
+
+async def _relayed(run_id: Any, after: str) -> AsyncIterator[str]:
     yield f"retry: {RECONNECT_MS}\n\n"
     drain.watch_sigterm()
     hiccup_since: float | None = None

@@ -143,3 +143,12 @@ def test_refusal_reason(subject: str, email: str, reason: str | None) -> None:
     """Only exact allowlisted domains sign in; a missing subject or email is refused."""
     identity = SsoIdentity(provider="oidc", subject=subject, email=email)
     assert refusal_reason(identity, allowed_domains=["company.com", "ride.company.com"]) == reason
+
+
+def test_attributes_longer_than_their_columns_are_cut() -> None:
+    """A 500-character department from the IdP must not make sign-in a database error
+    on PostgreSQL (SQLite would not notice): it is cut to the column's length."""
+    claims = {"email": "a@company.com", "department": "D" * 500, "name": "N" * 300}
+    identity = identity_from_claims(provider="oidc", subject="s", claims=claims, names=NAMES)
+    assert identity.department == "D" * 200
+    assert identity.display_name == "N" * 200

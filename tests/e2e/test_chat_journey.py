@@ -289,7 +289,7 @@ def test_preview_shows_a_redaction_and_the_message_is_served(
     page.get_by_role("button", name="Check").click()
     preview = page.locator("#preview")
     expect(preview.locator("mark.finding-redact")).to_have_count(1, timeout=20_000)
-    expect(preview).to_contain_text("Will be redacted: 1 \u00d7 card number (CREDIT_CARD)")
+    expect(preview).to_contain_text("Will be redacted: 1 \u00d7 payment card number (CREDIT_CARD)")
     page.get_by_role("button", name="Send").click()
     assert wait_for(
         lambda: any("<CREDIT_CARD_1>" in r.last_user_text for r in bedrock_emulator.received)

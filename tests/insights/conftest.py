@@ -70,4 +70,5 @@ def viewer(db: None) -> Any:
 
 
 def people(prefix: str, count: int, department: str) -> list[Any]:
-    return [make_user(f"{prefix}{i}", department=department) for i in range(count)]
+    # Stored as the SSO mapping stores it: cut to the column's 200 characters.
+    return [make_user(f"{prefix}{i}", department=department[:200]) for i in range(count)]

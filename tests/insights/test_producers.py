@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def test_rewrite_runs_carry_their_preset_into_the_audit_details(alice: Any) -> None:
     run = rewrite_create(user=alice, text="pls fix this", preset="formal")
     assert Run.objects.get(pk=run.pk).preset == "formal"
-    judgement = SimpleNamespace(decision="allow", counts_by_type={})
+    judgement = SimpleNamespace(decision="allow", counts_by_type={}, actions_by_type={})
     details = decision_details(run=run, policy_version=1, judgement=judgement, input_chars=12)
     assert details["preset"] == "formal" and details["tool"] == "rewrite"
     chat = chat_message_send(user=alice, text="hello")

@@ -11,7 +11,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from audit import actions
 from audit.models import AuditEvent
@@ -170,17 +172,19 @@ def test_users_without_a_department(client: Client, viewer: Any) -> None:
     assert "No department" in client.get(OCTOBER).content.decode()
 
 
-def test_the_page_costs_a_constant_number_of_queries(
-    client: Client, viewer: Any, django_assert_num_queries: Any
-) -> None:
+def test_the_page_costs_a_constant_number_of_queries(client: Client, viewer: Any) -> None:
+    """Six times the people cost no more queries (the exact count differs between
+    SQLite and PostgreSQL by a savepoint, so the page is compared with itself)."""
     _october()
     rollups_refresh()
     client.force_login(viewer)
     client.get(OCTOBER)  # the previous view's own audit event is what the next one folds in
-    with django_assert_num_queries(23):
+    with CaptureQueriesContext(connection) as few_people:
         client.get(OCTOBER)
     _october(department="Finance", count=30)
     rollups_refresh()
     client.get(OCTOBER)
-    with django_assert_num_queries(23):
+    with CaptureQueriesContext(connection) as many_people:
         client.get(OCTOBER)
+    assert len(few_people.captured_queries) > 0
+    assert len(many_people.captured_queries) == len(few_people.captured_queries)
