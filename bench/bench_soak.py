@@ -245,6 +245,11 @@ class Sample:
     def shown(self) -> str:
         return "".join(e.data.get("text", "") for e in self.events if e.event == "delta")
 
+    @property
+    def final_text(self) -> str:
+        final = [e for e in self.events if e.event in TERMINAL]
+        return str(final[-1].data.get("text", "")) if final else ""
+
     def duplicated_ids(self) -> bool:
         ids = [e.id for e in self.events if e.id]
         return len(ids) != len(set(ids))
@@ -430,7 +435,20 @@ def analyse(
             shown
         )
         if wrong and not s.polled:  # a polled final carries no deltas to compare
-            bad_text.append({"run": s.run_id, "status": s.final_status, "shown_chars": len(shown)})
+            near = [f for f in faults if s.sent_at - PROMISE_S < f.at <= (s.final_at or 0)]
+            bad_text.append(
+                {
+                    "run": s.run_id,
+                    "status": s.final_status,
+                    "shown_chars": len(shown),
+                    "expected_chars": len(s.expected),
+                    # What the page shows in the end: the final event's text.
+                    "final_text_exact": s.final_text == s.expected
+                    if s.final_status == "done"
+                    else s.expected.startswith(s.final_text),
+                    "faults_nearby": [f.kind for f in near],
+                }
+            )
         if s.final_status != "done":
             # Conservative: from the EARLIEST fault that could have ended it (one injected
             # after it was sent, or up to 30 s before), or from its sending if later.
