@@ -216,7 +216,6 @@ def run_baseline(levels: Sequence[int], *, via: str = "boto3") -> dict[str, Any]
             region="us-east-1",
             endpoint_url=url,
             read_timeout=30,
-            max_attempts=3,
             use_dummy_credentials=True,
             max_pool_connections=max(levels) + 10,
         )

@@ -614,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         from prompting.llm.client import bedrock_client
 
         client = bedrock_client(
-            region="us-east-1", endpoint_url=emulator_url, read_timeout=30, max_attempts=3,
+            region="us-east-1", endpoint_url=emulator_url, read_timeout=30,
             use_dummy_credentials=True, max_pool_connections=max(args.streams) + 10,
         )  # fmt: skip
         for _ in boto3_token_stream(client, model_id=MODEL_ID, text="warm up"):

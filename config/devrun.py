@@ -138,7 +138,7 @@ def main() -> int:
             "Celery worker",
             [
                 PYTHON, "-m", "celery", "-A", "config", "worker", "--beat",
-                "-Q", "interactive,cpu", "--pool", "threads", "--concurrency", "16",
+                "-Q", "interactive,cpu,watchdog", "--pool", "threads", "--concurrency", "16",
                 "--loglevel", "WARNING", "--hostname", "dev@%h",
                 "--schedule", str(settings.VAR_DIR / "celerybeat"),
             ],

@@ -177,6 +177,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
+    # The watchdog has a queue of its own that no heavy work uses, consumed by a light
+    # worker: it must not die with (or wait behind) the cpu or interactive pools it watches.
+    "prompting.tasks.reap_stale_runs": {"queue": "watchdog"},
     # Judging a message comes first in the cpu queue: previews and document work wait
     # behind it (kombu's Redis transport serves priority 0 before 3, 6, 9), so a burst of
     # previews or a 300-page upload cannot delay anyone's chat (docs/capacity.md).
@@ -199,8 +202,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
-    # Marks runs whose worker died (no heartbeat for 15 s) as interrupted.
-    "reap-stale-runs": {"task": "prompting.tasks.reap_stale_runs", "schedule": 5.0},
+    # The watchdog (watchdog queue): pickup deadlines, dead workers (no heartbeat for 12 s).
+    # It expires quickly so a backlog after an outage does not replay stale checks.
+    "reap-stale-runs": {
+        "task": "prompting.tasks.reap_stale_runs",
+        "schedule": 3.0,
+        "options": {"expires": 10.0},
+    },
     # Retention purges daily; signed audit checkpoints every 5 minutes (skipped when
     # nothing happened since the last one; audit/beat.py adds one at start and stop).
     "audit-retention-purge": {"task": "audit.tasks.retention_purge", "schedule": 24 * 3600.0},
@@ -377,8 +385,28 @@ BEDROCK_REGION = env_str("BEDROCK_REGION", "us-east-1")
 BEDROCK_ENDPOINT_URL = env_str("BEDROCK_ENDPOINT_URL", "") or None
 BEDROCK_EMULATOR = env_bool("BEDROCK_EMULATOR", False)
 BEDROCK_CONNECT_TIMEOUT = env_float("BEDROCK_CONNECT_TIMEOUT", 5.0)
-BEDROCK_READ_TIMEOUT = env_float("BEDROCK_READ_TIMEOUT", 60.0)
-BEDROCK_MAX_ATTEMPTS = env_int("BEDROCK_MAX_ATTEMPTS", 4, minimum=1)
+# Deadlines of one streaming call (docs/reliability.md): no first text within
+# FIRST_BYTE, or no text for STALL after the last delta, ends the attempt as stalled.
+# The socket read timeout is only the backstop (it bounds the wait for response headers).
+BEDROCK_FIRST_BYTE_TIMEOUT = env_float("BEDROCK_FIRST_BYTE_TIMEOUT", 15.0)
+BEDROCK_STALL_TIMEOUT = env_float("BEDROCK_STALL_TIMEOUT", 15.0)
+BEDROCK_READ_TIMEOUT = env_float(
+    "BEDROCK_READ_TIMEOUT", max(BEDROCK_FIRST_BYTE_TIMEOUT, BEDROCK_STALL_TIMEOUT) + 5.0
+)
+# Our own retry (botocore's is off): attempts in total, for errors proving no work done.
+BEDROCK_MAX_ATTEMPTS = env_int("BEDROCK_MAX_ATTEMPTS", 3, minimum=1)
+BEDROCK_RETRY_BASE_DELAY = env_float("BEDROCK_RETRY_BASE_DELAY", 0.5)
+BEDROCK_RETRY_MAX_DELAY = env_float("BEDROCK_RETRY_MAX_DELAY", 4.0)
+# The watchdog's pickup deadlines (seconds): a run not judged this long after it was
+# sent, or not picked up by a generator this long after judging, ends failed with a
+# sentence; nothing is sent. Keep them so that every single fault shows within 30 s.
+RUN_POLICY_PICKUP_TIMEOUT = env_float("RUN_POLICY_PICKUP_TIMEOUT", 20.0)
+RUN_GENERATION_PICKUP_TIMEOUT = env_float("RUN_GENERATION_PICKUP_TIMEOUT", 20.0)
+# SIGTERM to an interactive worker: running answers may finish for this long (keep it
+# below the supervisor's kill timeout, e.g. Kubernetes' terminationGracePeriodSeconds).
+WORKER_DRAIN_GRACE = env_float("WORKER_DRAIN_GRACE", 25.0)
+# "Still waiting for the model… N s" every this many seconds of silence.
+BEDROCK_PROGRESS_INTERVAL = env_float("BEDROCK_PROGRESS_INTERVAL", 4.0)
 LLM_MODELS = env_json("LLM_MODELS", None)  # None: prompting.llm.models.DEFAULT_MODELS
 LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL", "")
 

@@ -36,3 +36,10 @@ class InputRejected(ApplicationError):
 class RunNotRetryable(ApplicationError):
     status = 409
     code = "not_retryable"
+
+
+class ServiceUnavailable(ApplicationError):
+    """A part the request needs (the queue, the database) is down: nothing was sent."""
+
+    status = 503
+    code = "unavailable"

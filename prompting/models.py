@@ -143,6 +143,10 @@ class Run(models.Model):
     error_message = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the policy allowed it: the generator's pickup deadline counts from here.
+    judged_at = models.DateTimeField(null=True, blank=True)
+    # One entry per Bedrock request of this run ({"n", "outcome", "ms", "backoff_ms"}).
+    attempts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -23,13 +23,27 @@ class LLMError(Exception):
         self.detail = detail
         # Filled by stream_converse so the caller can keep what was already shown.
         self.partial_text = ""
+        # True when the error proves Bedrock did no work (refused before any answer, or
+        # never reached): the only errors our retry may send again (client.RetryPolicy).
+        self.no_work_done = False
+
+    # The sentence when nothing arrived, for errors whose usual sentence mentions a
+    # partial answer: the final sentence must be true ("the partial answer is kept" when
+    # there was none was issue 12's complaint).
+    nothing_received_message: str | None = None
+
+    def keep_partial(self, text: str) -> None:
+        self.partial_text = text
+        if not text and self.nothing_received_message:
+            self.user_message = self.nothing_received_message
+            self.args = (self.user_message,)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.user_message}" + (f" ({self.detail})" if self.detail else "")
 
 
 class Throttled(LLMError):
-    """Bedrock refused the request for quota reasons and our retries ran out."""
+    """Bedrock refused the request for quota reasons (429) and our retries ran out."""
 
     code = "throttled"
     retryable = True
@@ -69,19 +83,27 @@ class ModelStreamError(LLMError):
             "The partial answer is kept; you can retry.",
             detail=detail,
         )
+        self.nothing_received_message = (
+            "The model failed before its answer started. Nothing was received; you can retry."
+        )
 
 
 class StreamStalled(LLMError):
-    """No bytes arrived for the read timeout. The connection is dropped; the partial text kept."""
+    """Nothing arrived before the first-byte deadline, or no delta for the stall deadline (or
+    the socket read timeout). The connection is dropped; the partial text kept."""
 
     code = "stream_stalled"
     retryable = True
 
     def __init__(self, *, read_timeout_s: float | None = None, detail: str = "") -> None:
         waited = f" for {read_timeout_s:g} seconds" if read_timeout_s else ""
+        within = f" within {read_timeout_s:g} seconds" if read_timeout_s else ""
         super().__init__(
             f"The model stopped responding{waited}. The partial answer is kept; you can retry.",
             detail=detail,
+        )
+        self.nothing_received_message = (
+            f"The model did not start answering{within}. Nothing was received; you can retry."
         )
 
 

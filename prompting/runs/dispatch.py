@@ -40,15 +40,24 @@ def send_to_celery(name: str, args: Sequence[Any]) -> None:
 _sender: Sender = send_to_celery
 
 
-def dispatch(name: str, *args: Any) -> None:
+def dispatch(name: str, *args: Any, on_failure: Callable[[Exception], None] | None = None) -> None:
     """Send task `name` with `args` after the current transaction commits (at once when
     there is none), so a worker never looks for a row that is not committed yet, and a
-    rolled-back change queues nothing."""
-    transaction.on_commit(functools.partial(_send, name, args))
+    rolled-back change queues nothing. If the broker refuses the send, `on_failure(error)`
+    is called (it may raise, e.g. a 503 for the request); without it the error propagates."""
+    transaction.on_commit(functools.partial(_send, name, args, on_failure))
 
 
-def _send(name: str, args: Sequence[Any]) -> None:
-    _sender(name, args)
+def _send(
+    name: str, args: Sequence[Any], on_failure: Callable[[Exception], None] | None = None
+) -> None:
+    if on_failure is None:
+        _sender(name, args)
+        return
+    try:
+        _sender(name, args)
+    except Exception as exc:  # the broker (Redis) is down: kombu/redis errors vary
+        on_failure(exc)
 
 
 @contextlib.contextmanager

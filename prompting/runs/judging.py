@@ -199,7 +199,15 @@ def run_judge(*, run_id: Any) -> bool:
         judgements, mapping, input_chars = got
         return judgements, mapping
 
+    ended_meanwhile = False
+
     def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
+        nonlocal ended_meanwhile
+        if lifecycle.run_lock_queued(run_id=run.pk) is None:
+            # The watchdog ended it while it was being judged (the employee was told
+            # "nothing was sent"): store nothing, send nothing.
+            ended_meanwhile = True
+            return
         judgement = judgements[0]
         reused = bool(how)
         prestored = how == "prestored"  # the message and title are stored without values
@@ -256,6 +264,8 @@ def run_judge(*, run_id: Any) -> bool:
         store=store,
         handed=handed,
     )[0]
+    if ended_meanwhile:
+        return False
     blocked = judgement.decision == "block"
     if blocked:
         relay.relay_append(
@@ -340,7 +350,7 @@ def _record_overrides(
 def run_block_after_error(*, run_id: Any) -> None:
     """The policy step failed unexpectedly: block the run, record it, tell the user."""
     if lifecycle.run_block_after_error(run_id=run_id, message=POLICY_ERROR_MESSAGE):
-        _tell_retryable_block(run_id)
+        _tell_error_block(run_id)
 
 
 def runs_block_after_error(*, parent_id: Any) -> None:
@@ -349,12 +359,21 @@ def runs_block_after_error(*, parent_id: Any) -> None:
     if lifecycle.run_block_after_error(
         run_id=parent_id, message=POLICY_ERROR_MESSAGE, with_parts=True
     ):
-        _tell_retryable_block(parent_id)
+        _tell_error_block(parent_id)
 
 
-def _tell_retryable_block(run_id: Any) -> None:
+def _tell_error_block(run_id: Any) -> None:
+    # Retry is offered exactly when run_retry will accept it (lifecycle.run_retryable).
+    run = Run.objects.get(pk=run_id)
     relay.relay_append(
-        run_id, "error", {"code": "blocked", "message": POLICY_ERROR_MESSAGE, "retryable": True}
+        run_id,
+        "error",
+        {
+            "status": run.status,
+            "code": "policy_error",
+            "message": POLICY_ERROR_MESSAGE,
+            "retryable": lifecycle.run_retryable(run),
+        },
     )
 
 

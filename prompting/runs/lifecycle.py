@@ -36,6 +36,7 @@ from audit.services import audit_record
 from config import metrics
 from limits.services import run_ended as limits_run_ended
 from prompting.crypto import decrypt_mapping
+from prompting.llm.errors import BedrockError, InputTooLong, ModelNotAllowed
 from prompting.llm.events import Usage
 from prompting.llm.models import cost_usd
 from prompting.models import Message, PolicyVersion, Run
@@ -75,6 +76,9 @@ TRANSITIONS: dict[str, Transition] = {
         frozenset({S.QUEUED}), frozenset({S.FAILED, S.CANCELLED}), Action.GENERATION_FINISHED
     ),
     "interrupted": Transition(ACTIVE, frozenset({S.INTERRUPTED}), Action.GENERATION_FINISHED),
+    # A deadline passed while the run waited for the policy step or for the generator:
+    # failed with a sentence, nothing was sent (the watchdog, docs/reliability.md).
+    "expired": Transition(frozenset({S.QUEUED}), frozenset({S.FAILED}), Action.GENERATION_FINISHED),
 }
 
 
@@ -134,6 +138,7 @@ def run_mark_judged(
     """The policy allowed the run's message (call inside the transaction that stores the
     sanitized text): decision, findings and the prompt.submitted event."""
     transition = _move(run, "judged", S.QUEUED)
+    run.judged_at = timezone.now()
     run.policy_version = policy_version
     run.decision = judgement.decision
     run.findings_summary = dict(judgement.counts_by_type)
@@ -199,6 +204,12 @@ def run_block_after_error(*, run_id: Any, message: str, with_parts: bool = False
     return True
 
 
+def run_lock_queued(*, run_id: Any) -> Run | None:
+    """The run, locked, if it is still queued (call inside a transaction): the policy step
+    stores its decision only on a run the watchdog has not ended meanwhile."""
+    return Run.objects.select_for_update().filter(pk=run_id, status=S.QUEUED).first()
+
+
 # --- Generation --------------------------------------------------------------------------
 
 
@@ -231,8 +242,8 @@ class Outcome:
     latency_ms: int | None = None
     error_code: str = ""
     error_message: str = ""
-    retryable: bool = False
     stop_reason: str = ""
+    attempts: Sequence[dict[str, Any]] = ()  # one per Bedrock request (llm.client.Attempt)
 
 
 def run_finish(*, run_id: Any, status: str, sanitized_text: str, **outcome: Any) -> bool:
@@ -247,6 +258,13 @@ def run_interrupt(*, run_id: Any, partial_text: str, error_message: str) -> bool
         S.INTERRUPTED, partial_text, error_code="interrupted", error_message=error_message
     )
     return _end("interrupted", run_id, outcome)
+
+
+def run_expire(*, run_id: Any, error_code: str, error_message: str) -> bool:
+    """The watchdog: a queued run missed its pickup deadline (policy step or generator).
+    Failed with the sentence; nothing was sent. False if it moved on meanwhile."""
+    outcome = Outcome(S.FAILED, error_code=error_code, error_message=error_message)
+    return _end("expired", run_id, outcome)
 
 
 def run_end_waiting(*, run_id: Any, status: str, error_code: str, error_message: str) -> bool:
@@ -279,6 +297,8 @@ def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
         run.error_message = outcome.error_message
         run.time_to_first_token_ms = outcome.ttft_ms
         run.latency_ms = outcome.latency_ms
+        if outcome.attempts:
+            run.attempts = list(outcome.attempts)
         usage = outcome.usage
         spec = {spec.id: spec for spec in model_allowlist()}.get(run.model_id)
         if usage is not None:
@@ -302,6 +322,7 @@ def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
                 "latency_ms": outcome.latency_ms,
                 "error_code": outcome.error_code,
                 "stop_reason": outcome.stop_reason,
+                "bedrock_calls": len(outcome.attempts),
                 **({"preset": run.preset} if run.preset else {}),
             },
         )
@@ -310,7 +331,12 @@ def _end(name: str, run_id: Any, outcome: Outcome) -> bool:
             # Progress and the combining step are the summary's business: queue its
             # step (sent after this commit) rather than calling into it.
             dispatch.dispatch(dispatch.SUMMARY_PART_FINISHED, str(run.pk))
-    _relay_outcome(run, outcome, shown)
+    try:
+        _relay_outcome(run, outcome, shown)
+    except Exception:
+        # The outcome is committed; the SSE view reads it from the database when the relay
+        # has no terminal entry (Redis down longer than the append's retry).
+        logger.warning("run %s: could not relay its outcome", run_id, exc_info=True)
     _count_end(name, run, outcome)
     return True
 
@@ -325,6 +351,26 @@ def _count_end(name: str, run: Run, outcome: Outcome) -> None:
         metrics.TIME_TO_FIRST_TOKEN_SECONDS.labels(run.model_id).observe(outcome.ttft_ms / 1000)
 
 
+# Failed runs whose failure cannot go differently the next time: no Retry is offered.
+NOT_RETRYABLE_CODES = frozenset({cls.code for cls in (InputTooLong, ModelNotAllowed, BedrockError)})
+RETRYABLE_STATUSES = frozenset({S.FAILED, S.INTERRUPTED, S.CANCELLED})
+
+
+def run_retryable(run: Run) -> bool:
+    """Whether the employee may retry this run: decided here, once, from its final state.
+    The stream's final event, /runs/<id>/, the page and `run_retry` all ask this.
+
+    A failed, interrupted or stopped answer may be retried unless its error says a retry
+    cannot succeed (input too long, a refused model or request). A run blocked because
+    the checker crashed (`policy_error`) may be retried too: the block was not a decision.
+    A summary (or one of its parts) has no single message to send again."""
+    if run.parent_id is not None or run.user_message_id is None:
+        return False
+    if run.status == S.BLOCKED:
+        return run.error_code == "policy_error"
+    return run.status in RETRYABLE_STATUSES and run.error_code not in NOT_RETRYABLE_CODES
+
+
 def _relay_outcome(run: Run, outcome: Outcome, shown: str) -> None:
     status = outcome.status
     final = {
@@ -336,13 +382,18 @@ def _relay_outcome(run: Run, outcome: Outcome, shown: str) -> None:
     if status == S.DONE:
         relay.relay_append(run.pk, "done", final)
         return
+    default = (
+        "The answer was stopped. What arrived is kept."
+        if shown
+        else "The answer was stopped before any text arrived."
+    )
     relay.relay_append(
         run.pk,
         "error",
         {
             **final,
             "code": outcome.error_code or status,
-            "message": outcome.error_message or "The answer was stopped. What arrived is kept.",
-            "retryable": outcome.retryable or status in (S.INTERRUPTED, S.CANCELLED),
+            "message": outcome.error_message or default,
+            "retryable": run_retryable(run),
         },
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,9 +27,13 @@ RETENTION_AFTER_END_S = 3600
 # While a run streams the key lives this long past the last entry, so an abandoned
 # run's stream cannot stay in Redis forever.
 RETENTION_WHILE_ACTIVE_S = 6 * 3600
-# A worker keeps retrying an entry this long while Redis restarts, so the browser gets
-# every token in order once Redis is back.
+# A worker keeps retrying an entry this long while Redis restarts or stalls, so the
+# browser gets every token in order once Redis is back; beyond it the run ends
+# (internal error, or interrupted by the reaper) with the partial text kept.
 APPEND_RETRY_S = 15.0
+# Entries written to one run's stream while an append waits: its own deltas are in order,
+# so only a few others (status, progress) can come after it.
+RECENT_ENTRIES_CHECKED = 50
 
 
 def stream_key(run_id: object) -> str:
@@ -48,14 +53,23 @@ def relay_append(
     stays server-side; the reaper rebuilds an interrupted answer from it.
     """
     key = stream_key(run_id)
-    fields = {"type": event_type, "data": json.dumps(data, ensure_ascii=False)}
+    # A unique mark: an append that timed out may still have been executed by Redis once
+    # it woke up (DEBUG SLEEP, a slow failover); the retry looks for it first, so the
+    # browser never sees a token twice.
+    mark = uuid.uuid4().hex[:16]
+    fields = {"type": event_type, "data": json.dumps(data, ensure_ascii=False), "u": mark}
     if raw is not None:
         fields["raw"] = raw
     deadline = time.monotonic() + APPEND_RETRY_S
     delay = 0.05
+    retrying = False
     while True:
         try:
             client = redis_client()
+            if retrying:
+                landed = _find_mark(client, key, mark)
+                if landed is not None:
+                    return landed
             pipe = client.pipeline(transaction=False)
             pipe.xadd(key, fields)  # type: ignore[arg-type]
             ttl = (
@@ -64,12 +78,33 @@ def relay_append(
             pipe.expire(key, ttl)
             entry_id, _ = pipe.execute()
             return str(entry_id)
-        except redis.ConnectionError:
+        except (redis.ConnectionError, redis.TimeoutError):
+            # A stall (DEBUG SLEEP, a failover) raises TimeoutError, not ConnectionError:
+            # both are a hiccup to ride out, keeping every token in order.
             if time.monotonic() > deadline:
                 raise
             logger.warning("relay: Redis unavailable, retrying append for run %s", run_id)
+            retrying = True
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def _find_mark(client: redis.Redis, key: str, mark: str) -> str | None:
+    """The id of the entry carrying `mark` among the stream's last ones, if it landed."""
+    entries: Any = client.xrevrange(key, count=RECENT_ENTRIES_CHECKED)
+    for entry_id, fields in entries:
+        if fields.get("u") == mark:
+            return str(entry_id)
+    return None
+
+
+def relay_reachable() -> bool:
+    """One PING: can runs be queued and relayed right now? (Checked before a run is
+    created, so a message is refused with a sentence instead of saved and never judged.)"""
+    try:
+        return bool(redis_client().ping())
+    except redis.RedisError:
+        return False
 
 
 def relay_raw_text(run_id: object) -> str:

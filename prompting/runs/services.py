@@ -8,7 +8,7 @@ worker) → task generate_run → `generation.run_generate` (interactive worker)
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +20,15 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.services import audit_record
 from config.text import InvalidText, clean_text
-from prompting.errors import InputRejected, ModelNotAvailable, NotFound, RunNotRetryable
+from prompting.errors import (
+    InputRejected,
+    ModelNotAvailable,
+    NotFound,
+    RunNotRetryable,
+    ServiceUnavailable,
+)
 from prompting.llm.models import ModelSpec
-from prompting.models import Conversation, Message, Run
+from prompting.models import Conversation, Message, Run, Tool
 from prompting.runs import dispatch, lifecycle, relay, reuse
 from prompting.selectors import (
     model_default,
@@ -33,14 +39,25 @@ from prompting.selectors import (
 
 logger = logging.getLogger(__name__)
 
-RETRYABLE = (Run.Status.FAILED, Run.Status.INTERRUPTED, Run.Status.CANCELLED)
-STALE_HEARTBEAT = timedelta(seconds=15)
+# A worker beats every 3 s (generation.HEARTBEAT_INTERVAL_S): four missed beats mean dead.
+STALE_HEARTBEAT = timedelta(seconds=12)
 STUCK_IN_QUEUE = timedelta(minutes=10)
+QUEUE_UNAVAILABLE_MESSAGE = (
+    "Messages cannot be sent right now because a part of the service is restarting. "
+    "Nothing was sent; please try again in a minute."
+)
+CHECKER_UNAVAILABLE_MESSAGE = "The checker is not available right now; nothing was sent."
+GENERATOR_UNAVAILABLE_MESSAGE = (
+    "The model worker is not available right now; nothing was sent. Please retry in a moment."
+)
 # A summary's combining run waits queued while its parts run: its stuck-in-queue clock
 # starts when the last part finished, not when it was created.
 PARENT_WAIT_AFTER_LAST_PART = STUCK_IN_QUEUE
 INTERRUPTED_MESSAGE = (
     "The answer was interrupted because the worker stopped. What arrived is kept; you can retry."
+)
+INTERRUPTED_EMPTY_MESSAGE = (
+    "The answer was interrupted because the worker stopped before any text arrived. You can retry."
 )
 
 
@@ -85,7 +102,36 @@ def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str
     except ModelNotAvailable as exc:
         _reject(user=user, reason="model_not_allowed", message=exc.user_message, tool=tool)
         raise
+    _require_queue(user=user, tool=tool)
     return text, model
+
+
+def _require_queue(*, user: Any, tool: str) -> None:
+    """Refuse (503, recorded) before anything is created when Redis, the broker and relay
+    every run needs, is unreachable: otherwise the run would be saved and never judged."""
+    if relay.relay_reachable():
+        return
+    audit_record(
+        actor=user,
+        action=Action.PROMPT_REJECTED,
+        outcome="rejected",
+        details={"reason": "queue_unavailable", "tool": tool},
+    )
+    raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
+
+
+def _not_queued(run_id: Any) -> Callable[[Exception], None]:
+    """The run was committed but the broker refused its first step (Redis went down in
+    between): end it at once, failed with its event, and answer 503."""
+
+    def fail(error: Exception) -> None:
+        logger.warning("run %s: could not queue its policy step: %s", run_id, error)
+        lifecycle.run_expire(
+            run_id=run_id, error_code="queue_unavailable", error_message=QUEUE_UNAVAILABLE_MESSAGE
+        )
+        raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
+
+    return fail
 
 
 def run_create(
@@ -139,7 +185,7 @@ def run_create(
         )
         if handed is not None:
             reuse.keep_for_run(run.pk, handed)
-        dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk))
+        dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 
@@ -147,11 +193,16 @@ def run_create(
 def run_retry(*, user: Any, run_id: Any) -> Run:
     """A new run for the same user message, judged again (a new policy may be in force)."""
     previous = run_get_for_user(user=user, run_id=run_id)
-    if previous.status not in RETRYABLE:
-        raise RunNotRetryable("Only a failed, interrupted or stopped answer can be retried.")
     if previous.user_message is None or previous.parent_id is not None:
         # Summaries (and their parts) have no single message to send again.
         raise RunNotRetryable("Start the summary again from the document instead.")
+    if not lifecycle.run_retryable(previous):
+        # The same rule that decided whether Retry was offered (stream, status, page).
+        raise RunNotRetryable(
+            "This answer cannot be retried as it is: change the message and send it again."
+            if previous.status in (*lifecycle.RETRYABLE_STATUSES, Run.Status.BLOCKED)
+            else "Only a failed, interrupted or stopped answer can be retried."
+        )
     run = Run.objects.create(
         owner=user,
         conversation=previous.conversation,
@@ -162,7 +213,7 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
         overrides=previous.overrides,
         preset=previous.preset,
     )
-    dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk))
+    dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 
@@ -177,12 +228,49 @@ def run_cancel(*, user: Any, run_id: Any) -> Run:
     return run
 
 
-def runs_reap_stale() -> int:
-    """Mark runs whose worker died, or that never left the queue, as interrupted
-    (keeping what was streamed). A summary's combining run waiting for its parts is
-    left alone: it is not stuck."""
+def runs_reap_stale(*, run_id: Any = None) -> int:
+    """The watchdog: every waiting state has a deadline (docs/reliability.md).
+
+    - queued, not judged RUN_POLICY_PICKUP_TIMEOUT s after creation → failed, "the checker
+      is not available"; a summary's runs keep the longer STUCK_IN_QUEUE (their batch of
+      parts can take longer to judge);
+    - judged, not claimed by a generator RUN_GENERATION_PICKUP_TIMEOUT s after judging →
+      failed, "the model worker is not available";
+    - running or streaming without a heartbeat for STALE_HEARTBEAT → interrupted, keeping
+      what was streamed (the worker died);
+    - queued for STUCK_IN_QUEUE → interrupted (anything else that waits), except a
+      summary's combining run waiting for its parts.
+
+    Nothing ended here was sent unjudged: an expired run cannot be judged or claimed any
+    more (both check `queued` under a lock or in a conditional UPDATE). Called by beat on
+    the light `watchdog` queue and, for one run, by the SSE view (`run_id`): the web
+    process does not share the workers' fate."""
     now = timezone.now()
-    stale = Run.objects.filter(
+    runs = Run.objects.all() if run_id is None else Run.objects.filter(pk=run_id)
+    count = 0
+    unjudged = (
+        runs.filter(status=Run.Status.QUEUED, decision="", parent__isnull=True)
+        .exclude(tool=Tool.SUMMARIZE)
+        .filter(created_at__lt=now - timedelta(seconds=settings.RUN_POLICY_PICKUP_TIMEOUT))
+        .values_list("pk", flat=True)
+    )
+    for pk in list(unjudged):
+        count += lifecycle.run_expire(
+            run_id=pk, error_code="checker_unavailable", error_message=CHECKER_UNAVAILABLE_MESSAGE
+        )
+    unclaimed = (
+        runs.filter(status=Run.Status.QUEUED, judged_at__isnull=False)
+        .exclude(decision__in=("", "block"))
+        .filter(judged_at__lt=now - timedelta(seconds=settings.RUN_GENERATION_PICKUP_TIMEOUT))
+        .values_list("pk", flat=True)
+    )
+    for pk in list(unclaimed):
+        count += lifecycle.run_expire(
+            run_id=pk,
+            error_code="generator_unavailable",
+            error_message=GENERATOR_UNAVAILABLE_MESSAGE,
+        )
+    stale = runs.filter(
         status__in=(Run.Status.RUNNING, Run.Status.STREAMING),
         heartbeat_at__lt=now - STALE_HEARTBEAT,
     ).values_list("pk", flat=True)
@@ -190,19 +278,32 @@ def runs_reap_stale() -> int:
         Q(status__in=lifecycle.ACTIVE) | Q(finished_at__gt=now - PARENT_WAIT_AFTER_LAST_PART)
     )
     stuck = (
-        Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=now - STUCK_IN_QUEUE)
+        runs.filter(status=Run.Status.QUEUED, created_at__lt=now - STUCK_IN_QUEUE)
         .exclude(Exists(parts_keep_waiting))
         .values_list("pk", flat=True)
     )
-    count = 0
-    for run_id in list(stale) + list(stuck):
+    for pk in list(stale) + list(stuck):
+        partial = _partial_text_from_relay(pk)
         if lifecycle.run_interrupt(
-            run_id=run_id,
-            partial_text=_partial_text_from_relay(run_id),
-            error_message=INTERRUPTED_MESSAGE,
+            run_id=pk,
+            partial_text=partial,
+            error_message=INTERRUPTED_MESSAGE if partial else INTERRUPTED_EMPTY_MESSAGE,
         ):
             count += 1
     return count
+
+
+def run_deadline_passed(run: Run) -> bool:
+    """Cheap check for the SSE view (no query): may `runs_reap_stale(run_id=...)` end it?"""
+    now = timezone.now()
+    if run.status == Run.Status.QUEUED:
+        if run.judged_at is not None:
+            limit = timedelta(seconds=settings.RUN_GENERATION_PICKUP_TIMEOUT)
+            return run.judged_at < now - limit
+        return run.created_at < now - timedelta(seconds=settings.RUN_POLICY_PICKUP_TIMEOUT)
+    if run.status in (Run.Status.RUNNING, Run.Status.STREAMING):
+        return run.heartbeat_at is None or run.heartbeat_at < now - STALE_HEARTBEAT
+    return False
 
 
 def _partial_text_from_relay(run_id: Any) -> str:

@@ -25,7 +25,7 @@ from prompting.forms import FeedbackForm, RenameForm, request_data
 from prompting.models import Conversation, Run, Tool
 from prompting.policy.labels import entity_type_labels
 from prompting.rendering import markdown_policy, render_markdown
-from prompting.runs.services import RETRYABLE
+from prompting.runs.lifecycle import run_retryable
 from prompting.services import title_from
 from prompting.titles import owner_titles
 from prompting.views.errors import json_errors
@@ -56,7 +56,7 @@ def turn_context(run: Run) -> dict[str, Any]:
         "answer_html": render_markdown(answer.content) if answer and answer.content else "",
         "message_id": answer.pk if answer else None,
         "active": not run.is_final,
-        "retryable": run.status in RETRYABLE,
+        "retryable": run_retryable(run),
         "rating": feedback.rating if feedback else 0,
         "comment": feedback.comment if feedback else "",
         "urls": {

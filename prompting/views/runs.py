@@ -13,7 +13,7 @@ from limits.services import admission
 from prompting import selectors
 from prompting.models import Run
 from prompting.rendering import render_markdown
-from prompting.runs import services
+from prompting.runs import lifecycle, services
 from prompting.services import TITLE_AWAITS_TEXT
 from prompting.titles import title_while_judging
 from prompting.views.errors import json_errors
@@ -32,7 +32,7 @@ def run_payload(run: Run) -> dict[str, Any]:
         "message_id": run.assistant_message_id,
         "error": run.error_message,
         "error_code": run.error_code,
-        "retryable": run.status in services.RETRYABLE,
+        "retryable": lifecycle.run_retryable(run),
         "findings": run.findings_summary,
         "decision": run.decision,
         "events_url": reverse("prompting:run_events", args=[run.pk]),

@@ -6,8 +6,10 @@ reconnect (with Last-Event-ID) resumes exactly: no token lost, none repeated.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,12 +24,20 @@ from config.redis_client import async_redis_client
 from limits.streams import capped
 from prompting.models import Run
 from prompting.runs import relay
+from prompting.runs.services import run_deadline_passed, runs_reap_stale
+from prompting.views import drain
 from prompting.views.runs import run_payload
 
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # An idle stream gets a heartbeat comment (proxies close silent connections) and a
 # look at the database this often.
 HEARTBEAT_MS = 5_000
+# EventSource waits this long before reconnecting after a connection ends.
+RECONNECT_MS = 1_500
+# While the web process drains (SIGTERM), a hint to reconnect a little later, elsewhere.
+DRAIN_RECONNECT_MS = 1_000
+# A Redis hiccup up to this long is ridden out inside the open response.
+RELAY_RETRY_S = relay.APPEND_RETRY_S
 
 
 def _start_after(request: HttpRequest) -> str:
@@ -57,27 +67,65 @@ async def _events(run_id: Any, after: str) -> AsyncIterator[str]:
 
 
 async def _relayed(run_id: Any, after: str) -> AsyncIterator[str]:
-    yield "retry: 1500\n\n"
-    try:
-        async for batch in relay.relay_batches(run_id, after=after, block_ms=HEARTBEAT_MS):
-            if not batch:
-                run = await Run.objects.only("status").aget(pk=run_id)
-                await _release_db_connection()
-                if run.is_final:
-                    # Final in the database, yet no terminal entry arrived for a whole
-                    # heartbeat: the stream expired, Redis lost it, or its append failed
-                    # after the outcome was committed. The database has the outcome.
-                    yield await _final_from_database(run_id)
+    yield f"retry: {RECONNECT_MS}\n\n"
+    drain.watch_sigterm()
+    hiccup_since: float | None = None
+    delay = 0.1
+    while True:
+        try:
+            async for batch in relay.relay_batches(run_id, after=after, block_ms=HEARTBEAT_MS):
+                hiccup_since, delay = None, 0.1
+                if drain.draining():
+                    # This process is stopping: the browser reconnects (to another one)
+                    # with Last-Event-ID after the hint, and resumes exactly.
+                    yield f"retry: {DRAIN_RECONNECT_MS}\n: draining\n\n"
                     return
-                yield ": heartbeat\n\n"
-                continue
-            # One write for what arrived together: fewer sends when the process is behind.
-            yield "".join(
-                f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n" for entry_id, kind, data in batch
-            )
-    except redis.RedisError:
-        # End the response; the browser reconnects with Last-Event-ID and resumes.
-        return
+                if not batch:
+                    final = await _final_or_deadline(run_id)
+                    if final is not None:
+                        # Final in the database, yet no terminal entry arrived for a whole
+                        # heartbeat: the stream expired, Redis lost it, its append failed
+                        # after the outcome was committed, or a deadline ended the run here.
+                        yield final
+                        return
+                    yield ": heartbeat\n\n"
+                    continue
+                after = batch[-1][0]
+                # One write for what arrived together: fewer sends when the process is behind.
+                yield "".join(
+                    f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n"
+                    for entry_id, kind, data in batch
+                )
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            # A Redis stall or failover: keep the browser's connection and try again with
+            # backoff for RELAY_RETRY_S, from the last entry sent (nothing lost or repeated).
+            now = time.monotonic()
+            hiccup_since = hiccup_since or now
+            if now - hiccup_since > RELAY_RETRY_S:
+                final = await _final_or_deadline(run_id)
+                if final is not None:
+                    yield final
+                # Else end the response: the browser reconnects, then polls /runs/<id>/.
+                return
+            yield ": relay reconnecting\n\n"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        except redis.RedisError:
+            return
+
+
+async def _final_or_deadline(run_id: Any) -> str | None:
+    """The final event from the database if the run has ended, after ending it here if one
+    of its deadlines passed: the web process watches too, so a dead beat or watchdog
+    worker still cannot leave the employee waiting."""
+    fields = ("status", "created_at", "judged_at", "heartbeat_at")
+    run = await Run.objects.only(*fields).aget(pk=run_id)
+    if not run.is_final and run_deadline_passed(run):
+        await sync_to_async(runs_reap_stale)(run_id=run_id)
+        run = await Run.objects.only(*fields).aget(pk=run_id)
+    await _release_db_connection()
+    return await _final_from_database(run_id) if run.is_final else None
 
 
 async def _relay_has(run_id: object) -> bool:

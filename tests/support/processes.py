@@ -46,7 +46,7 @@ def start_worker(
     env: dict[str, str],
     *,
     name: str = "worker",
-    queues: str = "interactive,cpu",
+    queues: str = "interactive,cpu,watchdog",
     beat: bool = True,
     wait: bool = True,
 ) -> Service:

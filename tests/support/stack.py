@@ -6,7 +6,8 @@ starts, per test, the production topology on a Redis of its own:
 
     embedded redis-server  (unix socket under /tmp: socket paths must stay < 100 chars)
     celery worker -Q interactive   (thread pool: generations)
-    celery worker -Q cpu           (policy, the reaper's task)
+    celery worker -Q cpu           (policy)
+    celery worker -Q watchdog      (the reaper's task: deadlines, dead workers)
     celery beat                    (its own process, as in production: it outlives a
                                     killed worker, so the reaper keeps running)
     uvicorn                        (the SSE endpoint)
@@ -58,6 +59,8 @@ class PrivateStack:
             # Start the workers together and wait afterwards: each loads the policy engine.
             self.interactive = self._track(self._worker("interactive"))
             self.cpu = self._track(self._worker("cpu"))
+            # The light watchdog worker, as in production: it outlives both pools.
+            self.watchdog = self._track(self._worker("watchdog"))
             web, self.url = start_web(self.env)
             self.web = self._track(web)
             self.beat = self._track(
@@ -65,6 +68,7 @@ class PrivateStack:
             )
             wait_worker_ready(self.interactive)
             wait_worker_ready(self.cpu)
+            wait_worker_ready(self.watchdog)
         except BaseException:
             self.close()
             raise

@@ -62,6 +62,13 @@ class Scenario:
     # that has already started, which no client-side retry may repeat.
     throttle_after_tokens: int | None = None
     stall_after_tokens: int | None = None  # N tokens, then silence with the connection open
+    # Read the request, then send nothing at all (not even response headers) until the
+    # client leaves: a Bedrock that accepted the call and hangs.
+    hang: bool = False
+    # HTTP 503 ServiceUnavailableException before the stream: always, or the first N
+    # requests with the same throttle key (retries of one request).
+    unavailable: bool = False
+    unavailable_first: int = 0
     reply: str | None = None  # the answer text instead of the echo
     directives: tuple[str, ...] = field(default=())
 
@@ -111,6 +118,12 @@ def apply_directive(scenario: Scenario, directive: str) -> Scenario:
         changes = {"throttle_after_tokens": _int_value(name, value, DEFAULT_THROTTLE_AFTER_TOKENS)}
     elif name == "throttle-key":
         changes = {"throttle_key": value or ""}
+    elif name == "hang":
+        changes = {"hang": True}
+    elif name == "unavailable":
+        changes = {"unavailable": True}
+    elif name == "unavailable-first":
+        changes = {"unavailable_first": _int_value(name, value, DEFAULT_THROTTLE_FIRST)}
     elif name == "too-long":
         changes = {"too_long": True}
     elif name == "stream-error":

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from prompting.llm.emulator import scenarios
 from prompting.llm.eventstream import CONTENT_TYPE as EVENTSTREAM_CONTENT_TYPE
@@ -35,6 +35,8 @@ from prompting.llm.eventstream import encode_event, encode_exception
 PATH_RE = re.compile(r"^/model/(?P<model_id>[^/?]+)/(?P<operation>converse|converse-stream)$")
 TOO_LONG_MESSAGE = "Input is too long for requested model."
 THROTTLE_MESSAGE = "Too many requests, please wait before trying again."
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable."
+REQUESTS_PATH = "/_emulator/requests"
 # How long a stalled stream is held open at most, so a forgotten client cannot pin a thread.
 MAX_STALL_SECONDS = 600.0
 
@@ -69,6 +71,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.defaults = defaults
         self.received: deque[ReceivedRequest] = deque(maxlen=10_000)
         self._throttle_counts: dict[str, int] = {}
+        self.requests_total = 0
         self._lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -95,7 +98,20 @@ class EmulatorServer(ThreadingHTTPServer):
         super().server_close()
 
     def record(self, request: ReceivedRequest) -> None:
+        with self._lock:
+            self.requests_total += 1
         self.received.append(request)
+
+    def request_counts(self, contains: str = "") -> dict[str, Any]:
+        """What GET /_emulator/requests answers: the total since start, and the requests
+        still in `received` whose last user text contains `contains`, by HTTP status."""
+        with self._lock:
+            total = self.requests_total
+        matching = [r for r in list(self.received) if contains in r.last_user_text]
+        by_status: dict[str, int] = {}
+        for request in matching:
+            by_status[str(request.status)] = by_status.get(str(request.status), 0) + 1
+        return {"total": total, "count": len(matching), "by_status": by_status}
 
     def take_throttle_turn(self, key: str, first_n: int) -> bool:
         """True if this request is among the first `first_n` with `key` (so: throttle it)."""
@@ -145,6 +161,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self._record(operation, model_id, body, scenario, status)
         if status == 429:
             self._send_error(429, "ThrottlingException", THROTTLE_MESSAGE)
+        elif status == 503:
+            self._send_error(503, "ServiceUnavailableException", UNAVAILABLE_MESSAGE)
+        elif scenario.hang:
+            self._hold_open_until_client_leaves()
         elif status == 400:
             self._send_error(400, "ValidationException", TOO_LONG_MESSAGE)
         elif operation == "converse":
@@ -157,8 +177,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         # A health check for `make run` and humans: not part of Bedrock's API.
-        if self.path == "/ping":
+        path, _, query = self.path.partition("?")
+        if path == "/ping":
             self._send_json(200, {"status": "ok", "emulator": True})
+        elif path == REQUESTS_PATH:
+            # The request counter, for tests and the soak benchmark in other processes:
+            # how many model calls arrived (optionally: whose last user text contains X).
+            contains = parse_qs(query).get("contains", [""])[0]
+            self._send_json(200, self.server.request_counts(contains))
         else:
             self._send_error(404, "UnknownOperationException", f"No route for {self.path}")
 
@@ -172,13 +198,19 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def _refusal_status(
         self, model_id: str, body: Mapping[str, Any], scenario: scenarios.Scenario
     ) -> int:
-        """429 or 400 if this request is refused before any answer, else 200."""
+        """429, 503 or 400 if this request is refused before any answer, else 200."""
         if scenario.throttle:
             return 429
         if scenario.throttle_first:
             key = scenarios.throttle_key(scenario, model_id, body)
             if self.server.take_throttle_turn(key, scenario.throttle_first):
                 return 429
+        if scenario.unavailable:
+            return 503
+        if scenario.unavailable_first:
+            key = "503\0" + scenarios.throttle_key(scenario, model_id, body)
+            if self.server.take_throttle_turn(key, scenario.unavailable_first):
+                return 503
         context = scenario.context_tokens or self.server.defaults.context_tokens
         # Like Claude on Bedrock: the input plus the reserved maxTokens must fit the context.
         needed = scenarios.input_tokens(body) + (scenarios.max_tokens(body) or 0)

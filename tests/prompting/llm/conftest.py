@@ -34,7 +34,7 @@ def emulator() -> Iterator[EmulatorServer]:
 def make_client(emulator: EmulatorServer) -> Callable[..., Any]:
     """A fresh boto3 client per test (not the cached one), so timeouts can differ per test."""
 
-    def make(*, read_timeout: float = 10.0, max_attempts: int = 3) -> Any:
+    def make(*, read_timeout: float = 10.0) -> Any:
         client = boto3.client(
             "bedrock-runtime",
             endpoint_url=emulator.url,
@@ -44,7 +44,8 @@ def make_client(emulator: EmulatorServer) -> Callable[..., Any]:
             config=Config(
                 connect_timeout=2,
                 read_timeout=read_timeout,
-                retries={"mode": "standard", "total_max_attempts": max_attempts},
+                # As the product's client: botocore never retries (client.RetryPolicy does).
+                retries={"mode": "standard", "total_max_attempts": 1},
             ),
         )
         install_call_hooks(client)

@@ -15,6 +15,7 @@ import pytest
 
 from prompting.llm.client import (
     STATUS_BUSY_RETRYING,
+    RetryPolicy,
     bedrock_client,
     clear_bedrock_client_cache,
     stream_converse,
@@ -30,6 +31,8 @@ from prompting.llm.events import STOP_REASON_CANCELLED, Finished, TextDelta, Usa
 from prompting.llm.models import ModelSpec
 
 Sent = Callable[[str], list[Any]]
+# Our retry with tiny sleeps: the tests are about how many calls, not how long.
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05)
 
 
 def user(text: str) -> list[dict[str, Any]]:
@@ -85,13 +88,14 @@ def test_throttling_before_the_first_token_is_retried_and_reported(
 ) -> None:
     """Throttled twice, then served: the caller gets the answer, and on_status was told
     'busy_retrying' before each retry."""
-    client = make_client(max_attempts=3)
+    client = make_client()
     statuses: list[str] = []
     stream = stream_converse(
         client,
         model=sonnet,
         messages=user(f"[[emulator:throttle-first=2]] {unique}"),
         on_status=statuses.append,
+        retry=FAST_RETRY,
     )
     events = list(stream)
     assert isinstance(events[-1], Finished) and events[-1].stop_reason == "end_turn"
@@ -99,13 +103,18 @@ def test_throttling_before_the_first_token_is_retried_and_reported(
     assert statuses == [STATUS_BUSY_RETRYING, STATUS_BUSY_RETRYING]
     assert stream.throttle_retries == 2
     assert [r.status for r in sent(unique)] == [429, 429, 200]
+    assert [(a.number, a.outcome) for a in stream.attempts] == [
+        (1, "throttled"),
+        (2, "throttled"),
+        (3, "ok"),
+    ]
 
 
 def test_persistent_throttling_ends_as_throttled_after_bounded_attempts(
     make_client: Any, sonnet: ModelSpec, unique: str, sent: Sent
 ) -> None:
     """Always throttled: exactly max_attempts requests, then Throttled (retryable)."""
-    client = make_client(max_attempts=2)
+    client = make_client()
     statuses: list[str] = []
     with pytest.raises(Throttled) as caught:
         list(
@@ -114,6 +123,7 @@ def test_persistent_throttling_ends_as_throttled_after_bounded_attempts(
                 model=sonnet,
                 messages=user(f"[[emulator:throttle]] {unique}"),
                 on_status=statuses.append,
+                retry=RetryPolicy(max_attempts=2, base_delay_s=0.01),
             )
         )
     assert caught.value.code == "throttled" and caught.value.retryable
@@ -127,7 +137,7 @@ def test_input_too_long_is_not_retried_and_says_what_to_do(
 ) -> None:
     """ValidationException 'Input is too long': one request only, and the message gives the
     input size, the limit and points to Summarize."""
-    client = make_client(max_attempts=3)
+    client = make_client()
     long_text = f"{unique} " + "word " * 4_000  # ~5,000 tokens by the 4-chars rule
     with pytest.raises(InputTooLong) as caught:
         list(
@@ -322,13 +332,13 @@ def test_bedrock_client_is_built_once_per_configuration(emulator: Any, sonnet: M
         "endpoint_url": emulator.url,
         "connect_timeout": 2,
         "read_timeout": 7,
-        "max_attempts": 4,
         "use_dummy_credentials": True,
     }
     first = bedrock_client(**settings)
     assert bedrock_client(**settings) is first
     assert first.meta.config.read_timeout == 7
-    assert first.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
+    # botocore never retries: one HTTP request per attempt (issue 12).
+    assert first.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
     streamed = stream_converse(first, model=sonnet, messages=user("cached"))
     assert "".join(e.text for e in streamed if isinstance(e, TextDelta)) == "You said: cached"
     clear_bedrock_client_cache()

@@ -125,7 +125,7 @@ def test_unknown_directive_is_a_loud_validation_error(client: Any) -> None:
 
 def test_throttle_answers_429_with_the_error_type_header(make_client: Any) -> None:
     """Throttling is an HTTP 429 with x-amzn-ErrorType, before any stream."""
-    client = make_client(max_attempts=1)
+    client = make_client()
     with pytest.raises(ClientError) as caught:
         client.converse_stream(
             modelId="emulator.throttle", messages=user("x"), inferenceConfig={"maxTokens": 5}

@@ -181,8 +181,9 @@ def test_killed_worker_ends_interrupted_and_bedrock_is_called_once(
 def test_redis_restart_mid_stream_resumes_without_duplicates(
     private_stack: PrivateStack, alice: Any, bedrock_emulator: Any
 ) -> None:
-    """Redis restarts (empty: no persistence) while an answer streams. The browser's
-    connection ends, it reconnects with Last-Event-ID until Redis is back, and continues:
+    """Redis restarts (empty: no persistence) while an answer streams. The SSE
+    view keeps the response open and retries (or the connection ends and the browser
+    reconnects with Last-Event-ID) until Redis is back, and continues:
     new entries have larger ids than the last one seen, so nothing shown is repeated. The
     worker's appends wait for Redis, the `done` event carries the whole text, and the
     workers reconnect to the broker: the next message is answered too."""
@@ -213,7 +214,9 @@ def test_redis_restart_mid_stream_resumes_without_duplicates(
     final = followed.last
     assert final is not None and final.event == "done", (followed.events, private_stack.logs())
     assert final.data["text"] == expected
-    assert followed.connections >= 2, "the browser never had to reconnect"
+    # Since issue 12 the SSE view rides a short Redis outage out inside the open response
+    # (retrying with backoff from the last id sent), so the browser may not reconnect.
+    assert followed.connections >= 1
     assert len(followed.deltas) > shown_before, "nothing arrived after the restart"
     assert_each_token_once(followed, tag)
     # Entries written between the browser's last read and the crash may have died with
