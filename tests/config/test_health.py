@@ -97,6 +97,7 @@ def test_ready_needs_a_warm_policy_engine_on_a_cpu_worker(
 
     presence.worker_announce(hostname="gen@a", queues={"interactive"})
     presence.worker_announce(hostname="cpu@b", queues={"cpu"})
+    presence.worker_announce(hostname="watch@c", queues={"watchdog"})
     cold = client.get("/healthz/ready")
     assert cold.status_code == 503
     assert cold.json()["checks"]["policy_engine_warm"] == "failing"
@@ -104,7 +105,7 @@ def test_ready_needs_a_warm_policy_engine_on_a_cpu_worker(
     presence.worker_mark_warm(hostname="cpu@b")
     warm = client.get("/healthz/ready")
     assert warm.status_code == 200, warm.json()
-    assert warm.json()["workers"] == {"cpu": 1, "interactive": 1}
+    assert warm.json()["workers"] == {"cpu": 1, "interactive": 1, "watchdog": 1}
 
 
 @pytest.mark.django_db

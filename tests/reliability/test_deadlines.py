@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 from django.utils import timezone
 
@@ -124,6 +125,11 @@ def test_the_sse_view_enforces_the_deadline_itself(
                 break
         return body
 
-    body = asyncio.run(asyncio.wait_for(read(), timeout=20))
+    async def read_within_deadline() -> str:
+        return await asyncio.wait_for(read(), timeout=20)
+
+    # async_to_sync, not asyncio.run: the browser tests' Playwright (sync API) leaves its
+    # loop marked running in this thread, and the view's ORM calls must stay in it.
+    body = async_to_sync(read_within_deadline)()
     assert "event: error" in body and "checker_unavailable" in body
     assert Run.objects.get(pk=run.pk).status == Run.Status.FAILED

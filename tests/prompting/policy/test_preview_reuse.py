@@ -85,9 +85,11 @@ def test_a_previewed_message_is_stored_without_its_redacted_value_from_the_start
     assert run.user_message is not None
     stored = Message.objects.get(pk=run.user_message.pk).content
     assert stored == "Card <CREDIT_CARD_1> was charged twice."
-    assert Conversation.objects.get(pk=conversation.pk).title == stored
+    assert "4111" not in Conversation.objects.get(pk=conversation.pk).title
     judging.run_judge(run_id=run.pk)
     run.refresh_from_db()
+    # The title is made from the sanitized text once judged (conversation_title_fill).
+    assert Conversation.objects.get(pk=conversation.pk).title == stored
     assert len(analyses) == 1
     assert run.user_message.content == stored
     assert run.user_message.sanitized_content == stored
