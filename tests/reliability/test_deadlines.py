@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 from django.utils import timezone
 
@@ -128,8 +128,10 @@ def test_the_sse_view_enforces_the_deadline_itself(
     async def read_within_deadline() -> str:
         return await asyncio.wait_for(read(), timeout=20)
 
-    # async_to_sync, not asyncio.run: the browser tests' Playwright (sync API) leaves its
-    # loop marked running in this thread, and the view's ORM calls must stay in it.
-    body = async_to_sync(read_within_deadline)()
+    # In a thread of its own: the browser tests' Playwright (sync API) leaves its loop
+    # marked running in this thread, where neither asyncio.run nor async_to_sync may
+    # start another. The data is committed (transaction=True), so any thread sees it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        body = pool.submit(asyncio.run, read_within_deadline()).result()
     assert "event: error" in body and "checker_unavailable" in body
     assert Run.objects.get(pk=run.pk).status == Run.Status.FAILED
