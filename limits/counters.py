@@ -33,7 +33,6 @@ _ADMIT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local n = tonumber(ARGV[3])
-local dry = ARGV[4] == '1'
 local missing = {}
 for i = 1, n do
   if redis.call('EXISTS', KEYS[i]) == 0 then missing[#missing + 1] = i end
@@ -45,7 +44,7 @@ end
 local failures = {'refused'}
 local plan = {}
 for i = 1, n do
-  local b = 5 + (i - 1) * 5
+  local b = 4 + (i - 1) * 5
   local kind = ARGV[b]
   local limit = tonumber(ARGV[b + 1])
   local amount = tonumber(ARGV[b + 2])
@@ -75,9 +74,8 @@ for i = 1, n do
   end
 end
 if #failures > 1 then return failures end
-if dry then return {'ok'} end
 for i = 1, n do
-  local b = 5 + (i - 1) * 5
+  local b = 4 + (i - 1) * 5
   local kind = ARGV[b]
   local amount = tonumber(ARGV[b + 2])
   local hold = tonumber(ARGV[b + 4])
@@ -180,12 +178,14 @@ def reservation_key(member: str) -> str:
     return f"lim:resv:{member}"
 
 
-def admit(checks: list[Check], *, member: str, now_ms: int, dry: bool = False) -> AdmitResult:
-    """All checks pass and all are taken, or nothing is taken (one script, atomic).
-    `dry`: only check (before any database write, so a refusal costs no write)."""
+def admit(checks: list[Check], *, member: str, now_ms: int) -> AdmitResult:
+    """All checks pass and all are taken, or nothing is taken (one script, atomic)."""
     if not checks:
+        # No limit applies; still ask Redis, which queues and relays every run: a send
+        # it cannot take is refused before anything is created.
+        redis_client().ping()
         return AdmitResult(ok=True)
-    args: list[Any] = [now_ms, member, len(checks), "1" if dry else "0"]
+    args: list[Any] = [now_ms, member, len(checks)]
     for check in checks:
         args += [check.kind, check.limit, check.amount, check.resets_at_ms, check.hold_ms]
     keys = [c.key for c in checks] + [reservation_key(member)]
@@ -232,9 +232,11 @@ def settle(*, member: str, release: list[str], add: dict[str, int]) -> int:
     return int(_scripts()["settle"](keys=keys, args=args))
 
 
-def members(key: str) -> list[str]:
-    """The run ids holding slots in an active-runs set."""
-    return [str(m) for m in redis_client().zrange(key, 0, -1)]  # type: ignore[union-attr]
+def members(key: str, *, scored_below: int | None = None) -> list[str]:
+    """The run ids holding slots in an active-runs set (those whose lease lapses before
+    `scored_below`, if given: the slots taken before a moment)."""
+    high = "+inf" if scored_below is None else f"({scored_below}"
+    return [str(m) for m in redis_client().zrangebyscore(key, "-inf", high)]  # type: ignore[union-attr]
 
 
 def release(key: str, run_ids: list[str]) -> None:

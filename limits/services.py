@@ -1,10 +1,12 @@
 """Admission (may this employee start a run now?) and settlement (the run ended).
 
-`admission()` wraps a tool's send path: inside it, the run is created in a transaction
-and `admit(run)` takes a slot in every counter at once, or raises LimitExceeded, which
-rolls the transaction back (no half-created run) and, outside it, is recorded as
-`prompt.rejected` with the limit that refused. `run_ended` (called by lifecycle when a
-run ends, after commit) gives the slot and any reservation back and adds real usage.
+`admission()` wraps a tool's send path: before anything is written it takes a slot in
+every counter at once for a new run id (one Lua script), or raises LimitExceeded, which
+is recorded as `prompt.rejected` with the limit that refused — so a refusal never
+creates, rolls back or locks anything. The caller then creates the run with that id; if
+creating it fails, the slot and any reservation are given back. `run_ended` (called by
+lifecycle when a run ends, after commit) gives the slot and any reservation back and
+adds real usage.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from limits import counters
 from limits import definitions as d
 from limits.policy import limits_for
 from limits.windows import DAY, MONTH, Window, describe_reset, window_at
-from prompting.errors import ApplicationError
+from prompting.errors import ApplicationError, QueueUnavailable
 from prompting.models import Run
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,10 @@ ACTIVE_LEASE_MS = 30 * 60 * 1000
 RESERVATION_MS = 2 * 24 * 3600 * 1000
 # What Retry-After says for "a run at a time": runs usually end within seconds.
 ACTIVE_RETRY_HINT_MS = 5_000
+# A slot whose run is not (yet) in the database is someone's send still creating it
+# (the slot is taken before the run's transaction commits): only a slot older than this
+# is taken to belong to a run that vanished (docs/capacity.md, "Healing").
+IN_FLIGHT_GRACE_MS = 10_000
 BUILD_ATTEMPTS = 3
 
 
@@ -132,40 +138,39 @@ def _plan(user: Any, now: datetime, reserve_tokens: int, reserve_micro_usd: int)
 def run_admit(
     *,
     user: Any,
-    run: Run | None,
+    run_id: Any,
     reserve_tokens: int = 0,
     reserve_usd: Decimal = Decimal(0),
     now: datetime | None = None,
 ) -> None:
-    """Take the run's slot in every counter of the employee and their department, or
-    raise LimitExceeded naming the limit that binds. A summary reserves its estimate.
-    `run=None` only checks (nothing is taken)."""
+    """Take run `run_id`'s slot in every counter of the employee and their department,
+    or raise LimitExceeded naming the limit that binds. A summary reserves its estimate.
+    Redis unreachable: QueueUnavailable (the same Redis queues and relays every run, so
+    nothing could be sent anyway)."""
     now = now or timezone.now()
     planned = _plan(user, now, max(reserve_tokens, 0), max(d.to_micro_usd(reserve_usd), 0))
     checks = [p.check for p in planned]
-    member = str(run.pk) if run is not None else ""
+    member = str(run_id)
     try:
         healed = False
         for _attempt in range(BUILD_ATTEMPTS + 1):
-            result = counters.admit(checks, member=member, now_ms=_ms(now), dry=run is None)
+            result = counters.admit(checks, member=member, now_ms=_ms(now))
             if result.missing:
                 for index in result.missing:
-                    _build(user, planned[index], now, admitting=run.pk if run else None)
+                    _build(user, planned[index], now, admitting=member)
                 continue
             if result.ok or healed:
                 break
             # Refused for runs at a time: drop slots whose runs ended without releasing
             # them (a deleted conversation, a killed process) and look once more.
             healed = True
-            if not _drop_ended_runs(planned, result.failures, admitting=member):
+            if not _drop_ended_runs(planned, result.failures, admitting=member, now=now):
                 break
         else:
             raise LimitsUnavailable("Usage limits could not be checked; try again in a moment.")
     except redis.RedisError:
         logger.warning("limits: Redis unavailable at admission", exc_info=True)
-        raise LimitsUnavailable(
-            "Usage limits could not be checked; try again in a moment."
-        ) from None
+        raise QueueUnavailable() from None
     if result.ok:
         return
     # Several limits may refuse at once: the one that binds longest is the one to name.
@@ -177,15 +182,27 @@ def run_admit(
 
 
 def _drop_ended_runs(
-    planned: list[_Planned], failures: tuple[counters.Failure, ...], *, admitting: str
+    planned: list[_Planned],
+    failures: tuple[counters.Failure, ...],
+    *,
+    admitting: str,
+    now: datetime,
 ) -> bool:
-    """Release the active-run slots the database says are no longer active. True if any."""
+    """Release the active-run slots the database says are no longer active. True if any.
+    Slots taken in the last IN_FLIGHT_GRACE_MS are left alone: their runs may still be
+    in an uncommitted transaction (two tabs racing for the last slot)."""
     dropped = False
+    # A slot's score is when its lease lapses: taken at score - ACTIVE_LEASE_MS.
+    taken_before = _ms(now) - IN_FLIGHT_GRACE_MS + ACTIVE_LEASE_MS
     for failure in failures:
         check = planned[failure.index].check
         if check.kind != counters.SET:
             continue
-        held = [m for m in counters.members(check.key) if m not in (counters.SENTINEL, admitting)]
+        held = [
+            m
+            for m in counters.members(check.key, scored_below=taken_before)
+            if m not in (counters.SENTINEL, admitting)
+        ]
         run_ids = [m for m in held if _is_uuid(m)]  # anything else is no run: dropped
         active = {
             str(pk)
@@ -338,19 +355,16 @@ def _used_in_window(runs: Any, window: Window, *, dollars: bool) -> int:
 
 
 @contextmanager
-def admission(*, user: Any, tool: str) -> Iterator[Callable[..., None]]:
-    """Wrap a send path: `with admission(...) as admit:` then, inside the transaction
-    that creates the run, `admit(run)` (or `admit(run, reserve_tokens=, reserve_usd=)`).
-    A refusal is recorded as prompt.rejected here, outside (after) that transaction."""
-
-    def admit(run: Run, **reserve: Any) -> None:
-        run_admit(user=user, run=run, **reserve)
-
+def admission(
+    *, user: Any, tool: str, reserve_tokens: int = 0, reserve_usd: Decimal = Decimal(0)
+) -> Iterator[uuid.UUID]:
+    """Wrap a send path: `with admission(...) as run_id, transaction.atomic():` and create
+    the run with `id=run_id`. The slot (and a summary's reservation) is taken before the
+    block runs, in one Redis round trip; a refusal is recorded as prompt.rejected and
+    raised before any database write. If the block raises, the slot is given back."""
+    run_id = uuid.uuid4()
     try:
-        # A look first, before any database write: a burst of refused requests then
-        # costs one audit row each, not a rolled-back run (and SQLite's write lock).
-        run_admit(user=user, run=None)
-        yield admit
+        run_admit(user=user, run_id=run_id, reserve_tokens=reserve_tokens, reserve_usd=reserve_usd)
     except LimitExceeded as exc:
         metrics.LIMIT_REFUSALS.labels(exc.details["limit"], exc.details["scope"]).inc()
         audit_record(
@@ -360,14 +374,27 @@ def admission(*, user: Any, tool: str) -> Iterator[Callable[..., None]]:
             details={**exc.details, "tool": tool},
         )
         raise
-    except LimitsUnavailable:
+    except (LimitsUnavailable, QueueUnavailable) as exc:
         audit_record(
             actor=user,
             action=Action.PROMPT_REJECTED,
             outcome="rejected",
-            details={"reason": "limits_unavailable", "tool": tool},
+            details={"reason": exc.code, "tool": tool},
         )
         raise
+    try:
+        yield run_id
+    except BaseException:
+        # Nothing was created (the transaction rolled back): the slot is free again.
+        _give_back(user, str(run_id))
+        raise
+
+
+def _give_back(user: Any, member: str) -> None:
+    try:
+        _settle_counters(user, member, timezone.now(), tokens=0, micro_usd=0)
+    except Exception:  # Redis went away meanwhile: the slot lapses with its lease
+        logger.warning("limits: could not give back the slot of %s", member, exc_info=True)
 
 
 def run_ended(run_id: Any, *, now: datetime | None = None) -> None:
@@ -381,11 +408,16 @@ def run_ended(run_id: Any, *, now: datetime | None = None) -> None:
 
 
 def _settle(run: Run, now: datetime) -> None:
-    user = run.owner
-    tz = settings.LIMITS_TIME_ZONE
-    windows = {DAY: window_at(DAY, now, tz), MONTH: window_at(MONTH, now, tz)}
     tokens = (run.input_tokens or 0) + (run.output_tokens or 0)
     micro = d.to_micro_usd(run.cost_usd or 0)
+    _settle_counters(run.owner, str(run.pk), now, tokens=tokens, micro_usd=micro)
+
+
+def _settle_counters(user: Any, member: str, now: datetime, *, tokens: int, micro_usd: int) -> None:
+    """Free `member`'s slots and reservation, and add what it really used (once)."""
+    tz = settings.LIMITS_TIME_ZONE
+    windows = {DAY: window_at(DAY, now, tz), MONTH: window_at(MONTH, now, tz)}
+    micro = micro_usd
     scopes = [d.USER] + ([d.DEPARTMENT] if user.department else [])
     release = [_key(scope, user, d.ACTIVE_RUNS) for scope in scopes]
     add: dict[str, int] = {}
@@ -393,4 +425,4 @@ def _settle(run: Run, now: datetime) -> None:
         for name in (d.TOKENS_PER_DAY, d.TOKENS_PER_MONTH, d.USD_PER_DAY, d.USD_PER_MONTH):
             window = windows[DAY if name.endswith("_day") else MONTH]
             add[_key(scope, user, name, window)] = micro if name in d.DOLLAR_LIMITS else tokens
-    counters.settle(member=str(run.pk), release=release, add=add)
+    counters.settle(member=member, release=release, add=add)

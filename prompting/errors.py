@@ -43,3 +43,19 @@ class ServiceUnavailable(ApplicationError):
 
     status = 503
     code = "unavailable"
+
+
+QUEUE_UNAVAILABLE_MESSAGE = (
+    "Messages cannot be sent right now because a part of the service is restarting. "
+    "Nothing was sent; please try again in a minute."
+)
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """Redis (the broker, the relay and the limit counters) cannot be reached at send."""
+
+    code = "queue_unavailable"
+    retry_after = 5
+
+    def __init__(self, user_message: str = QUEUE_UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(user_message)

@@ -40,7 +40,8 @@ def chat_message_send(
         model_id=model_id or (existing.model_id if existing else ""),
         tool=Tool.CHAT,
     )
-    with admission(user=user, tool=Tool.CHAT) as admit, transaction.atomic():
+    # Refused (a limit, or Redis down): nothing is created. Created: it has its slot.
+    with admission(user=user, tool=Tool.CHAT) as run_id, transaction.atomic():
         conversation = existing or conversation_create(
             owner=user, tool=Tool.CHAT, model_id=model_id
         )
@@ -50,7 +51,7 @@ def chat_message_send(
             text=text,
             model_id=model_id,
             overrides=overrides,
+            run_id=run_id,
         )
-        admit(run)  # refused: the transaction rolls back, no run is left behind
         prompt_template_used(user=user, template_id=template_id, tool=Tool.CHAT)
         return run

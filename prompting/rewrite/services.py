@@ -47,7 +47,8 @@ def rewrite_create(
     message = rewrite_message(text=text, preset=preset, instruction=instruction)
     label = presets.PRESETS_BY_KEY[preset].label if preset != presets.CUSTOM else "Own instruction"
     prompt_check(user=user, text=message, model_id=model_id, tool=Tool.REWRITE)
-    with admission(user=user, tool=Tool.REWRITE) as admit, transaction.atomic():
+    # Refused (a limit, or Redis down): nothing is created. Created: it has its slot.
+    with admission(user=user, tool=Tool.REWRITE) as run_id, transaction.atomic():
         conversation = conversation_create(
             owner=user,
             tool=Tool.REWRITE,
@@ -64,7 +65,7 @@ def rewrite_create(
             system_prompt=presets.system_prompt_for(preset),
             overrides=overrides,
             preset=preset,
+            run_id=run_id,
         )
-        admit(run)  # refused: the transaction rolls back, no run is left behind
         prompt_template_used(user=user, template_id=template_id, tool=Tool.REWRITE)
         return run

@@ -24,8 +24,8 @@ from prompting.errors import (
     InputRejected,
     ModelNotAvailable,
     NotFound,
+    QueueUnavailable,
     RunNotRetryable,
-    ServiceUnavailable,
 )
 from prompting.llm.models import ModelSpec
 from prompting.models import Conversation, Message, Run, Tool
@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 # A worker beats every 3 s (generation.HEARTBEAT_INTERVAL_S): four missed beats mean dead.
 STALE_HEARTBEAT = timedelta(seconds=12)
 STUCK_IN_QUEUE = timedelta(minutes=10)
-QUEUE_UNAVAILABLE_MESSAGE = (
-    "Messages cannot be sent right now because a part of the service is restarting. "
-    "Nothing was sent; please try again in a minute."
-)
 CHECKER_UNAVAILABLE_MESSAGE = "The checker is not available right now; nothing was sent."
 GENERATOR_UNAVAILABLE_MESSAGE = (
     "The model worker is not available right now; nothing was sent. Please retry in a moment."
@@ -74,7 +70,8 @@ def _reject(*, user: Any, reason: str, message: str, tool: str) -> InputRejected
 
 def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str, ModelSpec]:
     """The cleaned text and the model, or a refusal with a sentence: text that is not valid
-    Unicode, empty, oversized, or a model off the allowlist.
+    Unicode, empty, oversized, or a model off the allowlist. (Whether Redis can take the
+    run is known from admission, limits/services.py: its counters live there.)
 
     The refusal's audit event is written in its own transaction: callers check input
     before they open theirs, so the event is not rolled back with the refusal.
@@ -102,22 +99,7 @@ def prompt_check(*, user: Any, text: str, model_id: str, tool: str) -> tuple[str
     except ModelNotAvailable as exc:
         _reject(user=user, reason="model_not_allowed", message=exc.user_message, tool=tool)
         raise
-    _require_queue(user=user, tool=tool)
     return text, model
-
-
-def _require_queue(*, user: Any, tool: str) -> None:
-    """Refuse (503, recorded) before anything is created when Redis, the broker and relay
-    every run needs, is unreachable: otherwise the run would be saved and never judged."""
-    if relay.relay_reachable():
-        return
-    audit_record(
-        actor=user,
-        action=Action.PROMPT_REJECTED,
-        outcome="rejected",
-        details={"reason": "queue_unavailable", "tool": tool},
-    )
-    raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
 
 
 def _not_queued(run_id: Any) -> Callable[[Exception], None]:
@@ -126,10 +108,11 @@ def _not_queued(run_id: Any) -> Callable[[Exception], None]:
 
     def fail(error: Exception) -> None:
         logger.warning("run %s: could not queue its policy step: %s", run_id, error)
+        refusal = QueueUnavailable()
         lifecycle.run_expire(
-            run_id=run_id, error_code="queue_unavailable", error_message=QUEUE_UNAVAILABLE_MESSAGE
+            run_id=run_id, error_code=refusal.code, error_message=refusal.user_message
         )
-        raise ServiceUnavailable(QUEUE_UNAVAILABLE_MESSAGE, code="queue_unavailable")
+        raise refusal
 
     return fail
 
@@ -143,10 +126,12 @@ def run_create(
     system_prompt: str = "",
     overrides: Sequence[dict[str, Any]] = (),
     preset: str | None = None,
+    run_id: Any = None,
 ) -> Run:
     """Queue a generation for a new user message: policy first, then Bedrock.
 
-    Input is checked (prompt_check) before the transaction that creates the run.
+    Input is checked (prompt_check) before the transaction that creates the run. The
+    run gets `run_id` when admission took a slot for that id (limits.services.admission).
     """
     if conversation.owner_id != user.pk:
         raise NotFound("That conversation")
@@ -174,6 +159,7 @@ def run_create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
         run = Run.objects.create(
+            **({"id": run_id} if run_id is not None else {}),
             owner=user,
             conversation=conversation,
             user_message=message,
@@ -190,8 +176,9 @@ def run_create(
 
 
 @transaction.atomic
-def run_retry(*, user: Any, run_id: Any) -> Run:
-    """A new run for the same user message, judged again (a new policy may be in force)."""
+def run_retry(*, user: Any, run_id: Any, new_run_id: Any = None) -> Run:
+    """A new run for the same user message, judged again (a new policy may be in force).
+    It gets `new_run_id` when admission took a slot for that id."""
     previous = run_get_for_user(user=user, run_id=run_id)
     if previous.user_message is None or previous.parent_id is not None:
         # Summaries (and their parts) have no single message to send again.
@@ -204,6 +191,7 @@ def run_retry(*, user: Any, run_id: Any) -> Run:
             else "Only a failed, interrupted or stopped answer can be retried."
         )
     run = Run.objects.create(
+        **({"id": new_run_id} if new_run_id is not None else {}),
         owner=user,
         conversation=previous.conversation,
         user_message=previous.user_message,

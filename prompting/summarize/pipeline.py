@@ -22,6 +22,7 @@ A short document skips steps 5 and 6: the parent run itself is the only call.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -57,23 +58,38 @@ PART_STATUS_FAILED = (
 
 def summary_start(*, user: Any, document_id: Any, model_id: str, length: str, style: str) -> Run:
     """Create the summary's conversation and runs; the policy step is queued on commit.
-    The estimate is reserved against the budgets as it starts (limits/): a refusal
-    rolls everything back and is recorded."""
-    with admission(user=user, tool=Tool.SUMMARIZE) as admit, transaction.atomic():
-        parent, (input_tokens, output_tokens), spec = _summary_create(
-            user=user, document_id=document_id, model_id=model_id, length=length, style=style
-        )
-        admit(
-            parent,
+    The estimate is reserved against the budgets before anything is created (limits/):
+    a refusal creates nothing and is recorded."""
+    plan = _summary_plan(
+        user=user, document_id=document_id, model_id=model_id, length=length, style=style
+    )
+    input_tokens, output_tokens = calls_tokens(plan.parts, plan.out)
+    with (
+        admission(
+            user=user,
+            tool=Tool.SUMMARIZE,
             reserve_tokens=input_tokens + output_tokens,
-            reserve_usd=cost_usd(spec, input_tokens, output_tokens),
-        )
-        return parent
+            reserve_usd=cost_usd(plan.spec, input_tokens, output_tokens),
+        ) as parent_id,
+        transaction.atomic(),
+    ):
+        return _summary_create(user=user, plan=plan, parent_id=parent_id)
 
 
-def _summary_create(
+@dataclass(frozen=True)
+class _SummaryPlan:
+    """What a summary will be, decided (and checked) before anything is created."""
+
+    document: Document
+    spec: ModelSpec
+    out: int
+    parts: list[Part]
+    instructions: str
+
+
+def _summary_plan(
     *, user: Any, document_id: Any, model_id: str, length: str, style: str
-) -> tuple[Run, tuple[int, int], ModelSpec]:
+) -> _SummaryPlan:
     document = document_get_for_user(user=user, document_id=document_id)
     if document.status != Document.Status.READY:
         raise InputRejected(document.error_message or "The document is not ready yet.")
@@ -82,7 +98,17 @@ def _summary_create(
     out = length_cap(length)
     spec = model_get(model_id)
     parts, _budget = document_parts(document, spec, out)
-    # Summaries of one document share its conversation, and so its pseudonym mapping.
+    return _SummaryPlan(
+        document=document,
+        spec=spec,
+        out=out,
+        parts=parts,
+        instructions=options.instructions(length, style),
+    )
+
+
+def _summary_create(*, user: Any, plan: _SummaryPlan, parent_id: Any) -> Run:
+    document, spec, out, parts = plan.document, plan.spec, plan.out, plan.parts
     conversation = document.conversation or conversation_for_document(
         user=user, title=document.filename or document.text
     )
@@ -91,7 +117,7 @@ def _summary_create(
     if document.conversation_id != conversation.pk:
         document.conversation = conversation
         document.save(update_fields=["conversation"])
-    instructions = options.instructions(length, style)
+    instructions = plan.instructions
     titles = {p.index: _source_titles(document, p) for p in parts}
     all_titles = [t for p in parts for t in titles[p.index]]
     # The parent (the combining run, or the only one) and its parts share these.
@@ -105,6 +131,7 @@ def _summary_create(
         max_output_tokens=out,
     )
     parent = summary_run(
+        id=parent_id,
         source_sections=list(dict.fromkeys(all_titles)),
         system_prompt=(
             f"You summarize a document for an employee. {instructions}"
@@ -136,7 +163,7 @@ def _summary_create(
                 ),
             )
     dispatch.dispatch(dispatch.SUMMARY_POLICY_STEP, str(parent.pk))
-    return parent, calls_tokens(parts, out), spec
+    return parent
 
 
 def _source_titles(document: Document, part: Part) -> list[str]:

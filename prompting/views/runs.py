@@ -84,7 +84,6 @@ def run_cancel(request: HttpRequest, run_id: str) -> JsonResponse:
 def run_retry(request: HttpRequest, run_id: str) -> JsonResponse:
     # A retry is a new request: admitted against the limits like a new message.
     tool = selectors.run_get_for_user(user=request.user, run_id=run_id).tool
-    with admission(user=request.user, tool=tool) as admit, transaction.atomic():
-        run = services.run_retry(user=request.user, run_id=run_id)
-        admit(run)
+    with admission(user=request.user, tool=tool) as new_run_id, transaction.atomic():
+        run = services.run_retry(user=request.user, run_id=run_id, new_run_id=new_run_id)
     return JsonResponse(run_payload(run), status=201)

@@ -190,8 +190,11 @@ def test_redis_down_is_a_sentence_not_a_500(alice: Any, monkeypatch: Any) -> Non
     refused = send_json(client_for(alice))
     assert refused.status_code == 503
     assert refused["Retry-After"] == "5"
-    assert "could not be checked" in refused.json()["error"]
+    assert refused.json()["code"] == "queue_unavailable"
+    assert "Nothing was sent" in refused.json()["error"]
     assert runs_of(alice) == 0
+    event = AuditEvent.objects.get(action="prompt.rejected")
+    assert event.details["reason"] == "queue_unavailable"
 
 
 def test_a_retry_is_admitted_like_a_new_message(alice: Any, roomy: None) -> None:

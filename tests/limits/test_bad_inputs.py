@@ -5,6 +5,7 @@ admissions. Counters never go negative and are never exceeded."""
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,8 +17,9 @@ from audit.models import AuditEvent
 from config.redis_client import redis_client
 from limits import counters
 from limits import definitions as d
+from limits import services as limit_services
 from limits.models import LimitOverride
-from limits.services import LimitExceeded, run_admit, run_ended
+from limits.services import LimitExceeded, admission, run_admit, run_ended
 from prompting import services
 from prompting.models import Run
 from prompting.runs import services as run_services
@@ -107,7 +109,7 @@ def test_a_budget_change_mid_run_applies_to_the_next_request(
     budget refuses the next request; the counter is exact, not negative."""
     limit = override(alice, tokens_per_month=10_000)
     running = queued_run(alice)
-    run_admit(user=alice, run=running, reserve_tokens=4_000)
+    run_admit(user=alice, run_id=running.pk, reserve_tokens=4_000)
     limit.tokens_per_month = 1_000
     limit.save()
 
@@ -118,7 +120,7 @@ def test_a_budget_change_mid_run_applies_to_the_next_request(
     key = next(iter(redis_client().scan_iter(f"lim:u:{alice.pk}:tokens_per_month:*")))
     assert redis_client().get(key) == "2000"
     with pytest.raises(LimitExceeded) as refused:
-        run_admit(user=alice, run=queued_run(alice))
+        run_admit(user=alice, run_id=queued_run(alice).pk)
     assert "used 2,000 of your monthly limit of 1,000" in refused.value.user_message
 
 
@@ -130,14 +132,14 @@ def test_the_month_boundary_in_the_company_time_zone(
     settings.LIMITS_TIME_ZONE = "Europe/Paris"
     override(alice, tokens_per_month=100)
     january = datetime(2027, 1, 31, 22, 59, 59, tzinfo=UTC)  # 23:59:59 in Paris
-    run_admit(user=alice, run=queued_run(alice), reserve_tokens=100, now=january)
+    run_admit(user=alice, run_id=queued_run(alice).pk, reserve_tokens=100, now=january)
     with pytest.raises(LimitExceeded) as refused:
-        run_admit(user=alice, run=queued_run(alice), reserve_tokens=1, now=january)
+        run_admit(user=alice, run_id=queued_run(alice).pk, reserve_tokens=1, now=january)
     assert refused.value.retry_after == 1
     assert "It resets on 1 February (Europe/Paris), in 1 second." in refused.value.user_message
 
     february = datetime(2027, 1, 31, 23, 0, 0, tzinfo=UTC)  # 00:00:00 on 1 February
-    run_admit(user=alice, run=queued_run(alice), reserve_tokens=100, now=february)
+    run_admit(user=alice, run_id=queued_run(alice).pk, reserve_tokens=100, now=february)
     assert redis_client().get(f"lim:u:{alice.pk}:tokens_per_month:2027-01") == "100"
     assert redis_client().get(f"lim:u:{alice.pk}:tokens_per_month:2027-02") == "100"
 
@@ -168,7 +170,7 @@ def test_deleted_limit_keys_are_rebuilt_from_the_database(alice: Any) -> None:
 def test_counters_never_go_negative_when_keys_vanish_mid_run(alice: Any, roomy: None) -> None:
     override(alice, tokens_per_day=1_000, active_runs=2)
     run = queued_run(alice)
-    run_admit(user=alice, run=run, reserve_tokens=900)
+    run_admit(user=alice, run_id=run.pk, reserve_tokens=900)
     key = next(iter(redis_client().scan_iter(f"lim:u:{alice.pk}:tokens_per_day:*")))
     redis_client().set(key, 100)  # the counter was rebuilt lower than the reservation
     run_ended(run.pk)
@@ -215,15 +217,17 @@ def counters_now() -> int:
 
 def test_usd_limits_keep_cents(alice: Any, roomy: None) -> None:
     override(alice, usd_per_day=Decimal("0.50"))
-    run_admit(user=alice, run=queued_run(alice), reserve_usd=Decimal("0.49"))
+    run_admit(user=alice, run_id=queued_run(alice).pk, reserve_usd=Decimal("0.49"))
     with pytest.raises(LimitExceeded) as refused:
-        run_admit(user=alice, run=queued_run(alice), reserve_usd=Decimal("0.02"))
+        run_admit(user=alice, run_id=queued_run(alice).pk, reserve_usd=Decimal("0.02"))
     assert "has $0.01 left" in refused.value.user_message
 
 
-def test_a_slot_whose_run_vanished_is_given_back(alice: Any) -> None:
+def test_a_slot_whose_run_vanished_is_given_back(alice: Any, monkeypatch: Any) -> None:
     """A conversation deleted while its answer ran takes the run with it, and no end is
-    ever reported: the next refusal checks the slots against the database and frees it."""
+    ever reported: the next refusal checks the slots against the database and frees it
+    (once the slot is older than the in-flight grace: here, at once)."""
+    monkeypatch.setattr(limit_services, "IN_FLIGHT_GRACE_MS", 0)
     client = client_for(alice)
     for _ in range(3):
         assert send_json(client).status_code == 201
@@ -232,3 +236,27 @@ def test_a_slot_whose_run_vanished_is_given_back(alice: Any) -> None:
 
     assert send_json(client).status_code == 201
     assert send_json(client).status_code == 429  # three really active again: refused
+
+
+def test_a_slot_of_a_send_still_in_flight_is_not_taken_for_vanished(alice: Any) -> None:
+    """Two tabs race for the last slot: the slot of a send whose run is not committed
+    yet (not in the database) must not be healed away, or both would get in."""
+    in_flight = [uuid.uuid4() for _ in range(3)]  # slots taken, rows not yet committed
+    for run_id in in_flight:
+        run_admit(user=alice, run_id=run_id)
+
+    with pytest.raises(LimitExceeded):
+        run_admit(user=alice, run_id=uuid.uuid4())
+    key = f"lim:u:{alice.pk}:active_runs"
+    assert {str(r) for r in in_flight} <= set(redis_client().zrange(key, 0, -1))
+
+
+def test_a_send_that_fails_after_admission_gives_its_slot_back(alice: Any) -> None:
+    """The slot is taken before the run is created; if creating it fails, nothing is
+    left holding the slot (and the refusal is not mistaken for a limit)."""
+    key = f"lim:u:{alice.pk}:active_runs"
+    with pytest.raises(RuntimeError), admission(user=alice, tool="chat") as run_id:
+        assert str(run_id) in redis_client().zrange(key, 0, -1)
+        raise RuntimeError("the database refused the insert")
+    assert str(run_id) not in redis_client().zrange(key, 0, -1)
+    assert not AuditEvent.objects.filter(action="prompt.rejected").exists()
