@@ -77,7 +77,8 @@ MIDDLEWARE = [
     # First: every later line of the request's logs carries its id.
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, async-capable: no sync middleware, so no thread hops per request.
+    "config.static.StaticFilesMiddleware",
     "csp.middleware.CSPMiddleware",
     # After WhiteNoise (static files keep their caching): no page or JSON is stored.
     "config.nostore.NoStoreMiddleware",
@@ -478,6 +479,12 @@ AUDIT_CHECKPOINT_STORE_RETENTION_DAYS = env_int(
     "AUDIT_CHECKPOINT_STORE_RETENTION_DAYS", 3650, minimum=1
 )
 COMPANY_ID_PATTERNS = env_json("COMPANY_ID_PATTERNS", None)  # None: the policy's defaults
+# How long a policy process reuses the directory of known people (employees' display
+# names) before reading it again: a new employee is recognised within this time. Tests
+# read it every time (0), so a user made in a test is known at once.
+POLICY_KNOWN_PEOPLE_MAX_AGE_S = env_int(
+    "POLICY_KNOWN_PEOPLE_MAX_AGE_S", 0 if TESTING else 60, minimum=0
+)
 MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 200_000, minimum=1000)
 AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from prompting.llm.models import (
     resolve_model,
 )
 from prompting.models import Conversation, PolicyVersion, PromptTemplate, Run
+from prompting.policy import NameDirectory
 from prompting.policy.rules import Policy, default_policy
 
 
@@ -62,9 +64,32 @@ def policy_version_in_force() -> PolicyVersion:
         return PolicyVersion.objects.get(version=1)
 
 
+def policy_version_number_in_force() -> int:
+    """Only the number of the policy in force (the send's preview-reuse key): no rules."""
+    number = PolicyVersion.objects.order_by("-version").values_list("version", flat=True).first()
+    return number if number is not None else policy_version_in_force().version
+
+
 def policy_in_force() -> Policy:
     row = policy_version_in_force()
     return Policy.from_rules_json(version=row.version, rules=row.rules)
+
+
+_known_people: tuple[float, NameDirectory] | None = None
+
+
+def known_people() -> NameDirectory:
+    """The directory of known people for the policy, read again at most every
+    POLICY_KNOWN_PEOPLE_MAX_AGE_S per process: otherwise every judgement would read every
+    employee's display name (2,000 rows for the company) and rebuild the directory."""
+    global _known_people
+    now = time.monotonic()
+    max_age = settings.POLICY_KNOWN_PEOPLE_MAX_AGE_S
+    if _known_people is not None and now - _known_people[0] < max_age:
+        return _known_people[1]
+    directory = NameDirectory.from_names(known_person_names())
+    _known_people = (now, directory)
+    return directory
 
 
 def known_person_names() -> list[str]:

@@ -47,16 +47,21 @@ def title_from(text: str) -> str:
 TITLE_AWAITS_TEXT = ": "
 
 
-def conversation_title_fill(*, conversation: Conversation, sanitized: str) -> None:
+def conversation_title_fill(
+    *, conversation: Conversation, sanitized: str, save: bool = True
+) -> bool:
     """Give a conversation its title from the first message *as the policy sanitized it*
     (called by the policy step): a title is shown in lists, tab titles and searches, so
     it never holds a value the policy replaced. The owner's pages restore placeholders
-    for display (`prompting.titles.owner_title`); the browser tab never does."""
+    for display (`prompting.titles.owner_title`); the browser tab never does.
+    True if the title changed; `save=False` leaves saving it to the caller."""
     title = conversation.title
     if (title and not title.endswith(TITLE_AWAITS_TEXT)) or not sanitized.strip():
-        return
+        return False
     conversation.title = (title + title_from(sanitized))[:200]
-    conversation.save(update_fields=["title"])
+    if save:
+        conversation.save(update_fields=["title"])
+    return True
 
 
 def conversation_rename(*, user: Any, conversation_id: int, title: str) -> Conversation:

@@ -37,7 +37,7 @@ from prompting.policy.errors import AnalysisFailed
 from prompting.policy.rules import ACTION_SEVERITY
 from prompting.policy.rules import Action as PolicyAction
 from prompting.runs import lifecycle, redaction, relay, reuse
-from prompting.selectors import known_person_names, policy_version_in_force
+from prompting.selectors import known_people, policy_version_in_force
 from prompting.services import conversation_title_fill
 
 logger = logging.getLogger(__name__)
@@ -138,9 +138,9 @@ def _store_allowed(
     )
 
 
-def _save_mapping(conversation: Conversation, mapping: Any) -> None:
+def _save_mapping(conversation: Conversation, mapping: Any, *, also: Sequence[str] = ()) -> None:
     conversation.pseudonym_map_encrypted = encrypt_mapping(mapping)
-    conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at"])
+    conversation.save(update_fields=["pseudonym_map_encrypted", "updated_at", *also])
 
 
 def judge_text(
@@ -161,7 +161,7 @@ def judge_text(
         mapping=mapping,
         overrides=list(overrides),
         analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
-        known_names=known_person_names(),
+        known_names=known_people(),
         max_chars=settings.MAX_PROMPT_CHARS,
         timeout_s=POLICY_TIMEOUT_S,
     )
@@ -178,7 +178,7 @@ def run_judge(*, run_id: Any) -> bool:
     and are replayed from their sanitized form. A previewed, unchanged message reuses
     the preview's judgement (reuse.py).
     """
-    run = Run.objects.select_related("conversation", "user_message").get(pk=run_id)
+    run = Run.objects.select_related("conversation", "user_message", "owner").get(pk=run_id)
     if run.status != Run.Status.QUEUED:
         return False  # judged already (duplicate delivery) or reaped
     conversation = run.conversation
@@ -244,10 +244,10 @@ def run_judge(*, run_id: Any) -> bool:
                 extra={"preview_reused": reused, "input_chars": input_chars},
                 prestored=prestored,
             )
-            _save_mapping(conversation, mapping)
-            conversation_title_fill(
-                conversation=conversation, sanitized=judgement.sanitized_text or ""
+            titled = conversation_title_fill(
+                conversation=conversation, sanitized=judgement.sanitized_text or "", save=False
             )
+            _save_mapping(conversation, mapping, also=["title"] if titled else [])
 
     judgement = judge_and_store(
         conversation_id=conversation.pk,
@@ -392,7 +392,7 @@ def judge_texts_fail_closed(
             policy=policy,
             mapping=mapping,
             analyzer=get_analyzer(settings.COMPANY_ID_PATTERNS),
-            known_names=known_person_names(),
+            known_names=known_people(),
             max_chars=settings.MAX_PROMPT_CHARS,
             timeout_s=timeout_s,
         )

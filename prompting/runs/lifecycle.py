@@ -142,7 +142,11 @@ def run_mark_judged(
     run.policy_version = policy_version
     run.decision = judgement.decision
     run.findings_summary = dict(judgement.counts_by_type)
-    run.save()
+    # Named fields: the run row is locked, but a full save would also write back every
+    # column as this process read it before judging.
+    run.save(
+        update_fields=["status", "judged_at", "policy_version", "decision", "findings_summary"]
+    )
     assert transition.action is not None
     audit_record(
         actor=run.owner, action=transition.action, target=run, details=details, content=content

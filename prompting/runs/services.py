@@ -33,7 +33,7 @@ from prompting.runs import dispatch, lifecycle, relay, reuse
 from prompting.selectors import (
     model_default,
     model_get,
-    policy_version_in_force,
+    policy_version_number_in_force,
     run_get_for_user,
 )
 
@@ -143,7 +143,7 @@ def run_create(
     text, handed = reuse.prejudged_for_send(
         user_id=user.pk,
         text=text,
-        policy_version=policy_version_in_force().version,
+        policy_version=policy_version_number_in_force(),
         mapping_token=conversation.pseudonym_map_encrypted,
         overrides=list(overrides),
     )
