@@ -135,8 +135,9 @@ class Stack:
     """uvicorn, the interactive worker and the cpu worker (config/supervisor.py: each in its
     own process group, stopped newest first)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, web_processes: int = 1) -> None:
         self.env = env
+        self.web_processes = web_processes
         self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -165,6 +166,9 @@ class Stack:
                 sys.executable, "-m", "uvicorn", "config.asgi:application",
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--log-level", "warning", "--no-access-log",
+                # docs/operations.md: one web process per core behind the load balancer;
+                # uvicorn's --workers shares one socket between them (the kernel balances).
+                *(["--workers", str(self.web_processes)] if self.web_processes > 1 else []),
             ],
         )  # fmt: skip
         for service in self.supervisor.services:
@@ -227,10 +231,10 @@ class RssSampler:
         for name, pid in self.pids.items():
             try:
                 process = psutil.Process(pid)
-                # The prefork cpu worker's children do its work; other processes' children
-                # (this script's: the whole stack) are counted under their own names.
+                # The prefork cpu worker's and uvicorn --workers' children do their work;
+                # this script's children (the whole stack) are counted under their names.
                 family = [process]
-                if name == "cpu":
+                if name in ("cpu", "web"):
                     family += process.children(recursive=True)
                 seconds[name] = sum(sum(p.cpu_times()[:2]) for p in family)
             except psutil.Error:
@@ -245,7 +249,7 @@ class RssSampler:
                 try:
                     process = psutil.Process(pid)
                     rss = process.memory_info().rss
-                    if name == "cpu":
+                    if name in ("cpu", "web"):
                         rss += sum(c.memory_info().rss for c in process.children(recursive=True))
                 except psutil.Error:
                     continue
@@ -576,6 +580,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=10, help="open loop: employees")
     parser.add_argument("--heavy", type=int, default=40, help="fairness: the heavy user's")
     parser.add_argument("--victims", type=int, default=5, help="fairness: other employees")
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=2,
+        help="uvicorn processes (docs/operations.md: one per core; 1 = the issue's layout)",
+    )
     args = parser.parse_args(argv)
     global words_per_prompt  # a script setting, read by prompt_for
     words_per_prompt = args.words
@@ -620,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in boto3_token_stream(client, model_id=MODEL_ID, text="warm up"):
             pass
 
-        stack = Stack(env, var_dir)
+        stack = Stack(env, var_dir, web_processes=args.web_processes)
         stack.start()
         # Warm-up: the policy engine, the Bedrock client, connections in every process.
         run_full_level(stack.url, cookies, WARM_UP_STREAMS, spread_ms=0, text_for=prompt_for)
@@ -650,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "machine": machine_description(),
             "topology": {
-                "web": "1 uvicorn process",
+                "web": f"uvicorn, {args.web_processes} process(es)",
                 "interactive": f"celery --pool threads --concurrency {INTERACTIVE_CONCURRENCY}",
                 "cpu": f"celery --pool prefork --concurrency {CPU_PROCESSES}",
                 "database": f"PostgreSQL (local), pool per process: {args.db_pool or 'none'}",

@@ -18,7 +18,8 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from config.redis_client import async_redis_client, redis_client
+from config.redis_client import redis_client
+from prompting.runs import relay_hub
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +125,6 @@ def cancel_requested(run_id: object) -> bool:
         return False  # the database flag is checked too, before the call
 
 
-async def relay_read(
-    client: redis.asyncio.Redis, run_id: object, *, after: str, block_ms: int
-) -> list[tuple[str, str, str]]:
-    """Entries after `after` (an entry id), waiting up to block_ms for the first one."""
-    reply = await client.xread({stream_key(run_id): after}, block=block_ms, count=500)
-    if not reply:
-        return []
-    _key, entries = reply[0]
-    return [(entry_id, fields["type"], fields["data"]) for entry_id, fields in entries]
-
-
 async def relay_exists(client: redis.asyncio.Redis, run_id: object) -> bool:
     return bool(await client.exists(stream_key(run_id)))
 
@@ -142,28 +132,28 @@ async def relay_exists(client: redis.asyncio.Redis, run_id: object) -> bool:
 async def relay_batches(
     run_id: object, *, after: str, block_ms: int = 15_000
 ) -> AsyncIterator[list[tuple[str, str, str]]]:
-    """Entries as they arrive, what one XREAD returned together as one list ([] after
-    each idle `block_ms`: heartbeat time). Stops after a terminal entry; raises
-    redis.RedisError if Redis goes away (the SSE view ends the response and the browser
-    reconnects with Last-Event-ID).
+    """Entries (id, type, data) after `after` as they arrive, what arrived together as
+    one list ([] after each idle `block_ms`: heartbeat time). Stops after a terminal
+    entry; raises redis.RedisError if Redis goes away (the SSE view ends the response or
+    retries, from the last id it sent).
 
-    The SSE view writes a batch as one chunk. Usually a batch is one token; a web process
-    that falls behind (bench/bench_full_path.py: 200 streams, 10,000 tokens a second)
-    catches up with fewer, larger writes instead of one write per token.
+    Read by the web process's one reader (relay_hub.py), not a connection per stream. The
+    SSE view writes a batch as one chunk: usually one token; a web process that falls
+    behind (bench/bench_full_path.py: 200 streams, 10,000 tokens a second) catches up
+    with fewer, larger writes instead of one write per token.
     """
-    client = async_redis_client()
+    readers = relay_hub.hub()
+    follower = await readers.follow(stream_key(run_id), after)
     try:
         while True:
-            entries = await relay_read(client, run_id, after=after, block_ms=block_ms)
+            entries = await follower.next_batch(block_ms / 1000)
             batch: list[tuple[str, str, str]] = []
             for entry in entries:
                 batch.append(entry)
                 if entry[1] in TERMINAL_TYPES:
                     break
-            if batch:
-                after = batch[-1][0]
             yield batch
             if batch and batch[-1][1] in TERMINAL_TYPES:
                 return
     finally:
-        await client.aclose()
+        readers.unfollow(follower)
