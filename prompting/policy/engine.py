@@ -186,12 +186,12 @@ class LazyNlpArtifacts(NlpArtifacts):
             self._built = engine._doc_to_nlp_artifact(nlp.make_doc(text), language, text)
         return self._built
 
-    tokens = property(lambda self: self._artifacts().tokens)  # type: ignore[assignment]
-    tokens_indices = property(lambda self: self._artifacts().tokens_indices)  # type: ignore[assignment]
-    lemmas = property(lambda self: self._artifacts().lemmas)  # type: ignore[assignment]
-    keywords = property(lambda self: self._artifacts().keywords)  # type: ignore[assignment]
-    token_ends = property(lambda self: self._artifacts().token_ends)  # type: ignore[attr-defined]
-    keyword_set = property(lambda self: self._artifacts().keyword_set)  # type: ignore[attr-defined]
+    tokens = property(lambda self: self._artifacts().tokens)
+    tokens_indices = property(lambda self: self._artifacts().tokens_indices)
+    lemmas = property(lambda self: self._artifacts().lemmas)
+    keywords = property(lambda self: self._artifacts().keywords)
+    token_ends = property(lambda self: self._artifacts().token_ends)
+    keyword_set = property(lambda self: self._artifacts().keyword_set)
 
 
 class FastContextEnhancer(LemmaContextAwareEnhancer):

@@ -71,6 +71,8 @@ def too_long_message(chars: int) -> str:
 def document_create_from_upload(*, user: Any, uploaded: UploadedFile) -> Document:
     """Store an uploaded file and queue its extraction. Refusals are audited."""
     name = (uploaded.name or "document").rsplit("/", 1)[-1][:255]
+    # A file named after a card number is stored (name, title) without it, like its text.
+    name = redact_on_arrival(name, policy=policy_in_force())[0][:255]
     size = int(uploaded.size or 0)
     try:
         kind = kind_for_filename(name)

@@ -29,11 +29,11 @@ from prompting.policy import (
 )
 from prompting.runs import dispatch, judging
 from prompting.runs import services as run_services
+from prompting.selectors import model_default
 from prompting.summarize import documents
+from prompting.summarize.options import LENGTHS
 from prompting.summarize.preview import document_preview_result
 from prompting.summarize.selectors import document_parts
-from prompting.selectors import model_default
-from prompting.summarize.options import LENGTHS
 
 POLICY = default_policy()
 CARD = "4111 1111 1111 1111"
@@ -162,7 +162,8 @@ def test_an_unpreviewed_send_never_stores_the_card_and_the_step_counts_it(
     # No worker has run: the step is only queued.
     assert [name for name, _ in dispatched] == [dispatch.POLICY_STEP]
     assert run.status == Run.Status.QUEUED
-    row = Message.objects.get(pk=run.user_message_id)
+    assert run.user_message is not None
+    row = Message.objects.get(pk=run.user_message.pk)
     assert row.content == "Card <CREDIT_CARD> was charged twice for Olga, SSN <US_SSN>."
     assert CARD not in run.conversation.title
     judging.run_judge(run_id=run.pk)
@@ -190,7 +191,8 @@ def test_marks_by_offset_still_point_at_their_words(
         text=text,
         overrides=[{"entity_type": "US_BANK_NUMBER", "start": start, "end": start + 12}],
     )
-    assert Message.objects.get(pk=run.user_message_id).content == (
+    assert run.user_message is not None
+    assert Message.objects.get(pk=run.user_message.pk).content == (
         "Refund card <CREDIT_CARD> to internal account number: 000123456789 today."
     )
     judging.run_judge(run_id=run.pk)
@@ -260,6 +262,16 @@ def test_an_uploaded_document_is_extracted_without_the_card_sections_moved(
     for section in document.sections:
         heading = document.text[section["start"] : section["end"]]
         assert section["title"] == "Beginning" or heading.startswith(f"# {section['title']}")
+
+
+def test_an_uploaded_file_named_after_a_card_is_stored_without_it(
+    alice: Any, dispatched: Any
+) -> None:
+    upload = SimpleUploadedFile(f"card {CARD}.txt", b"Refund it.", content_type="text/plain")
+    document = documents.document_create_from_upload(user=alice, uploaded=upload)
+    assert document.filename == "card <CREDIT_CARD>.txt"
+    assert document.conversation is not None
+    assert "1111" not in document.conversation.title
 
 
 def test_the_policy_in_force_decides_what_is_marked(alice: Any) -> None:

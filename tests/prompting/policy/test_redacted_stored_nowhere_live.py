@@ -20,9 +20,9 @@ from prompting.crypto import decrypt_mapping
 from prompting.models import Conversation, Document, Run
 from prompting.selectors import model_default
 from prompting.summarize.options import DEFAULT_LENGTH, DEFAULT_STYLE
+from tests.prompting.summarize.test_summarize_live import upload
 from tests.support.processes import OUTPUT
 from tests.support.site import post_form, session_cookie_for
-from tests.prompting.summarize.test_summarize_live import upload
 from tests.support.waiting import wait_for, wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -111,9 +111,7 @@ def test_a_redacted_value_is_in_no_table_log_or_audit_row(
         live_site, cookie, "dispute.txt", f"Refund card {card} now.\nSSN {ssn}\n".encode()
     )
     assert status == 201, uploaded
-    assert wait_for(
-        lambda: Document.objects.get(pk=uploaded["id"]).status == Document.Status.READY
-    )
+    assert wait_for(lambda: Document.objects.get(pk=uploaded["id"]).status == Document.Status.READY)
     assert "Refund card <CREDIT_CARD> now." in Document.objects.get(pk=uploaded["id"]).text
     arrived = every_stored_value()
     for value in values:
