@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import functools
 import os
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -288,6 +289,25 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return None if tld.isalpha() and len(tld) >= 2 else False
 
 
+class PrefilteredIpRecognizer(IpRecognizer):
+    """Presidio's IP recognizer, skipping chunks without the clue every one of its
+    patterns needs: "::" or eight colon-separated groups (IPv6), or "d.ddd.d" (IPv4, and
+    IPv6's embedded IPv4). Its look-behind patterns otherwise run at every position
+    (~2.5 ms per 20 KB on texts without an address)."""
+
+    _CLUE = re.compile(r"::|(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]|[0-9]\.[0-9]{1,3}\.[0-9]")
+
+    def __init__(self) -> None:
+        super().__init__(name="IpRecognizer")
+
+    def analyze(  # type: ignore[override]
+        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
+    ) -> list[RecognizerResult]:
+        if not self._CLUE.search(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
 SPACY_ENTITY_TYPES = ("PERSON", "LOCATION", "DATE_TIME", "NRP")
 
 
@@ -302,7 +322,7 @@ def build_registry(
         OfflineEmailRecognizer(),
         UsSsnRecognizer(),
         IbanRecognizer(),
-        IpRecognizer(),
+        PrefilteredIpRecognizer(),
         *own_recognizers(company_id_patterns),
         *identity_recognizers(),
     ]
