@@ -149,13 +149,17 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
             # No lemmatizer: lower-cased words serve for context matching, which Presidio
             # does by substring ("cards" contains "card"), so little is lost.
             lemmas=lowered,
-            nlp_engine=self,
+            nlp_engine=None,  # no keywords computed here: see `_keyword_set`
             language=language,
             scores=scores,
         )
-        # Read by FastContextEnhancer.
+        artifacts.nlp_engine = self
+        # Read by FastContextEnhancer. Upstream's `keywords` is the same words as a list,
+        # built with four passes over every token; only the set is read here.
+        keyword_set = _keyword_set(lowered)
+        artifacts.keyword_set = keyword_set  # type: ignore[attr-defined]
+        artifacts.keywords = sorted(keyword_set)
         artifacts.token_ends = ends  # type: ignore[attr-defined]
-        artifacts.keyword_set = frozenset(artifacts.keywords)  # type: ignore[attr-defined]
         return artifacts
 
     # Presidio looks words up in the spaCy vocab, which adds every new string to it
@@ -165,6 +169,18 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
 
     def is_punct(self, word: str, language: str) -> bool:
         return bool(word) and not any(ch.isalnum() for ch in word)
+
+
+def _keyword_set(lowered: list[str]) -> frozenset[str]:
+    """NlpArtifacts.set_keywords as a set: lower-cased words that are not stop words, not
+    punctuation, not "be", split at ":". Each distinct word is looked at once (a text
+    repeats most of its words): ~2x faster than upstream's passes over every token."""
+    keywords: set[str] = set()
+    for word in set(lowered):
+        if word in _STOP_WORDS or word == "be" or (word and not any(c.isalnum() for c in word)):
+            continue
+        keywords.update(word.split(":"))
+    return frozenset(keywords)
 
 
 class LazyNlpArtifacts(NlpArtifacts):
