@@ -474,24 +474,48 @@ def _propagate(
     return (resolve_overlaps([*spans, *extra]) if extra else spans), aliases
 
 
+_WORD_RUN = re.compile(r"\w+")  # \w is exactly `_is_word_char` (isalnum or "_")
+
+
 def _occurrences(text: str, values: list[str]) -> Iterator[tuple[int, int, str]]:
     """Case-insensitive whole-word occurrences of each (lower-case) value.
 
-    str.find per value: a regex alternation of hundreds of values took 250 ms on 100 KB,
-    and a regex per value (once the fallback for "İ", which lower-cases to two
-    characters) took seconds. `_lower` keeps offsets instead.
+    A whole-word occurrence starts where a run of word characters starts, and that run
+    is the value's own first run: so the text's runs are indexed once and each value is
+    checked only where its first word stands. (`str.find` per value scanned the whole
+    text once per value: 150 ms of a 100 KB ticket dump with ~450 values; a regex
+    alternation of the values took 250 ms.) A value starting with a non-word character
+    ("+1 415…") is still found with `str.find`. `_lower` keeps offsets.
     """
     lowered = _lower(text)
+    runs: dict[str, list[int]] | None = None
     for raw in values:
         value = _lower(raw)
-        pos = lowered.find(value)
-        while pos != -1:
+        lead = _WORD_RUN.match(value)
+        if lead is None:
+            yield from _found(lowered, value, raw)
+            continue
+        if runs is None:
+            runs = {}
+            for match in _WORD_RUN.finditer(lowered):
+                runs.setdefault(match.group(), []).append(match.start())
+        for pos in runs.get(lead.group(), ()):
             end = pos + len(value)
-            before_ok = pos == 0 or not _is_word_char(lowered[pos - 1])
-            after_ok = end == len(lowered) or not _is_word_char(lowered[end])
-            if before_ok and after_ok:
+            if lowered.startswith(value, pos) and (
+                end == len(lowered) or not _is_word_char(lowered[end])
+            ):
                 yield pos, end, raw
-            pos = lowered.find(value, pos + 1)
+
+
+def _found(lowered: str, value: str, raw: str) -> Iterator[tuple[int, int, str]]:
+    pos = lowered.find(value)
+    while pos != -1:
+        end = pos + len(value)
+        before_ok = pos == 0 or not _is_word_char(lowered[pos - 1])
+        after_ok = end == len(lowered) or not _is_word_char(lowered[end])
+        if before_ok and after_ok:
+            yield pos, end, raw
+        pos = lowered.find(value, pos + 1)
 
 
 def _lower(text: str) -> str:
