@@ -121,6 +121,19 @@ def test_an_overridden_value_is_not_marked_and_offsets_are_reported() -> None:
     assert spans == [(5, 5 + len(CARD), "<CREDIT_CARD>")]
 
 
+def test_a_redacted_ner_type_is_marked_where_the_web_can_find_it() -> None:
+    """An admin who redacts PERSON: the web's analyzer (no NER) still marks the names it
+    finds by label; the worker's marks those NER finds too."""
+    rules = dict(POLICY.rules)
+    rules["PERSON"] = Rule("redact", 0.5)
+    policy = Policy(version=3, rules=rules)
+    text = "Customer: Dana Whitfield\nShe met olga petrenko at the depot."
+    web = redact_for_storage(text, policy=policy, analyzer=get_pattern_analyzer())[0]
+    assert web.startswith("Customer: <PERSON>\n")
+    worker = redact_for_storage(text, policy=policy, analyzer=get_analyzer())[0]
+    assert "Dana" not in worker and "petrenko" not in worker
+
+
 def test_no_redact_rule_changes_nothing() -> None:
     policy = Policy(version=2, rules={"CREDIT_CARD": Rule("block")})
     text = f"card {CARD}"
@@ -175,6 +188,29 @@ def test_an_unpreviewed_send_never_stores_the_card_and_the_step_counts_it(
     event = AuditEvent.objects.get(target_id=str(run.pk), action="prompt.submitted")
     assert event.details["findings"]["CREDIT_CARD"] == 1
     assert event.details["actions"]["US_SSN"] == "redact"
+
+
+def test_an_unpreviewed_rewrite_never_stores_the_card(
+    alice: Any, dispatched: Any, isolated_redis: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = client_for(alice).post(
+            "/rewrite/send", {"text": f"pls refund card {CARD} asap", "preset": "formal"}
+        )
+    assert reply.status_code == 201, reply.content
+    run = Run.objects.get(pk=reply.json()["run"]["id"])
+    assert run.status == Run.Status.QUEUED and run.user_message is not None
+    row = Message.objects.get(pk=run.user_message.pk)
+    assert CARD not in row.content and "<CREDIT_CARD>" in row.content
+
+
+def test_the_web_analyzer_loads_no_ner() -> None:
+    """The pattern-only engine: the model's tokenizer, no NER pipe, no spaCy recognizer."""
+    engine = get_pattern_analyzer().engine
+    nlp = engine.nlp_engine.get_nlp("en")  # type: ignore[attr-defined]
+    assert nlp.pipe_names == []
+    names = {type(r).__name__ for r in engine.registry.recognizers}
+    assert "SpacyRecognizer" not in names and "PaymentCardRecognizer" in names
 
 
 def test_marks_by_offset_still_point_at_their_words(
