@@ -316,7 +316,7 @@ class PrefilteredIpRecognizer(IpRecognizer):
     def __init__(self) -> None:
         super().__init__(name="IpRecognizer")
 
-    def analyze(  # type: ignore[override]
+    def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None
     ) -> list[RecognizerResult]:
         if not self._CLUE.search(text):
