@@ -64,12 +64,6 @@ def policy_version_in_force() -> PolicyVersion:
         return PolicyVersion.objects.get(version=1)
 
 
-def policy_version_number_in_force() -> int:
-    """Only the number of the policy in force (the send's preview-reuse key): no rules."""
-    number = PolicyVersion.objects.order_by("-version").values_list("version", flat=True).first()
-    return number if number is not None else policy_version_in_force().version
-
-
 def policy_in_force() -> Policy:
     row = policy_version_in_force()
     return Policy.from_rules_json(version=row.version, rules=row.rules)

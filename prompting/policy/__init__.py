@@ -17,7 +17,7 @@ Typical use (a Celery task on the cpu queue)::
 See docs/policy.md.
 """
 
-from .analyzer import Analyzer, Detection, get_analyzer, warm_up
+from .analyzer import Analyzer, Detection, get_analyzer, get_pattern_analyzer, warm_up
 from .errors import (
     AnalysisFailed,
     AnalysisTimedOut,
@@ -26,7 +26,7 @@ from .errors import (
     PolicyError,
     TextTooLong,
 )
-from .judge import DEFAULT_MAX_CHARS, judge, judge_fail_closed, judge_many
+from .judge import DEFAULT_MAX_CHARS, judge, judge_fail_closed, judge_many, redact_for_storage
 from .judgement import Finding, Judgement, Override, Segment
 from .lexicon import NameDirectory
 from .pseudonymizer import TYPED_PLACEHOLDER, PseudonymMap, StreamRestorer
@@ -59,8 +59,10 @@ __all__ = [
     "TextTooLong",
     "default_policy",
     "get_analyzer",
+    "get_pattern_analyzer",
     "judge",
     "judge_fail_closed",
     "judge_many",
+    "redact_for_storage",
     "warm_up",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from presidio_analyzer import AnalyzerEngine
 
 from .chunking import CHUNK_SIZE, OVERLAP, Span, split_into_chunks
-from .engine import LANGUAGE, SPACY_ENTITY_TYPES, analyzer_engine
+from .engine import LANGUAGE, SPACY_ENTITY_TYPES, analyzer_engine, pattern_analyzer_engine
 from .errors import AnalysisFailed, AnalysisTimedOut
 from .lexicon import (
     EMPTY_DIRECTORY,
@@ -302,6 +302,20 @@ def get_analyzer(company_id_patterns: Mapping[str, str] | None = None) -> Analyz
     """
     patterns = DEFAULT_COMPANY_ID_PATTERNS if company_id_patterns is None else company_id_patterns
     return _cached_analyzer(tuple(sorted(patterns.items())))
+
+
+@functools.cache
+def _cached_pattern_analyzer(company_id_patterns: tuple[tuple[str, str], ...]) -> Analyzer:
+    return Analyzer(pattern_analyzer_engine(company_id_patterns))
+
+
+def get_pattern_analyzer(company_id_patterns: Mapping[str, str] | None = None) -> Analyzer:
+    """The process-wide analyzer without NER: the same pattern recognizers (cards, SSNs,
+    IBANs, bank accounts, secrets, ids...) on the same tokens, for callers that must not
+    load the NER model (the web process: `redact_for_storage` on arrival). Types only
+    NER finds are not supported (`supported_entities`), so asking for them finds nothing."""
+    patterns = DEFAULT_COMPANY_ID_PATTERNS if company_id_patterns is None else company_id_patterns
+    return _cached_pattern_analyzer(tuple(sorted(patterns.items())))
 
 
 def warm_up(company_id_patterns: Mapping[str, str] | None = None) -> None:

@@ -226,7 +226,10 @@ class PaymentCardRecognizer(PatternRecognizer):
         super().__init__(
             supported_entity="CREDIT_CARD",
             name="PaymentCardRecognizer",
-            patterns=[Pattern("card number", self.PATTERN, 0.3)],
+            # Every alternative starts with a digit: the look-ahead lets the regex engine
+            # skip to digits instead of trying the look-behinds at every position (same
+            # matches, ~3 -> ~1 ms per 20 KB).
+            patterns=[Pattern("card number", rf"(?=[0-9])(?:{self.PATTERN})", 0.3)],
             context=CARD_CONTEXT,
             global_regex_flags=CASE_SENSITIVE,
         )
@@ -437,13 +440,22 @@ def looks_like_secret_value(value: str) -> bool:
 class PasswordRecognizer(PrefilteredRecognizer):
     """The value after password=, "password": "...", "my password is ...", or in a URL."""
 
-    PREFILTER = regex.compile(r"(?i)pass|pwd|pw|pin|://")
+    # Exactly the patterns' necessary clue: the key as _KEY spells it (word-bounded), or
+    # "://". A looser "pass|pin" let "passenger" and "shipping" through, and then four
+    # look-behind patterns ran at every position: ~5 ms per 20 KB of ride-sharing text.
+    PREFILTER = regex.compile(
+        r"(?i)(?<![A-Za-z0-9])(?:password|passwd|passphrase|pass|pwd|pw|pin)\b|://"
+    )
+    # Without the key only the URL pattern can match (texts full of links, no password).
+    _KEY_CLUE = regex.compile(
+        r"(?i)(?<![A-Za-z0-9])(?:password|passwd|passphrase|pass|pwd|pw|pin)\b"
+    )
 
     # Not \b before the key: "DB_PASSWORD=" must count ("_" is a word character).
     _KEY = r"(?i:(?<![A-Za-z0-9])(?:password|passwd|passphrase|pass|pwd|pw|pin)\b)"
     _VALUE = r"""[^\s"'`,;<>]{3,}"""
 
-    def __init__(self) -> None:
+    def __init__(self, *, url_only: bool = False) -> None:
         # After "=" nobody writes prose, so any value counts; after ":" or "is" prose is
         # common ("password: reset it"), so the value must contain a digit or a symbol.
         secretish = r"""(?=[^\s"'`,;<>]*[0-9!@#$%^&*()_+\-=\[\]{}|\\?/~])"""
@@ -474,9 +486,26 @@ class PasswordRecognizer(PrefilteredRecognizer):
         super().__init__(
             supported_entity="PASSWORD",
             name="PasswordRecognizer",
-            patterns=patterns,
+            patterns=patterns[-1:] if url_only else patterns,
             global_regex_flags=CASE_SENSITIVE,
         )
+        self._url_only: PasswordRecognizer | None = None
+        if not url_only:
+            self._url_only = PasswordRecognizer(url_only=True)
+            # Its findings must carry this recognizer's id: the engine keeps only results
+            # of recognizers it asked.
+            self._url_only._id = self.id
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if self._url_only is not None and not self._KEY_CLUE.search(text):
+            return self._url_only.analyze(text, entities, nlp_artifacts, regex_flags)
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         value = pattern_text.strip(".")
@@ -510,18 +539,21 @@ class PhoneShapeRecognizer(PatternRecognizer):
     ]  # fmt: skip
 
     def __init__(self) -> None:
+        # Each pattern opens with a look-ahead for its first character, so the regex
+        # engine skips to candidates instead of trying the look-behinds at every
+        # position (same matches; ~3.5 -> ~1.5 ms per 20 KB).
         ext = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?[0-9]{1,6})?"
         patterns = [
             Pattern(
                 "NANP with separators",
-                r"(?<![\w+\-.])(?:(?:\+?1|001)[-. ]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[-. ])"
+                r"(?=[0-9(+])(?<![\w+\-.])(?:(?:\+?1|001)[-. ]?)?(?:\([0-9]{3}\)[ ]?|[0-9]{3}[-. ])"
                 rf"[0-9]{{3}}[-. ][0-9]{{4}}{ext}\b",
                 0.6,
             ),
             # "+44 20 7946 0958", "+44(0)116 4960621", "+441154960200", "+49 (0) 6212 997220"
             Pattern(
                 "international with +",
-                r"(?<![\w+])\+[1-9][0-9]{0,3}[-. ]?(?:\(0\)[-. ]?)?"
+                r"(?=\+)(?<![\w+])\+[1-9][0-9]{0,3}[-. ]?(?:\(0\)[-. ]?)?"
                 rf"(?:\(?[0-9]{{1,5}}\)?[-. ]?){{1,5}}[0-9]{ext}\b",
                 0.6,
             ),
@@ -529,17 +561,19 @@ class PhoneShapeRecognizer(PatternRecognizer):
             # "020 7946 0958", "03681 930364". Bare "01154960930" only with context.
             Pattern(
                 "national with trunk 0",
-                r"(?<![\w+\-.])(?:\(0[1-9][0-9]{1,4}\)[ ]?|0[1-9][0-9]{1,4}[-. ])"
+                r"(?=[0(])(?<![\w+\-.])(?:\(0[1-9][0-9]{1,4}\)[ ]?|0[1-9][0-9]{1,4}[-. ])"
                 r"[0-9]{2,4}(?:[-. ]?[0-9]{2,4}){1,2}\b(?![-.][0-9])",
                 0.5,
             ),
-            Pattern("bare 10 digits", r"(?<![\w+\-.])[0-9]{10}\b(?![-.][0-9])", 0.3),
-            Pattern("bare 11 digits, trunk 0", r"(?<![\w+\-.])0[1-9][0-9]{9}\b(?![-.][0-9])", 0.3),
+            Pattern("bare 10 digits", r"(?=[0-9])(?<![\w+\-.])[0-9]{10}\b(?![-.][0-9])", 0.3),
+            Pattern(
+                "bare 11 digits, trunk 0", r"(?=0)(?<![\w+\-.])0[1-9][0-9]{9}\b(?![-.][0-9])", 0.3
+            ),
             # A CSV/table field of 10-11 digits in a row that also holds an email address:
             # a contact list, where the column header ("phone") is too far for context.
             Pattern(
                 "digits field in a row with an email",
-                r"(?<=^|[,;\t|][ ]?)\+?1?[0-9]{10}(?=[ ]?(?:[,;\t|]|$))"
+                r"(?=[+0-9])(?<=^|[,;\t|][ ]?)\+?1?[0-9]{10}(?=[ ]?(?:[,;\t|]|$))"
                 r"(?:(?<=@[^\n]*)|(?=[^\n]*@))",
                 0.6,
             ),

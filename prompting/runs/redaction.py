@@ -1,16 +1,111 @@
 """A redacted value is stored nowhere: what the policy step rewrites besides the message
-(`Judgement.stored_text`): the conversation's title, a summarized document's text.
-
-Called by `judging` inside the transaction that stores the judgement.
+(`Judgement.stored_text`): the conversation's title, a summarized document's text
+(called by `judging` inside the transaction that stores the judgement); and what is
+redacted before anything is judged (`redact_on_arrival`): a document's text when it is
+extracted or pasted, a message sent without a matching preview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
+
+from prompting.crypto import decrypt_mapping
 from prompting.models import Conversation, Document
-from prompting.policy import Judgement
+from prompting.policy import (
+    Judgement,
+    Policy,
+    get_analyzer,
+    get_pattern_analyzer,
+    redact_for_storage,
+)
+
+logger = logging.getLogger(__name__)
+
+# Checked between chunks. A timeout stores the text as sent (see `redact_on_arrival`); the
+# policy step's own analysis then fails closed on the same text.
+ARRIVAL_TIMEOUT_S = 30.0
+
+Spans = Sequence[tuple[int, int, str]]
+
+
+def redact_on_arrival(
+    text: str,
+    *,
+    policy: Policy,
+    with_ner: bool = False,
+    mapping_token: Any = None,
+    overrides: Sequence[dict[str, Any]] = (),
+) -> tuple[str, list[tuple[int, int, str]]]:
+    """`text` as it may be stored before the policy step judges it: each value of a type
+    the policy redacts replaced by its mark (`<CREDIT_CARD>`; `judge` turns a mark into a
+    numbered redaction, counted and audited like the value would have been). Returns the
+    text and the (start, end, mark) replaced, to move offsets that point into the text.
+
+    `with_ner=False` (the web process): pattern recognizers only, on the same model's
+    tokenizer; a type only NER finds (PERSON, if an admin redacts it) is left to the
+    policy step. Overrides (the employee's false-positive marks) are honoured; the
+    conversation's map (`mapping_token`) keys digest overrides. A failure stores the text
+    as before this existed (the policy step still judges it, failing closed): logged by
+    exception type only, never its message."""
+    from prompting.runs.judging import overrides_from_json  # judging imports this module
+
+    try:
+        mapping = (
+            decrypt_mapping(bytes(mapping_token))
+            if mapping_token and any(o.get("value_digest") for o in overrides)
+            else None
+        )
+        analyzer = (get_analyzer if with_ner else get_pattern_analyzer)(
+            settings.COMPANY_ID_PATTERNS
+        )
+        return redact_for_storage(
+            text,
+            policy=policy,
+            mapping=mapping,
+            overrides=overrides_from_json(list(overrides)),
+            analyzer=analyzer,
+            max_chars=max(len(text), 1),
+            timeout_s=ARRIVAL_TIMEOUT_S,
+        )
+    except Exception as exc:
+        logger.error("redaction on arrival failed (%s); stored as sent", type(exc).__name__)
+        return text, []
+
+
+def offset_mover(spans: Spans) -> Callable[[int], int]:
+    """Where an offset into the text before `spans` were replaced is afterwards (inside a
+    replaced value: the start of its replacement)."""
+    ordered = sorted(spans)
+
+    def moved(offset: int) -> int:
+        shift = 0
+        for start, end, replacement in ordered:
+            if end <= offset:
+                shift += len(replacement) - (end - start)
+            elif start < offset:
+                return start + shift
+            else:
+                break
+        return offset + shift
+
+    return moved
+
+
+def moved_overrides(overrides: Sequence[dict[str, Any]], spans: Spans) -> list[dict[str, Any]]:
+    """False-positive marks by offset, moved to the same words in the stored text."""
+    if not spans:
+        return list(overrides)
+    moved = offset_mover(spans)
+    return [
+        {**o, "start": moved(o["start"]), "end": moved(o["end"])}
+        if isinstance(o.get("start"), int) and isinstance(o.get("end"), int)
+        else dict(o)
+        for o in overrides
+    ]
 
 
 def keep_redacted_out(
@@ -68,14 +163,7 @@ def redact_document(document_id: Any, judged: Sequence[tuple[str, Judgement]]) -
         pos = end
     pieces.append(text[pos:])
 
-    def moved(offset: int) -> int:
-        shift = 0
-        for start, end, placeholder in spans:
-            if end <= offset:
-                shift += len(placeholder) - (end - start)
-            elif start < offset:
-                return start + shift  # inside a redacted value: its start
-        return offset + shift
+    moved = offset_mover(spans)
 
     document.text = "".join(pieces)
     document.sections = [

@@ -26,7 +26,8 @@ from prompting.errors import InputRejected
 from prompting.llm.models import estimate_tokens
 from prompting.models import Conversation, Document, Tool
 from prompting.runs import dispatch
-from prompting.selectors import model_default
+from prompting.runs.redaction import offset_mover, redact_on_arrival
+from prompting.selectors import model_default, policy_in_force
 from prompting.summarize.extraction import (
     Extracted,
     ExtractionError,
@@ -70,6 +71,8 @@ def too_long_message(chars: int) -> str:
 def document_create_from_upload(*, user: Any, uploaded: UploadedFile) -> Document:
     """Store an uploaded file and queue its extraction. Refusals are audited."""
     name = (uploaded.name or "document").rsplit("/", 1)[-1][:255]
+    # A file named after a card number is stored (name, title) without it, like its text.
+    name = redact_on_arrival(name, policy=policy_in_force())[0][:255]
     size = int(uploaded.size or 0)
     try:
         kind = kind_for_filename(name)
@@ -145,6 +148,9 @@ def document_create_from_text(*, user: Any, text: str | bytes) -> Document:
         raise _rejected(
             user=user, reason="too_long", size=size, message=too_long_message(len(text))
         )
+    # Stored without the values the policy redacts (docs/policy.md, "Wave 3"): the web
+    # process, pattern recognizers only. Sections are found in the stored text.
+    text, _redacted = redact_on_arrival(text, policy=policy_in_force())
     extracted = extract_markdown(text)
     return Document.objects.create(
         owner=user,
@@ -178,12 +184,19 @@ def document_extract(*, document_id: int) -> None:
     except ExtractionError as exc:
         document_fail(document_id=document_id, code=exc.code, message=exc.user_message)
         return
+    # The text is stored without the values the policy redacts (docs/policy.md, "Wave
+    # 3"); section offsets move with it.
+    text, redacted = redact_on_arrival(extracted.text, policy=policy_in_force(), with_ner=True)
+    moved = offset_mover(redacted)
     Document.objects.filter(pk=document_id).update(
         status=Document.Status.READY,
-        text=extracted.text,
-        sections=[_section_json(s) for s in extracted.sections],
+        text=text,
+        sections=[
+            {**_section_json(s), "start": moved(s.start), "end": moved(s.end)}
+            for s in extracted.sections
+        ],
         notes=extracted.notes,
-        token_estimate=estimate_tokens(extracted.text),
+        token_estimate=estimate_tokens(text),
     )
     _delete_upload(document)
 

@@ -3,7 +3,8 @@ the Celery worker (policy, generation, summary steps) and the Bedrock emulator o
 
 After a chat (two turns, the value repeated), a rewrite and a summary of a pasted
 document, the card number and SSN are in no column of any table, no log line and no
-audit row; the model got `<CREDIT_CARD_1>`, and the employee's answer shows it."""
+audit row; the model got `<CREDIT_CARD_1>`, and the employee's answer shows it. A
+document (pasted, or uploaded and extracted) holds neither even before it is summarized."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from prompting.crypto import decrypt_mapping
 from prompting.models import Conversation, Document, Run
 from prompting.selectors import model_default
 from prompting.summarize.options import DEFAULT_LENGTH, DEFAULT_STYLE
+from tests.prompting.summarize.test_summarize_live import upload
 from tests.support.processes import OUTPUT
 from tests.support.site import post_form, session_cookie_for
-from tests.support.waiting import wait_for_status
+from tests.support.waiting import wait_for, wait_for_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -103,6 +105,17 @@ def test_a_redacted_value_is_in_no_table_log_or_audit_row(
         {"text": f"{card} dispute\n\n# Dispute\n\nThe rider's card {card} and SSN {ssn}.\n"},
     )
     assert status == 201, document
+    # A document is stored without the values from the moment it arrives, pasted or
+    # uploaded (extracted by the worker), before any summary is judged.
+    status, uploaded = upload(
+        live_site, cookie, "dispute.txt", f"Refund card {card} now.\nSSN {ssn}\n".encode()
+    )
+    assert status == 201, uploaded
+    assert wait_for(lambda: Document.objects.get(pk=uploaded["id"]).status == Document.Status.READY)
+    assert "Refund card <CREDIT_CARD> now." in Document.objects.get(pk=uploaded["id"]).text
+    arrived = every_stored_value()
+    for value in values:
+        assert value not in arrived, f"{value!r} is stored before any summary"
     status, summary = post_form(
         live_site,
         document["start_url"],

@@ -50,7 +50,9 @@ def test_the_preview_lists_each_finding_with_its_section_and_an_excerpt(
     card = by_type["CREDIT_CARD"]
     assert card["action"] == "redact" and card["placeholder"] == "<CREDIT_CARD_1>"
     assert card["where"] == "Disputes"
-    assert card["excerpt"]["value"] == "4111 1111 1111 1111"
+    # The document was stored without the card (redacted on arrival): the excerpt shows
+    # where it was.
+    assert card["excerpt"]["value"] == "<CREDIT_CARD>"
     assert card["excerpt"]["before"].endswith("a charge on card ")
     assert card["excerpt"]["after"].startswith("; her SSN")
     assert by_type["PERSON"]["excerpt"]["value"] == "Olga Petrenko"
