@@ -75,3 +75,23 @@ class RequestIdMiddleware:
             },
         )
         return response
+
+
+class OneThreadPerRequest:
+    """Sync-only on purpose, and last in MIDDLEWARE: under ASGI, Django runs the
+    middlewares above the lowest sync-only one in sync mode, in one thread per request,
+    and hops to the event loop once, here, for the view (a sync view comes back to the
+    same thread; an async view, the SSE stream, stays on the loop while it streams).
+    Without it the stack runs in async mode, where every `process_request` and
+    `process_response` of Django's own middlewares is a thread hop of its own (about a
+    dozen per request): measured in process, 15-25 % more CPU per request (docs/
+    capacity.md, "Latency under load")."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)

@@ -77,8 +77,7 @@ MIDDLEWARE = [
     # First: every later line of the request's logs carries its id.
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # WhiteNoise, async-capable: no sync middleware, so no thread hops per request.
-    "config.static.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # After WhiteNoise (static files keep their caching): no page or JSON is stored.
     "config.nostore.NoStoreMiddleware",
@@ -92,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last: the whole stack above runs in one thread per request (see its docstring).
+    "config.middleware.OneThreadPerRequest",
 ]
 
 ROOT_URLCONF = "config.urls"
