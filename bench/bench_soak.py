@@ -234,6 +234,7 @@ class Sample:
     sent_at: float
     run_id: str = ""
     send_status: int = 0
+    send_took: float = 0.0  # seconds the POST took
     events: list[SseEvent] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)  # time.monotonic() of each event
     final_at: float | None = None
@@ -362,6 +363,7 @@ class Employee(threading.Thread):
                 json.dumps({"text": f"{marker} {body}".strip()}),
             )
             sample.send_status = status
+            sample.send_took = time.monotonic() - sample.sent_at
             if status != 201 or not isinstance(data, dict):
                 sample.final_at, sample.final_kind = time.monotonic(), f"send-{status}"
                 time.sleep(2)  # a 503 tells the employee to wait a moment
@@ -422,6 +424,7 @@ def analyse(
 ) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     non_final, bad_text, dup, fault_to_final, misses, call_misses = [], [], [], [], [], []
+    by_fault: dict[str, list[dict[str, Any]]] = {}
     for s in samples:
         if s.send_status != 201:
             by_status[f"send {s.send_status}"] = by_status.get(f"send {s.send_status}", 0) + 1
@@ -461,6 +464,17 @@ def analyse(
             start = max(s.sent_at, cause.at) if cause else s.sent_at
             took = s.final_at - start
             fault_to_final.append(took)
+            by_fault.setdefault(cause.kind if cause else "none", []).append(
+                {
+                    "code": s.final_code or s.final_status,
+                    "seconds": round(took, 1),
+                    # When it was sent relative to the fault (negative: before it).
+                    "sent_vs_fault_s": round(s.sent_at - cause.at, 1) if cause else None,
+                    "send_took_s": round(s.send_took, 1),
+                    "connections": s.connections,
+                    "polled": s.polled,
+                }
+            )
             if took > PROMISE_S:
                 misses.append(
                     {
@@ -495,7 +509,25 @@ def analyse(
             "max": round(fault_to_final[-1], 1) if fault_to_final else None,
         },
         "misses_over_30s": misses,
+        "fault_to_visible_by_fault": {
+            kind: _by_fault_summary(rows) for kind, rows in sorted(by_fault.items())
+        },
         "bedrock_calls_over_recorded": call_misses,
+    }
+
+
+def _by_fault_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = sorted(r["seconds"] for r in rows)
+    codes: dict[str, int] = {}
+    for row in rows:
+        codes[row["code"]] = codes.get(row["code"], 0) + 1
+    return {
+        "count": len(rows),
+        "p50": _rounded(percentile(seconds, 0.5)),
+        "p95": _rounded(percentile(seconds, 0.95)),
+        "max": seconds[-1],
+        "codes": codes,
+        "slowest": sorted(rows, key=lambda r: -r["seconds"])[:5],
     }
 
 

@@ -61,13 +61,17 @@ def cancel_key(run_id: object) -> str:
 # before this one are missing: Redis lost the stream's tail).
 _APPEND = """
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local last_s = '0'
-if top[1] then last_s = string.match(top[1][1], '^(%d+)') end
+local last_s, seq = '0', 0
+if top[1] then
+  last_s = string.match(top[1][1], '^(%d+)')
+  seq = tonumber(string.match(top[1][1], '-(%d+)$'))
+end
 local id
 if ARGV[1] == '*' then
   id = '*'
 elseif ARGV[1] == '' then
-  id = last_s .. '-*'
+  -- Not '<ms>-*': Redis 6.2 (the embedded one) does not have it.
+  id = last_s .. '-' .. string.format('%d', seq + 1)
 else
   local n, last = tonumber(ARGV[1]), tonumber(last_s)
   if last >= n then return {'have', top[1][1]} end

@@ -129,3 +129,23 @@ def test_an_append_retried_after_a_timeout_that_had_landed_is_not_repeated(
     entries: Any = redis_client().xrange(relay.stream_key(run_id))
     assert [json.loads(f["data"])["text"] for _id, f in entries] == ["Hello", " there"]
     assert [entry_id for entry_id, _f in entries] == ["1-0", "2-0"]
+
+
+def test_entries_around_positioned_deltas_keep_their_order(alice: Any) -> None:
+    """Statuses go right after the last entry, deltas at their position, the final entry
+    after everything (a time), on the Redis the tests run (6.2: no `<ms>-*` ids)."""
+    run_id = uuid.uuid4()
+    deltas = relay.DeltaStream(run_id)
+    written = [
+        relay.relay_append(run_id, "status", {"status": "judged"}),
+        relay.relay_append(run_id, "status", {"status": "waiting"}),
+        deltas.append("Hi", raw="Hi"),
+        relay.relay_append(run_id, "status", {"status": "waiting"}),
+        deltas.append("!", raw="!"),
+        relay.relay_append(run_id, "done", {"text": "Hi!"}),
+    ]
+    assert written[:5] == ["0-1", "0-2", "1-0", "1-1", "2-0"]
+    final_ms = int(written[5].split("-")[0])
+    assert final_ms > time.time() * 1000 - 60_000  # a time: after any position
+    entries: Any = redis_client().xrange(relay.stream_key(run_id))
+    assert [entry_id for entry_id, _f in entries] == written
