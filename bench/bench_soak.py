@@ -547,7 +547,18 @@ def _where_text_went_wrong(s: Sample, faults: list[Fault]) -> dict[str, Any]:
             break
         text = after
     faults_near = [f for f in faults if s.sent_at - PROMISE_S < f.at <= (s.final_at or 0)]
+    last_delta_at = deltas[-1][1] if deltas else None
     return {
+        # The last entries the employee got (a shortened answer: where the deltas stopped).
+        "last_events": [[e.id, e.event] for e in s.events[-3:]],
+        "last_delta_vs_faults_s": [
+            [f.kind, round(last_delta_at - f.at, 2)]
+            for f in faults_near
+            if last_delta_at is not None
+        ],
+        "final_after_last_delta_s": round((s.final_at or 0) - last_delta_at, 2)
+        if last_delta_at is not None
+        else None,
         "missing_words": missing,
         "repeated_words": repeated,
         "entry_ids_around_gap": around,
@@ -570,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--port-base", type=int, default=PORT_BASE)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
     args = parser.parse_args(argv)
     random.seed(args.seed)
     faults_wanted = [f for f in args.faults.split(",") if f]
@@ -670,7 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         own_redis.stop()
         if own_pg is not None:
             own_pg.close()
-        shutil.rmtree(var_dir, ignore_errors=True)
+        if args.keep_logs:
+            print(f"logs kept in {var_dir}", flush=True)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def read_runs(ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:

@@ -239,12 +239,34 @@ def cancel_requested(run_id: object) -> bool:
 async def relay_read(
     client: redis.asyncio.Redis, run_id: object, *, after: str, block_ms: int
 ) -> list[tuple[str, str, str]]:
-    """Entries after `after` (an entry id), waiting up to block_ms for the first one."""
-    reply = await client.xread({stream_key(run_id): after}, block=block_ms, count=500)
+    """Entries after `after` (an entry id), waiting up to block_ms for the first one
+    (0: not at all)."""
+    reply = await client.xread({stream_key(run_id): after}, block=block_ms or None, count=500)
     if not reply:
         return []
     _key, entries = reply[0]
     return [(entry_id, fields["type"], fields["data"]) for entry_id, fields in entries]
+
+
+async def relay_remaining(run_id: object, *, after: str) -> list[tuple[str, str, str]]:
+    """The entries already in the stream after `after`, up to a terminal one, without
+    waiting. For a reader about to end with the database's final state: what the worker
+    wrote just before finishing comes first (after a Redis stall, the worker's backlog lands
+    in the same instant as the reader's idle timeout)."""
+    client = async_redis_client()
+    remaining: list[tuple[str, str, str]] = []
+    try:
+        while True:
+            entries = await relay_read(client, run_id, after=after, block_ms=0)
+            for entry in entries:
+                remaining.append(entry)
+                if entry[1] in TERMINAL_TYPES:
+                    return remaining
+            if not entries:
+                return remaining
+            after = entries[-1][0]
+    finally:
+        await client.aclose()
 
 
 async def relay_exists(client: redis.asyncio.Redis, run_id: object) -> bool:
