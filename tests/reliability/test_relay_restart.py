@@ -91,7 +91,7 @@ def test_deltas_lost_by_redis_reach_the_reader_once_in_order(
             reader.send(read_after(key, reader.after)[:1])
         # ... then XREAD hands it the next delta, but before the view writes it to the
         # browser Redis restarts empty: that entry, and everything before it, is gone.
-        pending = []
+        pending: list[tuple[str, dict[str, str]]] = []
         while not any(f["type"] == "delta" for _id, f in pending):
             pending = read_after(key, reader.after)
         assert pending, "the worker wrote nothing"

@@ -49,7 +49,8 @@ def test_deltas_written_during_a_stall_reach_the_browser_before_the_final_event(
         run_id=run.pk, status=Run.Status.DONE, sanitized_text="You said: stall test"
     )
     key = relay.stream_key(run.pk)
-    final_entry: Any = redis_client().xrevrange(key, count=1)[0][1]
+    last: Any = redis_client().xrevrange(key, count=1)
+    final_entry = last[0][1]
     redis_client().delete(key)
     deltas = relay.DeltaStream(run.pk)
     deltas.append("You said:", raw="You said:")
