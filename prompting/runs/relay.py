@@ -164,11 +164,13 @@ class DeltaStream:
     def __init__(self, run_id: object) -> None:
         self.run_id = run_id
         self._key = stream_key(run_id)
-        self._written: list[dict[str, str]] = []
+        # (text, raw) of each delta: the strings the worker holds anyway, not a copy of
+        # the stream (bench/bench_stream_memory.py counts a streaming worker's memory).
+        self._written: list[tuple[str, str]] = []
         self.rewritten = 0  # deltas written again after Redis lost them
 
     def append(self, text: str, *, raw: str) -> str:
-        self._written.append(_fields("delta", {"text": text}, raw))
+        self._written.append((text, raw))
         return self._write_through(len(self._written))
 
     def ensure_complete(self) -> None:
@@ -185,7 +187,9 @@ class DeltaStream:
     def _write_through(self, last: int) -> str:
         position = last
         while True:
-            status, value = _append(self._key, str(position), self._written[position - 1])
+            text, raw = self._written[position - 1]
+            fields = _fields("delta", {"text": text}, raw)
+            status, value = _append(self._key, str(position), fields)
             if status == "gap":
                 position = int(value) + 1
                 logger.warning(

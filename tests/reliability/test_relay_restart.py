@@ -123,7 +123,9 @@ def test_an_append_retried_after_a_timeout_that_had_landed_is_not_repeated(
     run_id = uuid.uuid4()
     deltas = relay.DeltaStream(run_id)
     first = deltas.append("Hello", raw="Hello")
-    again = relay._append(relay.stream_key(run_id), "1", deltas._written[0])
+    again = relay._append(
+        relay.stream_key(run_id), "1", relay._fields("delta", {"text": "Hello"}, "Hello")
+    )
     assert again == ("have", first)
     deltas.append(" there", raw=" there")
     entries: Any = redis_client().xrange(relay.stream_key(run_id))
