@@ -74,11 +74,14 @@ def free_port() -> int:
 
 
 def start_emulator_process(
-    *, ttft_ms: int = EMULATOR_TTFT_MS, token_delay_ms: int = EMULATOR_TOKEN_DELAY_MS
+    *,
+    ttft_ms: int = EMULATOR_TTFT_MS,
+    token_delay_ms: int = EMULATOR_TOKEN_DELAY_MS,
+    port: int | None = None,
 ) -> tuple[Service, str]:
     """The emulator in its own process (so it does not share our GIL), started by
     config/supervisor.py; returns (service, url) once it listens. Stop the service when done."""
-    port = free_port()
+    port = port or free_port()
     log = Path(tempfile.mkdtemp(prefix="bench-emulator-")) / "emulator.log"
     emulator = Service(
         "Bedrock emulator",

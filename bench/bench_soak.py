@@ -3,13 +3,15 @@
     .venv/bin/python bench/bench_soak.py [--minutes 30] [--streams 20] [--fault-every 30]
         [--faults worker_kill,redis_stall,redis_restart,bedrock_throttle,bedrock_stall,
                   bedrock_hang,cpu_kill,pg_restart] [--json out.json] [--seed 1]
+        [--port-base 7400]
 
 The production process layout, started here: uvicorn; an interactive thread worker; a
-prefork cpu worker; the watchdog worker; beat; a Redis server of its own (TCP port 7201,
-so it can be stalled with DEBUG SLEEP and restarted); a PostgreSQL cluster of its own
-(port 7210, initdb'd under /tmp as the `postgres` user, so it can be restarted; or
+prefork cpu worker; the watchdog worker; beat; a Redis server of its own (TCP port
+base + 12, so it can be stalled with DEBUG SLEEP and restarted); a PostgreSQL cluster of
+its own (port base + 10, initdb'd under /tmp as the `postgres` user, so it can be restarted; or
 `--pg URL` for an existing server, without the pg_restart fault); the Bedrock emulator in
-its own process (its request counter is read over HTTP).
+its own process (its request counter is read over HTTP, port base + 1); uvicorn listens
+on port base. `--port-base` (default 7400) keeps every port in one range.
 
 `--streams` employees each send a message (distinct words, so a lost or repeated token
 shows), follow its SSE stream as EventSource does (reconnect after `retry:` with
@@ -56,8 +58,7 @@ from bench.bench_full_path import stack_env  # noqa: E402
 from config.supervisor import Service, Supervisor  # noqa: E402
 from tests.support.sse import TERMINAL, SseEvent, SseParser  # noqa: E402
 
-REDIS_PORT = 7201
-PG_PORT = 7210
+PORT_BASE = 7400
 PROMISE_S = 30.0
 ALL_FAULTS = (
     "worker_kill", "redis_stall", "redis_restart", "bedrock_throttle", "bedrock_stall",
@@ -171,9 +172,9 @@ class OwnRedis:
 class Stack:
     """uvicorn, interactive, cpu and watchdog workers, beat: one process group each."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None) -> None:
         self.env, self.log_dir = env, log_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.supervisor = Supervisor()
         self.services: dict[str, Service] = {}
@@ -233,7 +234,9 @@ class Sample:
     sent_at: float
     run_id: str = ""
     send_status: int = 0
+    send_took: float = 0.0  # seconds the POST took
     events: list[SseEvent] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # time.monotonic() of each event
     final_at: float | None = None
     final_kind: str = ""
     final_status: str = ""
@@ -323,6 +326,7 @@ def follow(url: str, sample: Sample, cookie: str, deadline: float) -> None:
                         retry_s = int(text.split(":", 1)[1]) / 1000
                 for event in parser.feed(text):
                     sample.events.append(event)
+                    sample.arrived.append(time.monotonic())
                     last_id = event.id or last_id
                     if event.event in TERMINAL:
                         sample.final_at = time.monotonic()
@@ -359,6 +363,7 @@ class Employee(threading.Thread):
                 json.dumps({"text": f"{marker} {body}".strip()}),
             )
             sample.send_status = status
+            sample.send_took = time.monotonic() - sample.sent_at
             if status != 201 or not isinstance(data, dict):
                 sample.final_at, sample.final_kind = time.monotonic(), f"send-{status}"
                 time.sleep(2)  # a 503 tells the employee to wait a moment
@@ -419,6 +424,7 @@ def analyse(
 ) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     non_final, bad_text, dup, fault_to_final, misses, call_misses = [], [], [], [], [], []
+    by_fault: dict[str, list[dict[str, Any]]] = {}
     for s in samples:
         if s.send_status != 201:
             by_status[f"send {s.send_status}"] = by_status.get(f"send {s.send_status}", 0) + 1
@@ -438,6 +444,7 @@ def analyse(
             near = [f for f in faults if s.sent_at - PROMISE_S < f.at <= (s.final_at or 0)]
             bad_text.append(
                 {
+                    **_where_text_went_wrong(s, faults),
                     "run": s.run_id,
                     "status": s.final_status,
                     "shown_chars": len(shown),
@@ -457,6 +464,17 @@ def analyse(
             start = max(s.sent_at, cause.at) if cause else s.sent_at
             took = s.final_at - start
             fault_to_final.append(took)
+            by_fault.setdefault(cause.kind if cause else "none", []).append(
+                {
+                    "code": s.final_code or s.final_status,
+                    "seconds": round(took, 1),
+                    # When it was sent relative to the fault (negative: before it).
+                    "sent_vs_fault_s": round(s.sent_at - cause.at, 1) if cause else None,
+                    "send_took_s": round(s.send_took, 1),
+                    "connections": s.connections,
+                    "polled": s.polled,
+                }
+            )
             if took > PROMISE_S:
                 misses.append(
                     {
@@ -491,7 +509,64 @@ def analyse(
             "max": round(fault_to_final[-1], 1) if fault_to_final else None,
         },
         "misses_over_30s": misses,
+        "fault_to_visible_by_fault": {
+            kind: _by_fault_summary(rows) for kind, rows in sorted(by_fault.items())
+        },
         "bedrock_calls_over_recorded": call_misses,
+    }
+
+
+def _by_fault_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = sorted(r["seconds"] for r in rows)
+    codes: dict[str, int] = {}
+    for row in rows:
+        codes[row["code"]] = codes.get(row["code"], 0) + 1
+    return {
+        "count": len(rows),
+        "p50": _rounded(percentile(seconds, 0.5)),
+        "p95": _rounded(percentile(seconds, 0.95)),
+        "max": seconds[-1],
+        "codes": codes,
+        "slowest": sorted(rows, key=lambda r: -r["seconds"])[:5],
+    }
+
+
+def _where_text_went_wrong(s: Sample, faults: list[Fault]) -> dict[str, Any]:
+    """For a run whose live text is wrong: the words missing or repeated, the entry ids
+    around the first difference, and when it happened relative to each nearby fault."""
+    shown_words, expected_words = s.shown.split(), s.expected.split()
+    missing = [w for w in expected_words if w not in shown_words]
+    repeated = sorted({w for w in shown_words if shown_words.count(w) > 1})
+    deltas = [(e, t) for e, t in zip(s.events, s.arrived, strict=False) if e.event == "delta"]
+    text, gap_at, around = "", None, []
+    for index, (event, arrived) in enumerate(deltas):
+        after = text + event.data.get("text", "")
+        if not s.expected.startswith(after):
+            gap_at = arrived
+            around = [e.id for e, _t in deltas[max(0, index - 2) : index + 2]]
+            break
+        text = after
+    faults_near = [f for f in faults if s.sent_at - PROMISE_S < f.at <= (s.final_at or 0)]
+    last_delta_at = deltas[-1][1] if deltas else None
+    return {
+        # The last entries the employee got (a shortened answer: where the deltas stopped).
+        "last_events": [[e.id, e.event] for e in s.events[-3:]],
+        "last_delta_vs_faults_s": [
+            [f.kind, round(last_delta_at - f.at, 2)]
+            for f in faults_near
+            if last_delta_at is not None
+        ],
+        "final_after_last_delta_s": round((s.final_at or 0) - last_delta_at, 2)
+        if last_delta_at is not None
+        else None,
+        "missing_words": missing,
+        "repeated_words": repeated,
+        "entry_ids_around_gap": around,
+        "connections": s.connections,
+        # Seconds from each nearby fault to the first wrong delta's arrival.
+        "gap_vs_faults_s": [
+            [f.kind, round(gap_at - f.at, 2)] for f in faults_near if gap_at is not None
+        ],
     }
 
 
@@ -505,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default="", help="an existing server URL (no pg_restart)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--port-base", type=int, default=PORT_BASE)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
     args = parser.parse_args(argv)
     random.seed(args.seed)
     faults_wanted = [f for f in args.faults.split(",") if f]
@@ -513,12 +590,14 @@ def main(argv: list[str] | None = None) -> int:
     from bench.bench_bedrock_baseline import start_emulator_process
 
     var_dir = Path(tempfile.mkdtemp(prefix="soak-"))
-    own_pg = None if args.pg else OwnPostgres(PG_PORT)
+    own_pg = None if args.pg else OwnPostgres(args.port_base + 10)
     pg_url = args.pg or (own_pg.url if own_pg else "")
     if own_pg is None:
         faults_wanted = [f for f in faults_wanted if f != "pg_restart"]
-    own_redis = OwnRedis(REDIS_PORT)
-    emulator, emulator_url = start_emulator_process(ttft_ms=300, token_delay_ms=40)
+    own_redis = OwnRedis(args.port_base + 12)
+    emulator, emulator_url = start_emulator_process(
+        ttft_ms=300, token_delay_ms=40, port=args.port_base + 1
+    )
     env = stack_env(
         database_url=f"{pg_url}/soak",
         redis_url=own_redis.url,
@@ -527,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     env.pop("BEDROCK_READ_TIMEOUT", None)  # the product's default (first byte / stall + 5 s)
     os.environ.update(env)
-    stack = Stack(env, var_dir)
+    stack = Stack(env, var_dir, port=args.port_base)
     samples: list[Sample] = []
     faults: list[Fault] = []
     try:
@@ -603,7 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         own_redis.stop()
         if own_pg is not None:
             own_pg.close()
-        shutil.rmtree(var_dir, ignore_errors=True)
+        if args.keep_logs:
+            print(f"logs kept in {var_dir}", flush=True)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def read_runs(ids: list[str]) -> tuple[dict[str, int], dict[str, str]]:

@@ -197,6 +197,7 @@ def run_generate(*, run_id: Any) -> None:
     usage: Usage | None = None
     finished: Finished | None = None
     stream: ConverseStream | None = None
+    deltas = relay.DeltaStream(run_id)
     heartbeats.add(run_id)
     try:
         history = conversation_history(run)
@@ -218,9 +219,7 @@ def run_generate(*, run_id: Any) -> None:
         for event in stream:
             if isinstance(event, TextDelta):
                 raw_parts.append(event.text)
-                relay.relay_append(
-                    run_id, "delta", {"text": restorer.feed(event.text)}, raw=event.text
-                )
+                deltas.append(restorer.feed(event.text), raw=event.text)
                 if len(raw_parts) == 1:
                     # After the first token is on its way: this update opens a database
                     # connection (~ms), which the browser should not wait for.
@@ -229,7 +228,7 @@ def run_generate(*, run_id: Any) -> None:
                 usage = event
             elif isinstance(event, Finished):
                 finished = event
-        _flush(run_id, restorer)
+        _flush(deltas, restorer)
         assert finished is not None
         cancelled = finished.stop_reason == STOP_REASON_CANCELLED
         if cancelled and drain.grace_over.is_set() and not relay.cancel_requested(run_id):
@@ -253,7 +252,7 @@ def run_generate(*, run_id: Any) -> None:
             attempts=_attempts(stream),
         )
     except LLMError as exc:
-        _flush(run_id, restorer)
+        _flush(deltas, restorer)
         _finish(
             run_id=run_id,
             status=Run.Status.FAILED,
@@ -332,10 +331,11 @@ def _release_db_connection() -> None:
         connection.close()
 
 
-def _flush(run_id: Any, restorer: StreamRestorer) -> None:
+def _flush(deltas: relay.DeltaStream, restorer: StreamRestorer) -> None:
     tail = restorer.flush()
     if tail:
-        relay.relay_append(run_id, "delta", {"text": tail}, raw="")
+        deltas.append(tail, raw="")
+    deltas.ensure_complete()
 
 
 def _relay_waiting(run_id: Any, waited_s: int) -> None:

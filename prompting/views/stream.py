@@ -86,16 +86,20 @@ async def _relayed(run_id: Any, after: str) -> AsyncIterator[str]:
                         # Final in the database, yet no terminal entry arrived for a whole
                         # heartbeat: the stream expired, Redis lost it, its append failed
                         # after the outcome was committed, or a deadline ended the run here.
-                        yield final
+                        # Or Redis stalled: its idle timeout came first, and the worker's
+                        # backlog, even its terminal entry, landed just after. What is in
+                        # the stream goes first, so no delta is skipped.
+                        rest = await _remaining(run_id, after)
+                        if rest:
+                            yield _sse(rest)
+                        if not rest or rest[-1][1] not in relay.TERMINAL_TYPES:
+                            yield final
                         return
                     yield ": heartbeat\n\n"
                     continue
                 after = batch[-1][0]
                 # One write for what arrived together: fewer sends when the process is behind.
-                yield "".join(
-                    f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n"
-                    for entry_id, kind, data in batch
-                )
+                yield _sse(batch)
             return
         except (redis.ConnectionError, redis.TimeoutError):
             # A Redis stall or failover: keep the browser's connection and try again with
@@ -113,6 +117,19 @@ async def _relayed(run_id: Any, after: str) -> AsyncIterator[str]:
             delay = min(delay * 2, 2.0)
         except redis.RedisError:
             return
+
+
+def _sse(entries: list[tuple[str, str, str]]) -> str:
+    return "".join(
+        f"id: {entry_id}\nevent: {kind}\ndata: {data}\n\n" for entry_id, kind, data in entries
+    )
+
+
+async def _remaining(run_id: Any, after: str) -> list[tuple[str, str, str]]:
+    try:
+        return await relay.relay_remaining(run_id, after=after)
+    except redis.RedisError:
+        return []  # the database's final state is whole on its own
 
 
 async def _final_or_deadline(run_id: Any) -> str | None:
