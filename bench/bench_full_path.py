@@ -135,9 +135,16 @@ class Stack:
     """uvicorn, the interactive worker and the cpu worker (config/supervisor.py: each in its
     own process group, stopped newest first)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, web_processes: int = 1) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        web_processes: int = 1,
+        cpu_processes: int = CPU_PROCESSES,
+    ) -> None:
         self.env = env
         self.web_processes = web_processes
+        self.cpu_processes = cpu_processes
         self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -157,7 +164,7 @@ class Stack:
             "cpu",
             [
                 *celery, "-Q", "cpu", "--pool", "prefork",
-                "--concurrency", str(CPU_PROCESSES), "--hostname", "cpu@%h",
+                "--concurrency", str(self.cpu_processes), "--hostname", "cpu@%h",
             ],
         )  # fmt: skip
         web = self._spawn(
@@ -594,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="uvicorn processes (docs/operations.md: one per core; 1 = the issue's layout)",
     )
+    parser.add_argument(
+        "--cpu-processes", type=int, default=CPU_PROCESSES, help="prefork processes (policy)"
+    )
     args = parser.parse_args(argv)
     global words_per_prompt  # a script setting, read by prompt_for
     words_per_prompt = args.words
@@ -638,7 +648,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in boto3_token_stream(client, model_id=MODEL_ID, text="warm up"):
             pass
 
-        stack = Stack(env, var_dir, web_processes=args.web_processes)
+        stack = Stack(
+            env, var_dir, web_processes=args.web_processes, cpu_processes=args.cpu_processes
+        )
         stack.start()
         # Warm-up: the policy engine, the Bedrock client, connections in every process.
         run_full_level(stack.url, cookies, WARM_UP_STREAMS, spread_ms=0, text_for=prompt_for)
@@ -670,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
             "topology": {
                 "web": f"uvicorn, {args.web_processes} process(es)",
                 "interactive": f"celery --pool threads --concurrency {INTERACTIVE_CONCURRENCY}",
-                "cpu": f"celery --pool prefork --concurrency {CPU_PROCESSES}",
+                "cpu": f"celery --pool prefork --concurrency {args.cpu_processes}",
                 "database": f"PostgreSQL (local), pool per process: {args.db_pool or 'none'}",
                 "redis": args.redis_url,
                 "spread_ms": args.spread_ms,
