@@ -16,7 +16,8 @@ policy; PostgreSQL (database `bench_gateway`, recreated each run); Redis (the sy
 127.0.0.1:6379, database 7, flushed each run; `--redis-url` to change). DEBUG is off.
 
 Reported per level: time to first token p50/p95 of both paths and the difference ("added"),
-relay delay per token (SSE arrival minus the Redis XADD time in the entry id; ms resolution),
+relay delay per token (SSE arrival minus the worker's write time, the entry's `at` field,
+read back from Redis after the level; ms resolution),
 token gaps, errors, streams with lost or duplicated tokens, and peak RSS of the web process
 and the interactive worker. Streams in a level start together (a barrier), as in the
 baseline; `--spread-ms` spreads the starts instead (users do not all press Enter in the same
@@ -287,6 +288,8 @@ class FullSample:
     final: str = ""  # done | error
     final_text: str = ""
     error: str | None = None
+    run_id: str = ""
+    written_ms: dict[str, int] = field(default_factory=dict)  # entry id -> worker's write
 
     @property
     def ttft_ms(self) -> float | None:
@@ -410,7 +413,8 @@ async def _one_message(
             sample.posted = time.perf_counter()
             if status != 201:
                 raise RuntimeError(f"POST /chat/send answered {status}: {payload[:200]!r}")
-            events_url = json.loads(payload)["run"]["events_url"]
+            run = json.loads(payload)["run"]
+            sample.run_id, events_url = run["id"], run["events_url"]
             await _follow(sample, host, port, events_url, cookie)
     except Exception as exc:  # every failure is counted, none hides the others
         sample.error = sample.error or f"{type(exc).__name__}: {exc}"
@@ -436,13 +440,28 @@ def run_full_level(
     return asyncio.run(main())
 
 
+def _read_write_times(samples: list[FullSample]) -> None:
+    """The worker's write time of every entry the browser got (the relay's `at` field:
+    entry ids are positions, not times), read back from Redis after the level."""
+    from config.redis_client import redis_client
+    from prompting.runs.relay import stream_key
+
+    for sample in samples:
+        if sample.run_id and not sample.written_ms:
+            entries: Any = redis_client().xrange(stream_key(sample.run_id))
+            sample.written_ms = {i: int(f["at"]) for i, f in entries if "at" in f}
+
+
 def summarize_full(samples: list[FullSample], expected: Callable[[int], str]) -> dict[str, Any]:
     ok = [s for s in samples if s.error is None]
     ttfts = [s.ttft_ms for s in ok if s.ttft_ms is not None]
+    _read_write_times(ok)
+    # Relay delay: the browser's arrival minus the worker's write (one machine, one clock).
     relay = [
-        (wall - int(entry_id.split("-")[0]) / 1000) * 1000
+        (wall - s.written_ms[entry_id] / 1000) * 1000
         for s in ok
         for _p, wall, entry_id, _t in s.deltas
+        if entry_id in s.written_ms
     ]
     gaps = [
         (later[0] - earlier[0]) * 1000

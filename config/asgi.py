@@ -13,3 +13,7 @@ with exit_on_config_error():
 
     # Outside Django on purpose: oversized uploads are refused before the body is read.
     application = UploadLimitMiddleware(get_asgi_application())
+
+    from prompting.runs.redaction import warm_up_arrival
+
+    warm_up_arrival()  # before the first request, not in it

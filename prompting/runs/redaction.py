@@ -32,6 +32,16 @@ ARRIVAL_TIMEOUT_S = 30.0
 Spans = Sequence[tuple[int, int, str]]
 
 
+def warm_up_arrival() -> None:
+    """Load the web process's pattern analyzer at start (config/asgi.py), not in the first
+    employee's send: ~0.3-0.6 s of loading the tokenizer and compiling patterns, which a
+    new web process (a deploy, a scale-out) otherwise adds to someone's message."""
+    try:
+        get_pattern_analyzer(settings.COMPANY_ID_PATTERNS).warm_up()
+    except Exception:  # never stop the web process from starting: the send loads it then
+        logger.warning("could not warm up the arrival analyzer", exc_info=True)
+
+
 def redact_on_arrival(
     text: str,
     *,

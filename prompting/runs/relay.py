@@ -97,6 +97,9 @@ def _fields(event_type: str, data: dict[str, Any], raw: str | None) -> dict[str,
         "type": event_type,
         "data": json.dumps(data, ensure_ascii=False),
         "u": uuid.uuid4().hex[:16],
+        # When the worker wrote it (Unix ms): entry ids are positions, not times, so this
+        # is what relay delay is measured from (bench/bench_full_path.py). Not sent on.
+        "at": str(int(time.time() * 1000)),
     }
     if raw is not None:
         fields["raw"] = raw
