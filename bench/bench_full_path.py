@@ -617,8 +617,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--web-processes",
         type=int,
-        default=2,
-        help="uvicorn processes (docs/operations.md: one per core; 1 = the issue's layout)",
+        default=1,
+        help="uvicorn processes (1: the issue's layout; on this 2-core machine, shared with "
+        "the workers, 2 measured no better: docs/capacity.md)",
     )
     parser.add_argument(
         "--cpu-processes", type=int, default=CPU_PROCESSES, help="prefork processes (policy)"
