@@ -218,15 +218,6 @@ def _find_mark(client: redis.Redis, key: str, mark: str) -> str | None:
     return None
 
 
-def relay_reachable() -> bool:
-    """One PING: can runs be queued and relayed right now? (Checked before a run is
-    created, so a message is refused with a sentence instead of saved and never judged.)"""
-    try:
-        return bool(redis_client().ping())
-    except redis.RedisError:
-        return False
-
-
 def relay_raw_text(run_id: object) -> str:
     """The model's text so far, with placeholders (the reaper keeps it for a dead worker)."""
     entries = redis_client().xrange(stream_key(run_id))
