@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from typing import Any
 
@@ -29,6 +30,8 @@ import redis
 import redis.asyncio
 
 from config.redis_client import async_redis_client
+
+logger = logging.getLogger(__name__)
 
 Entry = tuple[str, str, str]  # (entry id, type, data)
 
@@ -142,35 +145,42 @@ class RelayHub:
                     await self._has_followers.wait()
                     continue
                 client = client or async_redis_client()
-                self._reading = True
-                # Built and sent with no await in between: a follower added after this
-                # line sees _reading and wakes the read.
-                streams: dict[Any, Any] = {self._wake_key: self._wake_after}
-                for key, followers in self._followers.items():
-                    streams[key] = min((f.after for f in followers), key=_id)
                 try:
-                    reply = await client.xread(streams, block=BLOCK_MS, count=READ_COUNT)
-                except redis.RedisError as error:
+                    await self._read_once(client)
+                except Exception as error:
                     self._reading = False
+                    if not isinstance(error, redis.RedisError):
+                        # A bug here must not leave every open stream silent: they end and
+                        # the browsers reconnect from their Last-Event-ID.
+                        logger.exception("relay hub: the reader failed; followers reconnect")
+                        error = redis.RedisError("the relay reader failed")
                     self._fail_all(error)
                     with contextlib.suppress(Exception):
                         await client.aclose()
                     client = None
                     await asyncio.sleep(AFTER_ERROR_S)
-                    continue
-                self._reading = False
-                for key, entries in reply or []:
-                    if key == self._wake_key:
-                        self._wake_after = entries[-1][0]
-                        continue
-                    for follower in list(self._followers.get(key, ())):
-                        follower.offer(entries)
-                if reply:
-                    await asyncio.sleep(GATHER_S)
         finally:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
+
+    async def _read_once(self, client: redis.asyncio.Redis) -> None:
+        self._reading = True
+        # Built and sent with no await in between: a follower added after this line sees
+        # _reading and wakes the read.
+        streams: dict[Any, Any] = {self._wake_key: self._wake_after}
+        for key, followers in self._followers.items():
+            streams[key] = min((f.after for f in followers), key=_id)
+        reply = await client.xread(streams, block=BLOCK_MS, count=READ_COUNT)
+        self._reading = False
+        for key, entries in reply or []:
+            if key == self._wake_key:
+                self._wake_after = entries[-1][0]
+                continue
+            for follower in list(self._followers.get(key, ())):
+                follower.offer(entries)
+        if reply:
+            await asyncio.sleep(GATHER_S)
 
     def _fail_all(self, error: BaseException) -> None:
         """Redis went away: every follower raises it; they follow again when they retry."""

@@ -123,3 +123,21 @@ def test_each_event_loop_has_its_own_reader() -> None:
 
     one, two = run(mine()), run(mine())
     assert one is not two
+
+
+def test_a_bug_in_the_reader_ends_every_stream_instead_of_silencing_it(monkeypatch: Any) -> None:
+    """Whatever goes wrong in the one reader, its followers hear of it (the SSE view ends
+    the response and the browser resumes from its Last-Event-ID); none waits forever."""
+
+    def broken(self: relay_hub.Follower, entries: Any) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(relay_hub.Follower, "offer", broken)
+    run_id = uuid.uuid4()
+    _append(run_id, 1)
+
+    async def main() -> Any:
+        return await asyncio.gather(_collect(run_id, "0-0", 1, timeout_s=5), return_exceptions=True)
+
+    (outcome,) = run(main())
+    assert isinstance(outcome, redis.RedisError), outcome
