@@ -100,11 +100,14 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
 
     engine_name = "spacy"
 
+    # The pipes not loaded (the tokenizer-only engine leaves out NER as well).
+    excluded_pipes: tuple[str, ...] = tuple(EXCLUDED_PIPES)
+
     def load(self) -> None:
         # spacy.load raises OSError for a missing package; Presidio's own load() would
         # instead try `spacy download`, i.e. the network.
         self.nlp = {  # type: ignore[assignment]  # Presidio annotates it as None
-            model["lang_code"]: spacy.load(model["model_name"], exclude=EXCLUDED_PIPES)
+            model["lang_code"]: spacy.load(model["model_name"], exclude=list(self.excluded_pipes))
             for model in self.models
         }
 
@@ -349,11 +352,7 @@ class TokenizerOnlyNlpEngine(LeanSpacyNlpEngine):
     """The same model's tokenizer (so context words are the same tokens) without its NER
     weights: for the pattern-only engine (`pattern_analyzer_engine`)."""
 
-    def load(self) -> None:
-        self.nlp = {  # type: ignore[assignment]  # Presidio annotates it as None
-            model["lang_code"]: spacy.load(model["model_name"], exclude=[*EXCLUDED_PIPES, "ner"])
-            for model in self.models
-        }
+    excluded_pipes = (*EXCLUDED_PIPES, "ner")
 
     def process_batch(  # type: ignore[override]
         self,
