@@ -45,6 +45,9 @@ APPEND_RETRY_S = 15.0
 # Entries written to one run's stream while an append waits: its own deltas are in order,
 # so only a few others (status, progress) can come after it.
 RECENT_ENTRIES_CHECKED = 50
+# A reader ending with the database's final state waits this long for the stream's own
+# end before it (relay_remaining): normally there at once; absent only after a fault.
+TAIL_WAIT_MS = 1_000
 
 
 def stream_key(run_id: object) -> str:
@@ -235,16 +238,21 @@ def cancel_requested(run_id: object) -> bool:
         return False  # the database flag is checked too, before the call
 
 
-async def relay_remaining(run_id: object, *, after: str) -> list[tuple[str, str, str]]:
-    """The entries already in the stream after `after`, up to a terminal one, without
-    waiting. For a reader about to end with the database's final state: what the worker
-    wrote just before finishing comes first (after a Redis stall, the worker's backlog lands
-    in the same instant as the reader's idle timeout)."""
+async def relay_remaining(
+    run_id: object, *, after: str, wait_ms: int = TAIL_WAIT_MS
+) -> list[tuple[str, str, str]]:
+    """The entries in the stream after `after`, up to a terminal one, for a reader about to
+    end with the database's final state: what the worker wrote just before finishing
+    comes first. Waits up to `wait_ms` for each next entry while no terminal one has come:
+    a run's terminal entry is written after its outcome commits, and after a Redis stall
+    the worker's backlog can reach Redis after this read was sent (the web process's one
+    reader times its heartbeat locally, so this read may be queued during the stall: a
+    blocking read still sees what lands after it, a plain one would not)."""
     client = async_redis_client()
     remaining: list[tuple[str, str, str]] = []
     try:
         while True:
-            reply = await client.xread({stream_key(run_id): after}, count=500)  # no BLOCK
+            reply = await client.xread({stream_key(run_id): after}, count=500, block=wait_ms)
             entries = reply[0][1] if reply else []
             for entry_id, fields in entries:
                 remaining.append((entry_id, fields["type"], fields["data"]))

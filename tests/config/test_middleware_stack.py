@@ -5,7 +5,6 @@ own middlewares would be a thread hop of its own."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,8 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+
+from tests.support.aio import run_in_own_loop
 
 
 def _get(path: str) -> tuple[int, bytes]:
@@ -47,8 +48,7 @@ def _get(path: str) -> tuple[int, bytes]:
         await ASGIHandler()(scope, receive, send)
         return status[0], b"".join(body)
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result()
+    return run_in_own_loop(main())
 
 
 def _hops(monkeypatch: Any, path: str) -> tuple[int, list[str]]:

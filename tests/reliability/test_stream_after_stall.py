@@ -24,6 +24,7 @@ from prompting.models import Run
 from prompting.runs import lifecycle, relay
 from prompting.runs import services as run_services
 from prompting.views import stream as stream_view
+from tests.support.aio import run_in_own_loop
 from tests.support.sse import SseParser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +77,7 @@ def test_deltas_written_during_a_stall_reach_the_browser_before_the_final_event(
         return events
 
     started_at = time.monotonic()
-    events = asyncio.run(asyncio.wait_for(browser(), timeout=20))
+    events = run_in_own_loop(asyncio.wait_for(browser(), timeout=20))
 
     assert time.monotonic() - started_at >= STALL_S  # the stall really happened
     assert events[-1].event == "done"

@@ -6,7 +6,6 @@ Redis failure reaches every follower."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 import uuid
 from typing import Any
@@ -14,13 +13,7 @@ from typing import Any
 import redis
 
 from prompting.runs import relay, relay_hub
-
-
-def run(coroutine: Any) -> Any:
-    """asyncio.run in a thread of its own: in a full run, Playwright's sync API keeps an
-    event loop running in the main thread."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+from tests.support.aio import run_in_own_loop
 
 
 def _append(run_id: Any, count: int, start: int = 0) -> list[str]:
@@ -51,7 +44,7 @@ def test_followers_of_one_stream_each_get_their_own_rest_once() -> None:
         # One from the start, one resuming after the third entry (a Last-Event-ID).
         return await asyncio.gather(_collect(run_id, "0-0", 5), _collect(run_id, ids[2], 2))
 
-    whole, rest = run(main())
+    whole, rest = run_in_own_loop(main())
     assert [x.split('"')[3] for x in whole] == ["t0", "t1", "t2", "t3", "t4"]
     assert [x.split('"')[3] for x in rest] == ["t3", "t4"]
 
@@ -71,7 +64,7 @@ def test_many_streams_written_together_arrive_complete_and_in_order() -> None:
         await asyncio.to_thread(write)
         return list(await asyncio.gather(*readers))
 
-    for texts in run(main()):
+    for texts in run_in_own_loop(main()):
         assert [x.split('"')[3] for x in texts] == [f"t{i}" for i in range(40)]
 
 
@@ -94,7 +87,7 @@ def test_a_new_follower_does_not_wait_for_the_blocked_read(monkeypatch: Any) -> 
         await waiting
         return took
 
-    assert run(main()) < 3
+    assert run_in_own_loop(main()) < 3
 
 
 def test_redis_failing_reaches_every_follower(monkeypatch: Any, tmp_path: Any) -> None:
@@ -113,7 +106,7 @@ def test_redis_failing_reaches_every_follower(monkeypatch: Any, tmp_path: Any) -
             return_exceptions=True,
         )
 
-    outcomes = run(main())
+    outcomes = run_in_own_loop(main())
     assert all(isinstance(o, redis.ConnectionError) for o in outcomes), outcomes
 
 
@@ -121,7 +114,7 @@ def test_each_event_loop_has_its_own_reader() -> None:
     async def mine() -> relay_hub.RelayHub:
         return relay_hub.hub()
 
-    one, two = run(mine()), run(mine())
+    one, two = run_in_own_loop(mine()), run_in_own_loop(mine())
     assert one is not two
 
 
@@ -139,5 +132,5 @@ def test_a_bug_in_the_reader_ends_every_stream_instead_of_silencing_it(monkeypat
     async def main() -> Any:
         return await asyncio.gather(_collect(run_id, "0-0", 1, timeout_s=5), return_exceptions=True)
 
-    (outcome,) = run(main())
+    (outcome,) = run_in_own_loop(main())
     assert isinstance(outcome, redis.RedisError), outcome
