@@ -5,19 +5,27 @@ writes that queued up meanwhile, the last deltas and the terminal entry. The vie
 an idle heartbeat and the run final in the database, used to send the database's final
 event at once: the browser's live text lacked the deltas that were sitting in the stream.
 
-Real Redis (the tests' embedded server, really stalled), the real view generator, the real
-lifecycle; only the heartbeat is shortened so that the stall outlasts it."""
+Real Redis (a private embedded server, really stalled: CI's system Redis 7 refuses DEBUG
+by default), the real view generator, the real lifecycle; only the heartbeat is shortened
+so that the stall outlasts it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
 
+from config import embedded_redis
 from config.redis_client import redis_client
 from prompting import services
 from prompting.models import Run
@@ -33,9 +41,26 @@ HEARTBEAT_MS = 200
 STALL_S = 1
 
 
+@pytest.fixture(autouse=True)
+def stallable_redis(settings: Any) -> Iterator[None]:
+    """REDIS_URL on a redis-server of this test's own, where DEBUG SLEEP is allowed."""
+    directory = Path(tempfile.mkdtemp(prefix="rs-", dir="/tmp"))
+    socket_path = directory / "r.sock"
+    process = embedded_redis.start(socket_path)
+    settings.REDIS_URL = f"unix://{socket_path}"
+    redis_client.cache_clear()
+    try:
+        yield
+    finally:
+        redis_client.cache_clear()
+        process.kill()
+        process.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def stall_redis() -> None:
     # Its own connection: the command blocks the whole server for STALL_S.
-    redis_client().execute_command("DEBUG", "SLEEP", str(STALL_S))
+    redis.Redis.from_url(settings.REDIS_URL).execute_command("DEBUG", "SLEEP", str(STALL_S))
 
 
 def test_deltas_written_during_a_stall_reach_the_browser_before_the_final_event(
