@@ -100,8 +100,10 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
 
     engine_name = "spacy"
 
-    # The pipes not loaded (the tokenizer-only engine leaves out NER as well).
+    # The pipes not loaded (the tokenizer-only engine leaves out NER as well, and so
+    # never runs it, whatever the caller asks).
     excluded_pipes: tuple[str, ...] = tuple(EXCLUDED_PIPES)
+    has_ner = True
 
     def load(self) -> None:
         # spacy.load raises OSError for a missing package; Presidio's own load() would
@@ -123,7 +125,7 @@ class LeanSpacyNlpEngine(SpacyNlpEngine):
         # caller has the texts already. Without NER (a policy that wants no PERSON or
         # LOCATION) only the tokenizer runs: tokens are still needed for context words.
         nlp = self.get_nlp(language)
-        if not with_ner:
+        if not (with_ner and self.has_ner):
             # Tokens only matter for context words, i.e. once a recognizer with context
             # words found something: most chunks never need them (LazyNlpArtifacts).
             for text in texts:
@@ -353,16 +355,7 @@ class TokenizerOnlyNlpEngine(LeanSpacyNlpEngine):
     weights: for the pattern-only engine (`pattern_analyzer_engine`)."""
 
     excluded_pipes = (*EXCLUDED_PIPES, "ner")
-
-    def process_batch(  # type: ignore[override]
-        self,
-        texts: list[str],
-        language: str,
-        batch_size: int = 1,
-        with_ner: bool = True,
-        **_ignored: Any,
-    ) -> Iterator[tuple[str, NlpArtifacts]]:
-        return super().process_batch(texts, language, batch_size=batch_size, with_ner=False)
+    has_ner = False
 
 
 def build_nlp_engine(
