@@ -80,6 +80,20 @@ def _task_context_end(task_id: str = "", **_kwargs: object) -> None:
         task_context_exit(tokens)
 
 
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _give_back_database_connections(task: Any = None, **_kwargs: object) -> None:
+    """Each task starts and ends without a database connection of its own, as with Celery's
+    fixup, but a pooled connection goes back to the process's pool (CONN_MAX_AGE 0: every
+    connection is "obsolete" at the end) instead of the pool being closed with it
+    (settings.CELERY_DB_REUSE_MAX). An eager task runs inside its caller's transaction."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @signals.worker_init.connect
 def _name_children(sender: Any = None, **_kwargs: object) -> None:
     if sender is not None and getattr(sender, "hostname", None):

@@ -203,6 +203,12 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every connection before and after each task and, in a
+# prefork worker, closes the whole psycopg pool too: each policy step then built a new pool
+# (three threads) and a new PostgreSQL session, a fork on the server (bench/bench_full_path.py:
+# the largest share of the policy step's CPU after NER). With a reuse maximum it leaves them
+# alone; config/celery.py gives each task's connection back to the pool instead.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 CELERY_BEAT_SCHEDULE = {
     # The watchdog (watchdog queue): pickup deadlines, dead workers (no heartbeat for 12 s).
     # It expires quickly so a backlog after an outage does not replay stale checks.
