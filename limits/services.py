@@ -397,14 +397,14 @@ def _give_back(user: Any, member: str) -> None:
         logger.warning("limits: could not give back the slot of %s", member, exc_info=True)
 
 
-def run_ended(run_id: Any, *, now: datetime | None = None) -> None:
-    """A run ended (lifecycle, after commit): free its slot and reservation, count its
-    real tokens and cost. Never raises: a lost settlement lapses with the lease."""
+def run_ended(run: Run, *, now: datetime | None = None) -> None:
+    """A run ended (lifecycle, after commit, with the row it just saved and its owner):
+    free its slot and reservation, count its real tokens and cost. Never raises: a lost
+    settlement lapses with the lease."""
     try:
-        run = Run.objects.select_related("owner").get(pk=run_id)
         _settle(run, now or timezone.now())
     except Exception:
-        logger.warning("limits: could not settle run %s", run_id, exc_info=True)
+        logger.warning("limits: could not settle run %s", run.pk, exc_info=True)
 
 
 def _settle(run: Run, now: datetime) -> None:

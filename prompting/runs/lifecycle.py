@@ -111,8 +111,8 @@ def _move_where(runs: QuerySet[Run], name: str, target: str, **fields: Any) -> i
 
 def _ended(run: Run) -> None:
     """The one limits hook: once the end commits, free the run's slot and reservation
-    and count its usage (limits/services.py)."""
-    transaction.on_commit(lambda: limits_run_ended(run.pk))
+    and count its usage (limits/services.py), from the row as saved (no second read)."""
+    transaction.on_commit(lambda: limits_run_ended(run))
 
 
 def _locked(run_id: Any, name: str) -> Run | None:

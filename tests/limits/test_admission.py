@@ -151,7 +151,7 @@ def test_used_budget_refuses_until_it_resets(alice: Any, roomy: None) -> None:
     from limits import services
 
     Run.objects.filter(pk=run.pk).update(cost_usd=Decimal("1.25"), input_tokens=1, output_tokens=1)
-    services.run_ended(run.pk)
+    services.run_ended(Run.objects.get(pk=run.pk))
 
     refused = send_json(client)
     assert refused.status_code == 429

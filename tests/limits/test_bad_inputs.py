@@ -114,8 +114,8 @@ def test_a_budget_change_mid_run_applies_to_the_next_request(
     limit.save()
 
     Run.objects.filter(pk=running.pk).update(input_tokens=1_500, output_tokens=500)
-    run_ended(running.pk)
-    run_ended(running.pk)  # a duplicate settlement changes nothing
+    run_ended(Run.objects.get(pk=running.pk))
+    run_ended(Run.objects.get(pk=running.pk))  # a duplicate settlement changes nothing
 
     key = next(iter(redis_client().scan_iter(f"lim:u:{alice.pk}:tokens_per_month:*")))
     assert redis_client().get(key) == "2000"
@@ -173,11 +173,11 @@ def test_counters_never_go_negative_when_keys_vanish_mid_run(alice: Any, roomy: 
     run_admit(user=alice, run_id=run.pk, reserve_tokens=900)
     key = next(iter(redis_client().scan_iter(f"lim:u:{alice.pk}:tokens_per_day:*")))
     redis_client().set(key, 100)  # the counter was rebuilt lower than the reservation
-    run_ended(run.pk)
+    run_ended(run)
     assert redis_client().get(key) == "0"
     for k in redis_client().scan_iter("lim:*"):
         redis_client().delete(k)
-    run_ended(run.pk)  # nothing to release: nothing is created, nothing negative
+    run_ended(run)  # nothing to release: nothing is created, nothing negative
     assert list(redis_client().scan_iter("lim:u:*")) == []
 
 
