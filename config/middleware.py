@@ -95,3 +95,11 @@ class OneThreadPerRequest:
 
     def __call__(self, request: HttpRequest) -> Any:
         return self.get_response(request)
+
+
+async def signed_in_user(request: HttpRequest) -> Any:
+    """The request's user in an async view, without reading it twice: the sync stack has
+    loaded `request.user` already (LoginRequiredMiddleware asks it in the request's
+    thread), while `request.auser()` keeps a cache of its own and would query again."""
+    loaded = getattr(request, "_cached_user", None)  # django.contrib.auth.middleware.get_user
+    return loaded if loaded is not None else await request.auser()

@@ -52,6 +52,7 @@ def chat_message_send(
             model_id=model_id,
             overrides=overrides,
             run_id=run_id,
+            new_conversation=existing is None,
         )
         prompt_template_used(user=user, template_id=template_id, tool=Tool.CHAT)
         return run

@@ -66,6 +66,7 @@ def rewrite_create(
             overrides=overrides,
             preset=preset,
             run_id=run_id,
+            new_conversation=True,
         )
         prompt_template_used(user=user, template_id=template_id, tool=Tool.REWRITE)
         return run

@@ -203,7 +203,7 @@ def run_judge(*, run_id: Any) -> bool:
 
     def store(judgements: list[Judgement], mapping: PseudonymMap, how: str) -> None:
         nonlocal ended_meanwhile
-        if lifecycle.run_lock_queued(run_id=run.pk) is None:
+        if not lifecycle.run_lock_queued(run_id=run.pk):
             # The watchdog ended it while it was being judged (the employee was told
             # "nothing was sent"): store nothing, send nothing.
             ended_meanwhile = True

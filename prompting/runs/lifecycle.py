@@ -208,10 +208,12 @@ def run_block_after_error(*, run_id: Any, message: str, with_parts: bool = False
     return True
 
 
-def run_lock_queued(*, run_id: Any) -> Run | None:
-    """The run, locked, if it is still queued (call inside a transaction): the policy step
-    stores its decision only on a run the watchdog has not ended meanwhile."""
-    return Run.objects.select_for_update().filter(pk=run_id, status=S.QUEUED).first()
+def run_lock_queued(*, run_id: Any) -> bool:
+    """Lock the run if it is still queued (call inside a transaction); False if not: the
+    policy step stores its decision only on a run the watchdog has not ended meanwhile.
+    (Its id only: the caller has the row, and this runs on every message's path.)"""
+    queued = Run.objects.select_for_update().filter(pk=run_id, status=S.QUEUED)
+    return queued.values_list("pk", flat=True).first() is not None
 
 
 # --- Generation --------------------------------------------------------------------------

@@ -128,11 +128,13 @@ def run_create(
     overrides: Sequence[dict[str, Any]] = (),
     preset: str | None = None,
     run_id: Any = None,
+    new_conversation: bool = False,
 ) -> Run:
     """Queue a generation for a new user message: policy first, then Bedrock.
 
     Input is checked (prompt_check) before the transaction that creates the run. The
     run gets `run_id` when admission took a slot for that id (limits.services.admission).
+    `new_conversation`: the caller created it just now, with this model (nothing to bump).
     """
     if conversation.owner_id != user.pk:
         raise NotFound("That conversation")
@@ -160,14 +162,16 @@ def run_create(
             overrides=overrides,
         )
         overrides = redaction.moved_overrides(overrides, arrived)
-    with transaction.atomic():
-        if model.id != conversation.model_id:
+    # No savepoint of its own: the callers' transaction (which created the conversation)
+    # is rolled back as a whole if anything here fails.
+    with transaction.atomic(savepoint=False):
+        if not new_conversation or model.id != conversation.model_id:
             conversation.model_id = model.id
-        # The title comes from the sanitized text, once the policy step has judged it
-        # (conversation_title_fill): the raw first line may name a customer. Named
-        # fields only: a full save would write back the pseudonym map as this request
-        # read it, losing placeholders a worker stored meanwhile.
-        conversation.save(update_fields=["model_id", "updated_at"])
+            # The title comes from the sanitized text, once the policy step has judged it
+            # (conversation_title_fill): the raw first line may name a customer. Named
+            # fields only: a full save would write back the pseudonym map as this request
+            # read it, losing placeholders a worker stored meanwhile.
+            conversation.save(update_fields=["model_id", "updated_at"])
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )

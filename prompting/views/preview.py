@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
+from config.middleware import signed_in_user
 from config.redis_client import async_redis_client
 from prompting.errors import ApplicationError, NotFound
 from prompting.rewrite.services import rewrite_message
@@ -44,7 +45,7 @@ def _preview_start(user: Any, data: dict[str, Any]) -> str:
 
 @require_POST
 async def policy_preview(request: HttpRequest) -> JsonResponse:
-    user = await request.auser()
+    user = await signed_in_user(request)
     try:
         request_id = await sync_to_async(_preview_start)(user, request.POST.dict())
     except (NotFound, ValueError):
@@ -57,7 +58,7 @@ async def policy_preview(request: HttpRequest) -> JsonResponse:
 @require_POST
 async def document_policy_preview(request: HttpRequest, document_id: str) -> JsonResponse:
     """Summarize's preview: the whole document, judged as the summary will judge it."""
-    user = await request.auser()
+    user = await signed_in_user(request)
     data = request.POST.dict()
     try:
         request_id = await sync_to_async(summary_preview.document_preview_request)(

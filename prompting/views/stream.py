@@ -20,6 +20,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 
 from config import metrics
+from config.middleware import signed_in_user
 from config.redis_client import async_redis_client
 from limits.streams import capped
 from prompting.models import Run
@@ -154,7 +155,7 @@ async def _relay_has(run_id: object) -> bool:
 
 
 async def run_events(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
-    user = await request.auser()
+    user = await signed_in_user(request)
     try:
         run = await Run.objects.filter(pk=run_id, owner_id=user.pk).only("pk", "status").afirst()
     except (ValidationError, ValueError):
