@@ -204,6 +204,14 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (every core, all processes)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 class RssSampler:
     """Peak RSS per service while a level runs (the cpu worker: parent plus children), and
     the CPU each used (busy share of one core over the level: 1.0 = a whole core)."""
@@ -214,12 +222,14 @@ class RssSampler:
         self.peak_mb: dict[str, float] = {}
         self.cpu_cores: dict[str, float] = {}
         self._cpu_start: dict[str, float] = {}
+        self._machine_start = 0.0
         self._started = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> RssSampler:
         self._cpu_start = self._cpu_seconds()
+        self._machine_start = _machine_busy_seconds()
         self._started = time.perf_counter()
         self._thread.start()
         return self
@@ -231,6 +241,11 @@ class RssSampler:
         for name, seconds in self._cpu_seconds().items():
             used = seconds - self._cpu_start.get(name, seconds)
             self.cpu_cores[name] = round(used / elapsed, 2)
+        # The whole machine too (PostgreSQL, Redis, the emulator, this client, anything
+        # else running): how close to the 2 cores the level came.
+        self.cpu_cores["machine"] = round(
+            (_machine_busy_seconds() - self._machine_start) / elapsed, 2
+        )
 
     def _cpu_seconds(self) -> dict[str, float]:
         import psutil
@@ -463,6 +478,16 @@ def summarize_full(samples: list[FullSample], expected: Callable[[int], str]) ->
         for _p, wall, entry_id, _t in s.deltas
         if entry_id in s.written_ms
     ]
+    # The same, only for entries written once the browser was following the stream (after
+    # its first delivery): the relay's own delay. Entries written before that waited for
+    # the POST and the SSE connect, which the time to first token already counts.
+    following = [
+        (wall - s.written_ms[entry_id] / 1000) * 1000
+        for s in ok
+        if s.deltas
+        for _p, wall, entry_id, _t in s.deltas
+        if entry_id in s.written_ms and s.written_ms[entry_id] / 1000 > s.deltas[0][1]
+    ]
     gaps = [
         (later[0] - earlier[0]) * 1000
         for s in ok
@@ -492,6 +517,9 @@ def summarize_full(samples: list[FullSample], expected: Callable[[int], str]) ->
         "relay_delay_ms_p50": r(percentile(relay, 0.5)),
         "relay_delay_ms_p95": r(percentile(relay, 0.95)),
         "relay_delay_ms_max": r(max(relay) if relay else None),
+        "relay_delay_following_ms_p50": r(percentile(following, 0.5)),
+        "relay_delay_following_ms_p95": r(percentile(following, 0.95)),
+        "tokens_written_before_following": len(relay) - len(following),
         "inter_arrival_ms_p50": r(percentile(gaps, 0.5)),
         "inter_arrival_ms_p95": r(percentile(gaps, 0.95)),
         "tokens": sum(len(s.deltas) for s in samples),
