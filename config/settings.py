@@ -553,6 +553,9 @@ for _name in ("LIMITS_USER_DEFAULTS", "LIMITS_DEPARTMENT_DEFAULTS"):
         raise ConfigError(f"{_name} is malformed: {str(_exc).removeprefix(_name + ': ')}") from None
 # Open SSE streams per employee; past it the oldest is closed with a `retry:` hint.
 LIMITS_MAX_OPEN_STREAMS = env_int("LIMITS_MAX_OPEN_STREAMS", 20, minimum=1)
+# POSTs of one browser session inside a web process at a time; the rest wait their turn
+# on the event loop, so one session's burst does not slow everyone's (config/fair_share.py).
+WEB_POSTS_PER_SESSION = env_int("WEB_POSTS_PER_SESSION", 2, minimum=1)
 
 # --- Security headers ----------------------------------------------------------
 SECURE_PROXY_SSL_HEADER_NAME = env_str("SECURE_PROXY_SSL_HEADER", "")

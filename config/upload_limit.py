@@ -26,6 +26,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
+from config.fair_share import session_key
+
 logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
@@ -77,11 +79,7 @@ def body_limit(scope: Scope) -> tuple[int, str]:
 
 
 def _has_session_cookie(scope: Scope) -> bool:
-    name = f"{settings.SESSION_COOKIE_NAME}=".encode()
-    for header, value in scope.get("headers", []):
-        if header == b"cookie" and any(part.strip().startswith(name) for part in value.split(b";")):
-            return True
-    return False
+    return session_key(scope) is not None
 
 
 class UploadLimitMiddleware:
