@@ -21,16 +21,10 @@ limits/ (per employee, across every process); this only orders work inside one p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from django.conf import settings
 
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from config.asgi_scope import ASGIApp, Receive, Scope, Send, session_key
 
 
 class _Slots:
@@ -69,16 +63,3 @@ class PostsPerSessionGate:
 
     def sessions_in_progress(self) -> int:
         return len(self._sessions)
-
-
-def session_key(scope: Scope) -> bytes | None:
-    """The session cookie's value, or None when the request carries none."""
-    name = f"{settings.SESSION_COOKIE_NAME}=".encode()
-    for header, value in scope.get("headers", []):
-        if header != b"cookie":
-            continue
-        for part in value.split(b";"):
-            part = part.strip()
-            if part.startswith(name) and len(part) > len(name):
-                return part[len(name) :]
-    return None

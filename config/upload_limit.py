@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -26,15 +26,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
-from config.fair_share import session_key
+from config.asgi_scope import ASGIApp, Message, Receive, Scope, Send, session_key
 
 logger = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Routes that accept files. Everything else keeps Django's own limits.
 UPLOAD_PATH_PREFIXES = ("/summarize/documents",)
@@ -65,7 +59,7 @@ def body_limit(scope: Scope) -> tuple[int, str]:
     path = str(scope.get("path", ""))
     if path.startswith(UPLOAD_PATH_PREFIXES):
         return upload_limit_bytes(), too_large_sentence()
-    if _has_session_cookie(scope):
+    if session_key(scope) is not None:
         limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) + MULTIPART_ALLOWANCE_BYTES
         return limit, (
             f"The request is larger than {limit / 1024 / 1024:.1f} MB, the most this page "
@@ -76,10 +70,6 @@ def body_limit(scope: Scope) -> tuple[int, str]:
         f"The request is larger than {settings.ANONYMOUS_BODY_LIMIT_KB} KB, the most "
         "accepted before signing in. Sign in and try again."
     )
-
-
-def _has_session_cookie(scope: Scope) -> bool:
-    return session_key(scope) is not None
 
 
 class UploadLimitMiddleware:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from config.fair_share import PostsPerSessionGate, session_key
+from config.asgi_scope import session_key
+from config.fair_share import PostsPerSessionGate
 
 
 class HeldApp:
@@ -63,6 +64,16 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def start(gate: PostsPerSessionGate, scopes: list[dict]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(gate(s, noop_receive, collect)) for s in scopes]
+
+
+async def release_all(app: HeldApp, tasks: list[asyncio.Task[None]]) -> None:
+    for event in app.release.values():
+        event.set()
+    await asyncio.gather(*tasks)
+
+
 def run(coroutine: Any) -> Any:
     # In a thread of its own: an earlier browser test may leave an event loop running here.
     with ThreadPoolExecutor(1) as pool:
@@ -79,14 +90,11 @@ def test_a_sessions_burst_is_let_in_two_at_a_time_in_arrival_order(app_and_gate)
     app, gate = app_and_gate
 
     async def scenario() -> None:
-        burst = [
-            asyncio.create_task(gate(scope(f"heavy#{i}", cookie=b"H"), noop_receive, collect))
-            for i in range(6)
-        ]
+        burst = start(gate, [scope(f"heavy#{i}", cookie=b"H") for i in range(6)])
         await settle()
         assert app.inside == ["heavy#0", "heavy#1"]
         # Another employee's POST goes straight in while four of the burst still wait.
-        other = asyncio.create_task(gate(scope("other#0", cookie=b"O"), noop_receive, collect))
+        [other] = start(gate, [scope("other#0", cookie=b"O")])
         await settle()
         assert "other#0" in app.inside
         assert len([n for n in app.inside if n.startswith("heavy")]) == 2
@@ -108,12 +116,10 @@ def test_gets_and_requests_without_a_session_are_not_held(app_and_gate):
     async def scenario() -> None:
         scopes = [scope(f"page#{i}", method="GET", cookie=b"H") for i in range(4)]
         scopes += [scope(f"anon#{i}") for i in range(4)]
-        tasks = [asyncio.create_task(gate(s, noop_receive, collect)) for s in scopes]
+        tasks = start(gate, scopes)
         await settle()
         assert len(app.inside) == 8
-        for event in app.release.values():
-            event.set()
-        await asyncio.gather(*tasks)
+        await release_all(app, tasks)
 
     run(scenario())
 
@@ -130,15 +136,10 @@ def test_a_failing_request_gives_its_turn_back(app_and_gate):
         assert all(isinstance(r, RuntimeError) for r in results)
         assert gate.sessions_in_progress() == 0
         # The session is not left with fewer turns than before.
-        later = [
-            asyncio.create_task(gate(scope(f"later#{i}", cookie=b"H"), noop_receive, collect))
-            for i in range(2)
-        ]
+        later = start(gate, [scope(f"later#{i}", cookie=b"H") for i in range(2)])
         await settle()
         assert sorted(app.inside) == ["later#0", "later#1"]
-        for event in app.release.values():
-            event.set()
-        await asyncio.gather(*later)
+        await release_all(app, later)
 
     run(scenario())
 
@@ -148,17 +149,12 @@ def test_a_cancelled_wait_leaves_no_slot_behind(app_and_gate):
     app, gate = app_and_gate
 
     async def scenario() -> None:
-        holders = [
-            asyncio.create_task(gate(scope(f"heavy#{i}", cookie=b"H"), noop_receive, collect))
-            for i in range(2)
-        ]
-        waiting = asyncio.create_task(gate(scope("heavy#2", cookie=b"H"), noop_receive, collect))
+        holders = start(gate, [scope(f"heavy#{i}", cookie=b"H") for i in range(2)])
+        [waiting] = start(gate, [scope("heavy#2", cookie=b"H")])
         await settle()
         waiting.cancel()
         await settle()
-        for event in app.release.values():
-            event.set()
-        await asyncio.gather(*holders)
+        await release_all(app, holders)
         assert "heavy#2" not in app.entered
         assert gate.sessions_in_progress() == 0
 
