@@ -37,7 +37,7 @@ e2e-deps:
 # Tests use their own embedded Redis socket so they never touch a running `make run`.
 # DEBUG defaults to false (production); tests and `make run` are development.
 # TEST_WORKERS pytest-xdist processes share the suite (most of it waits on subprocesses,
-# browsers and sockets, so 2 is ~1.7x faster on 2 cores); `PYTEST_ARGS=-n0` runs in one.
+# browsers and sockets, so 2 is ~1.7x faster on 2 cores); TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev e2e-deps
 	@mkdir -p $(VAR)
