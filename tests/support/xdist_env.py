@@ -1,4 +1,4 @@
-"""Under pytest-xdist (`make test` in CI runs the suite on both cores), each worker gets its
+"""Under pytest-xdist (`make test` runs the suite in TEST_WORKERS processes), each worker gets its
 own Redis database, embedded Redis socket and var directory, so two workers never flush,
 consume or overwrite each other's keys, queued tasks or files. The test database gets its
 suffix from pytest-django (tests/conftest.py).
@@ -29,7 +29,8 @@ def _with_database(url: str, offset: int) -> str:
 if WORKER.startswith("gw"):
     index = int(WORKER.removeprefix("gw"))
     root = Path(__file__).resolve().parents[2]
-    var_dir = Path(os.environ.get("VAR_DIR") or root / "var") / WORKER
+    # Relative to the project, as config/settings.py reads VAR_DIR (an absolute one stays).
+    var_dir = root / (os.environ.get("VAR_DIR") or "var") / WORKER
     var_dir.mkdir(parents=True, exist_ok=True)
     os.environ["VAR_DIR"] = str(var_dir)
     if os.environ.get("EMBEDDED_REDIS_SOCKET"):
