@@ -1,7 +1,7 @@
-"""Under pytest-xdist (`make test` runs the suite in TEST_WORKERS processes), each worker gets its
-own Redis database, embedded Redis socket and var directory, so two workers never flush,
-consume or overwrite each other's keys, queued tasks or files. The test database gets its
-suffix from pytest-django (tests/conftest.py).
+"""Under pytest-xdist (`make test` runs the suite in TEST_WORKERS processes), each worker
+gets its own Redis database, embedded Redis socket and var directory, so two workers never
+flush, consume or overwrite each other's keys, queued tasks or files. The test database
+gets its suffix from pytest-django (tests/conftest.py).
 
 Loaded with `-p` (pyproject.toml), so it runs before Django reads its settings from the
 environment; outside xdist it changes nothing.
@@ -10,9 +10,13 @@ environment; outside xdist it changes nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+ROOT = Path(__file__).resolve().parents[2]
+# Set once a worker's environment is its own: a pytest the tests start in a subprocess
+# inherits it and must not move it again.
+ISOLATED = "TESTS_XDIST_ISOLATED"
 
 
 def _with_database(url: str, offset: int) -> str:
@@ -26,15 +30,22 @@ def _with_database(url: str, offset: int) -> str:
     return f"{base}/{int(tail) + offset}"
 
 
-if WORKER.startswith("gw"):
-    index = int(WORKER.removeprefix("gw"))
-    root = Path(__file__).resolve().parents[2]
+def isolate(environ: MutableMapping[str, str]) -> None:
+    """Give the xdist worker named in `environ` (gw0, gw1, …) its own Redis and var/."""
+    worker = environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or environ.get(ISOLATED) == worker:
+        return
+    environ[ISOLATED] = worker
     # Relative to the project, as config/settings.py reads VAR_DIR (an absolute one stays).
-    var_dir = root / (os.environ.get("VAR_DIR") or "var") / WORKER
-    var_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["VAR_DIR"] = str(var_dir)
-    if os.environ.get("EMBEDDED_REDIS_SOCKET"):
-        socket = Path(os.environ["EMBEDDED_REDIS_SOCKET"])
-        os.environ["EMBEDDED_REDIS_SOCKET"] = str(socket.with_name(f"{socket.stem}-{WORKER}.sock"))
-    if os.environ.get("REDIS_URL"):
-        os.environ["REDIS_URL"] = _with_database(os.environ["REDIS_URL"], index)
+    var_dir = ROOT / (environ.get("VAR_DIR") or "var") / worker
+    environ["VAR_DIR"] = str(var_dir)
+    if environ.get("EMBEDDED_REDIS_SOCKET"):
+        socket = Path(environ["EMBEDDED_REDIS_SOCKET"])
+        environ["EMBEDDED_REDIS_SOCKET"] = str(socket.with_name(f"{socket.stem}-{worker}.sock"))
+    if environ.get("REDIS_URL"):
+        environ["REDIS_URL"] = _with_database(environ["REDIS_URL"], int(worker[2:]))
+
+
+isolate(os.environ)
+if os.environ.get(ISOLATED):
+    Path(os.environ["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
