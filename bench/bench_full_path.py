@@ -196,6 +196,22 @@ class Stack:
         return {service.name: service.pid for service in self.supervisor.services}
 
 
+def wait_until_warm(timeout_s: float) -> None:
+    """Until every worker has loaded the policy engine (the interactive worker too, which
+    judges short messages itself: prompting/runs/inline_judging.py); before that, short
+    messages take the cpu queue and the first levels would measure the other path."""
+    from config import presence
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        workers = presence.workers_present()
+        if workers and all(worker.warm for worker in workers):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"workers not warm after {timeout_s:g} s: {workers}")
+        time.sleep(0.2)
+
+
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - our local server
@@ -701,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
             env, var_dir, web_processes=args.web_processes, cpu_processes=args.cpu_processes
         )
         stack.start()
+        wait_until_warm(timeout_s=120)
         # Warm-up: the policy engine, the Bedrock client, connections in every process.
         run_full_level(stack.url, cookies, WARM_UP_STREAMS, spread_ms=0, text_for=prompt_for)
 

@@ -493,6 +493,11 @@ POLICY_KNOWN_PEOPLE_MAX_AGE_S = env_int(
     "POLICY_KNOWN_PEOPLE_MAX_AGE_S", 0 if TESTING else 60, minimum=0
 )
 MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 200_000, minimum=1000)
+# Messages up to this many characters are judged by the interactive worker that answers
+# them, without the cpu queue's two hops, when it is not judging another one already
+# (prompting/runs/inline_judging.py; ~5-15 ms of NER that holds up that worker's token
+# relays meanwhile). 0: every message goes through the cpu queue. docs/capacity.md.
+POLICY_INLINE_MAX_CHARS = env_int("POLICY_INLINE_MAX_CHARS", 600, minimum=0)
 AUDIT_STORE_CONTENT = env_bool("AUDIT_STORE_CONTENT", True)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2190, minimum=1)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30, minimum=1)

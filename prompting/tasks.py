@@ -20,7 +20,7 @@ from django.conf import settings
 from config import presence
 from prompting import retention
 from prompting.policy import warm_up
-from prompting.runs import dispatch, generation, judging, preview
+from prompting.runs import dispatch, generation, inline_judging, judging, preview
 from prompting.runs.services import runs_reap_stale
 from prompting.summarize import documents, pipeline
 from prompting.summarize import preview as summary_preview
@@ -36,13 +36,14 @@ def _warm_up_in_child(**_kwargs: object) -> None:
 
 @worker_ready.connect
 def _warm_up_when_ready(sender: object = None, **_kwargs: object) -> None:
-    # Only workers that consume the cpu queue analyse text; an interactive-only
-    # worker would carry ~170 MB of spaCy it never uses.
+    # Workers that consume the cpu queue analyse text, and so do interactive workers while
+    # short messages are judged inline (prompting/runs/inline_judging.py: ~80 MB of spaCy);
+    # a worker of other queues only would carry it for nothing.
     try:
         queues = set(sender.app.amqp.queues.consume_from)  # type: ignore[attr-defined]
     except AttributeError:
         queues = {"cpu"}
-    if "cpu" in queues:
+    if "cpu" in queues or ("interactive" in queues and settings.POLICY_INLINE_MAX_CHARS):
         # In a thread: blocking here would keep the worker from answering pings
         # (/healthz would count it as missing) for the seconds spaCy takes to load.
         threading.Thread(target=_warm_up_policy_engine, name="policy-warm-up", daemon=True).start()
@@ -55,20 +56,23 @@ def _warm_up_policy_engine() -> None:
     except Exception:
         logger.exception("policy engine warm-up failed; the first request will retry")
         return
+    inline_judging.mark_engine_ready()
+    logger.info("policy engine ready")
     presence.worker_mark_warm(hostname=presence.this_worker_hostname())
 
 
 @shared_task(name=dispatch.POLICY_STEP, ignore_result=True)
 def policy_step(run_id: str) -> None:
-    try:
-        may_send = judging.run_judge(run_id=run_id)
-    except Exception:
-        # Fail closed: whatever went wrong, nothing unjudged goes to Bedrock.
-        logger.exception("judging run %s failed; blocking it", run_id)
-        judging.run_block_after_error(run_id=run_id)
-        return
-    if may_send:
+    if judging.run_judge_or_block(run_id=run_id):
         dispatch.dispatch(dispatch.GENERATE_RUN, run_id)
+
+
+@shared_task(name=dispatch.JUDGE_THEN_GENERATE, ignore_result=True)
+def generate_after_judging(run_id: str) -> None:
+    # A short message, on the interactive queue: judged here and answered by this same
+    # thread, without the two queue hops (prompting/runs/inline_judging.py).
+    if inline_judging.run_judge_here(run_id=run_id):
+        generation.run_generate(run_id=run_id)
 
 
 @shared_task(name=dispatch.POLICY_PREVIEW, ignore_result=True)

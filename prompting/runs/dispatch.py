@@ -23,6 +23,9 @@ from config import celery_app
 # The task names, in one place (prompting/tasks.py registers each under this name).
 POLICY_STEP = "prompting.tasks.policy_step"
 GENERATE_RUN = "prompting.tasks.generate_run"
+# A short message's first step on the interactive queue: judged and answered by one worker
+# thread (prompting/runs/inline_judging.py); the name's `generate_` routes it there.
+JUDGE_THEN_GENERATE = "prompting.tasks.generate_after_judging"
 POLICY_PREVIEW = "prompting.tasks.policy_preview"
 DOCUMENT_PREVIEW = "prompting.tasks.document_preview"
 EXTRACT_DOCUMENT = "prompting.tasks.extract_document"

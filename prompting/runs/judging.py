@@ -347,6 +347,18 @@ def _record_overrides(
         )
 
 
+def run_judge_or_block(*, run_id: Any) -> bool:
+    """`run_judge`, failing closed: whatever goes wrong, the run is blocked and nothing
+    unjudged goes to Bedrock. True if it may be sent. Both places that judge a single
+    run call this (the cpu queue's policy step, the interactive worker's inline judging)."""
+    try:
+        return run_judge(run_id=run_id)
+    except Exception:
+        logger.exception("judging run %s failed; blocking it", run_id)
+        run_block_after_error(run_id=run_id)
+        return False
+
+
 def run_block_after_error(*, run_id: Any) -> None:
     """The policy step failed unexpectedly: block the run, record it, tell the user."""
     if lifecycle.run_block_after_error(run_id=run_id, message=POLICY_ERROR_MESSAGE):

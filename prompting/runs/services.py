@@ -30,7 +30,7 @@ from prompting.errors import (
 from prompting.llm.models import ModelSpec
 from prompting.models import Conversation, Message, Run, Tool
 from prompting.policy import Policy
-from prompting.runs import dispatch, lifecycle, redaction, relay, reuse
+from prompting.runs import dispatch, inline_judging, lifecycle, redaction, relay, reuse
 from prompting.selectors import (
     model_default,
     model_get,
@@ -188,7 +188,8 @@ def run_create(
         )
         if handed is not None:
             reuse.keep_for_run(run.pk, handed)
-        dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
+        first = inline_judging.first_step(text)
+        dispatch.dispatch(first, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 
@@ -218,7 +219,8 @@ def run_retry(*, user: Any, run_id: Any, new_run_id: Any = None) -> Run:
         overrides=previous.overrides,
         preset=previous.preset,
     )
-    dispatch.dispatch(dispatch.POLICY_STEP, str(run.pk), on_failure=_not_queued(run.pk))
+    first = inline_judging.first_step(previous.user_message.content)
+    dispatch.dispatch(first, str(run.pk), on_failure=_not_queued(run.pk))
     return run
 
 

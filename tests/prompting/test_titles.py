@@ -26,7 +26,8 @@ def _send(client: Client, url: str, body: dict[str, Any]) -> Any:
 def test_chat_title_is_sanitized_and_restored_only_for_the_owner(
     alice: Any, dispatched: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    dispatched.inline.add(dispatch.POLICY_STEP)
+    # The short message's first step forwards to the policy step here (no warm engine).
+    dispatched.inline.update({dispatch.JUDGE_THEN_GENERATE, dispatch.POLICY_STEP})
     client = Client()
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
@@ -51,7 +52,8 @@ def test_chat_title_is_sanitized_and_restored_only_for_the_owner(
 def test_rewrite_history_shows_the_restored_title_and_the_tab_never_does(
     alice: Any, dispatched: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    dispatched.inline.add(dispatch.POLICY_STEP)
+    # The short message's first step forwards to the policy step here (no warm engine).
+    dispatched.inline.update({dispatch.JUDGE_THEN_GENERATE, dispatch.POLICY_STEP})
     client = Client()
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):

@@ -54,6 +54,16 @@ def calls(emulator: Any, tag: str) -> list[Any]:
     return [r for r in list(emulator.received) if tag in r.last_user_text]
 
 
+def long_message(tag: str) -> str:
+    """Longer than the interactive worker judges itself: this message takes the cpu queue's
+    policy step, then the interactive queue (prompting/runs/inline_judging.py)."""
+    from django.conf import settings
+
+    text = f"hello {tag} {words(100, tag)}"
+    assert len(text) > settings.POLICY_INLINE_MAX_CHARS
+    return text
+
+
 def follow(stack: PrivateStack, run: Run, user: Any) -> Browser:
     return Browser(stack.url, run, session_cookie_for(user), deadline_s=90)
 
@@ -71,14 +81,14 @@ def assert_final_within(seen: Followed, since: float, logs: str) -> float:
 def test_cpu_worker_dead_the_employee_is_told_nothing_was_sent(
     stack: PrivateStack, alice: Any, bedrock_emulator: Any
 ) -> None:
-    """The policy worker is dead when the message is sent: within 30 s the run ends failed
-    with "The checker is not available right now; nothing was sent." — by the watchdog
-    worker, which does not share the cpu worker's fate — and Bedrock got nothing."""
+    """The policy worker is dead when a long message is sent: within 30 s the run ends
+    failed with "The checker is not available right now; nothing was sent." — by the
+    watchdog worker, which does not share the cpu worker's fate — and Bedrock got nothing."""
     stack.cpu.kill(signal.SIGKILL)
     stack.cpu.process.wait(timeout=10)
     tag = f"c{uuid.uuid4().hex[:8]}"
     sent_at = time.monotonic()
-    run = stack.send(alice, f"hello {tag}")
+    run = stack.send(alice, long_message(tag))
     seen = follow(stack, run, alice).wait(60)
     assert_final_within(seen, sent_at, stack.logs())
     assert seen.final is not None and seen.final.data["code"] == "checker_unavailable"
@@ -88,15 +98,42 @@ def test_cpu_worker_dead_the_employee_is_told_nothing_was_sent(
     assert run.status == Run.Status.FAILED
 
 
+def test_cpu_worker_dead_a_short_message_is_still_judged_and_answered(
+    stack: PrivateStack, alice: Any, bedrock_emulator: Any
+) -> None:
+    """A short message is judged by the interactive worker that answers it (issue 13, no
+    queue hop): with the cpu worker dead it is still judged — personal data pseudonymized
+    before Bedrock, restored in the answer — and answered once."""
+    stack.cpu.kill(signal.SIGKILL)
+    stack.cpu.process.wait(timeout=10)
+    tag = f"s{uuid.uuid4().hex[:8]}"
+    # Warm-up runs in the background after the worker is ready: until it has loaded the
+    # engine a short message is forwarded to the (dead) cpu queue instead.
+    deadline = time.monotonic() + 60
+    while "policy engine ready" not in stack.interactive.tail(100_000):
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.2)
+    text = f"Please call Maria Gonzalez about {tag}"
+    run = stack.send(alice, text)
+    seen = follow(stack, run, alice).wait(60)
+    assert seen.final is not None and seen.final.event == "done", stack.logs()
+    assert seen.shown == f"You said: {text}"
+    sent = calls(bedrock_emulator, tag)
+    assert len(sent) == 1 and "Maria" not in sent[0].last_user_text
+    run.refresh_from_db()
+    assert run.decision == "pseudonymize" and run.status == Run.Status.DONE
+
+
 def test_interactive_worker_dead_before_pickup(
     stack: PrivateStack, alice: Any, bedrock_emulator: Any
 ) -> None:
-    """The generator is dead: judged, never claimed; within 30 s (not 10 minutes) the run
-    ends failed with a sentence, and a worker started later does not send it."""
+    """The generator is dead: a long message is judged, never claimed; within 30 s (not 10
+    minutes) the run ends failed with a sentence, and a worker started later does not send
+    it."""
     stack.kill_interactive_worker()
     tag = f"i{uuid.uuid4().hex[:8]}"
     sent_at = time.monotonic()
-    run = stack.send(alice, f"hello {tag}")
+    run = stack.send(alice, long_message(tag))
     seen = follow(stack, run, alice).wait(60)
     assert_final_within(seen, sent_at, stack.logs())
     assert seen.final is not None and seen.final.data["code"] == "generator_unavailable"

@@ -172,8 +172,8 @@ def test_an_unpreviewed_send_never_stores_the_card_and_the_step_counts_it(
         )
     assert reply.status_code == 201, reply.content
     run = Run.objects.get(pk=reply.json()["run"]["id"])
-    # No worker has run: the step is only queued.
-    assert [name for name, _ in dispatched] == [dispatch.POLICY_STEP]
+    # No worker has run: the step is only queued (a short message: inline_judging.py).
+    assert [name for name, _ in dispatched] == [dispatch.JUDGE_THEN_GENERATE]
     assert run.status == Run.Status.QUEUED
     assert run.user_message is not None
     row = Message.objects.get(pk=run.user_message.pk)

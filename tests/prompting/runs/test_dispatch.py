@@ -34,7 +34,7 @@ def test_every_dispatched_name_is_a_registered_task() -> None:
         if key.isupper() and isinstance(value, str) and value.startswith("prompting.tasks.")
     }
     registered = {task.name for task in vars(tasks).values() if getattr(task, "name", "") in names}
-    assert len(names) == 8
+    assert len(names) == 9
     assert registered == names
     assert names <= set(celery_app.tasks)
 
@@ -43,6 +43,7 @@ def test_every_dispatched_name_is_a_registered_task() -> None:
     ("name", "queue"),
     [
         (dispatch.GENERATE_RUN, "interactive"),  # thread pool: many concurrent streams
+        (dispatch.JUDGE_THEN_GENERATE, "interactive"),  # a short message, judged inline
         (dispatch.POLICY_STEP, "cpu"),
         (dispatch.SUMMARY_POLICY_STEP, "cpu"),
         (dispatch.EXTRACT_DOCUMENT, "cpu"),
