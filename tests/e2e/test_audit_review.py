@@ -92,7 +92,10 @@ def test_reviewer_filters_last_month_support_blocked_and_exports(
     assert AuditEvent.objects.filter(action=actions.AUDIT_VIEWED, actor=reviewer).count() >= 2
 
     page.get_by_role("link", name=f"Event {wanted[0]} details").click()
-    assert page.get_by_role("heading", name="Chain status: intact").is_visible()
+    # is_visible() does not wait: wait for the detail page, then read the heading, so
+    # a broken chain fails with its text instead of racing the navigation.
+    page.wait_for_url(f"**/audit/events/{wanted[0]}/")
+    assert page.locator("#chain-heading").inner_text() == "Chain status: intact"
 
 
 def test_reviewer_sees_content_only_after_giving_a_reason(
