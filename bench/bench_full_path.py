@@ -312,6 +312,7 @@ class FullSample:
 
     index: int
     started: float = 0.0  # perf_counter before the POST
+    started_wall: float = 0.0  # time.time() before the POST (the rows' clock)
     posted: float = 0.0  # perf_counter when the POST answered
     deltas: list[tuple[float, float, str, str]] = field(
         default_factory=list
@@ -437,7 +438,7 @@ async def _one_message(
     delay = start_at - time.perf_counter()
     if delay > 0:
         await asyncio.sleep(delay)
-    sample.started = time.perf_counter()
+    sample.started, sample.started_wall = time.perf_counter(), time.time()
     try:
         async with asyncio.timeout(STREAM_TIMEOUT_S):
             status, payload = await _post_form(host, port, "/chat/send", cookie, {"text": text})
@@ -545,15 +546,20 @@ def summarize_full(samples: list[FullSample], expected: Callable[[int], str]) ->
 # -- setup and the two measurements ----------------------------------------------------------
 
 
-def stage_breakdown(since: Any) -> dict[str, Any]:
-    """Where the time to first token goes, from the rows the path wrote (ms, p50/p95):
-    POST commit → policy done (cpu queue wait + analysis) → generation claimed (interactive
-    queue) → first token from Bedrock (the worker's own measure)."""
+def stage_breakdown(samples: list[FullSample]) -> dict[str, Any]:
+    """Where the time to first token goes, from the rows and stream entries the path wrote
+    and the browser's clock (one machine, one clock; ms, p50/p95), in order:
+    POST sent → run row created (the POST's work before it) → judged (queue hop + policy;
+    the `prompt.submitted` event) → generation claimed → first token written to the relay
+    (the worker's preparation + Bedrock's own time to first token, also shown alone) →
+    first token in the browser (relay + SSE)."""
     from audit.models import AuditEvent
     from prompting.models import Run
 
+    by_id = {s.run_id: s for s in samples if s.error is None and s.run_id and s.deltas}
+    _read_write_times(list(by_id.values()))
     runs = list(
-        Run.objects.filter(created_at__gte=since).values(
+        Run.objects.filter(pk__in=list(by_id)).values(
             "pk", "created_at", "started_at", "time_to_first_token_ms"
         )
     )
@@ -562,15 +568,21 @@ def stage_breakdown(since: Any) -> dict[str, Any]:
             action="prompt.submitted", target_id__in=[str(r["pk"]) for r in runs]
         ).values_list("target_id", "created_at")
     )
-    stages: dict[str, list[float]] = {"policy": [], "to_worker": [], "bedrock_ttft": []}
+    names = ("to_run_row", "policy", "to_worker", "to_first_write", "bedrock_ttft", "to_browser")
+    stages: dict[str, list[float]] = {name: [] for name in names}
     for run in runs:
+        sample = by_id[str(run["pk"])]
         at = judged.get(str(run["pk"]))
-        if at is None or run["started_at"] is None:
+        first_written = sample.written_ms.get(sample.deltas[0][2])
+        if at is None or run["started_at"] is None or first_written is None:
             continue
+        stages["to_run_row"].append((run["created_at"].timestamp() - sample.started_wall) * 1000)
         stages["policy"].append((at - run["created_at"]).total_seconds() * 1000)
         stages["to_worker"].append((run["started_at"] - at).total_seconds() * 1000)
+        stages["to_first_write"].append(first_written - run["started_at"].timestamp() * 1000)
         if run["time_to_first_token_ms"] is not None:
             stages["bedrock_ttft"].append(run["time_to_first_token_ms"])
+        stages["to_browser"].append(sample.deltas[0][1] * 1000 - first_written)
     return {
         f"{name}_ms_{label}": None if not values else round(percentile(values, q) or 0, 1)
         for name, values in stages.items()
@@ -772,12 +784,10 @@ def measure_level(
 ) -> dict[str, Any]:
     """Baseline, then the full path, at `count` concurrent streams. One stream is measured
     SINGLE_REPEATS times in a row, so its percentiles mean something."""
-    from django.utils import timezone
 
     repeats = SINGLE_REPEATS if count == 1 else 1
     load_before = os.getloadavg()[0]
     baseline = run_baseline_level(client, count, repeats=repeats)
-    level_started = timezone.now()
     samples: list[FullSample] = []
     # The browsers' side is this process: its CPU shows whether the reader kept up.
     with RssSampler({**stack.pids(), "bench_client": os.getpid()}) as rss:
@@ -795,7 +805,7 @@ def measure_level(
         "added_ttft_ms_p95": _minus(full["ttft_ms_p95"], baseline["ttft_ms_p95"]),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in rss.peak_mb.items()},
         "cpu_cores": rss.cpu_cores,
-        "stages": stage_breakdown(level_started),
+        "stages": stage_breakdown(samples),
         # Other work on the machine shows here (the 1-minute load average, 2 cores).
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }

@@ -119,8 +119,6 @@ def run_baseline_scheduled(client: Any, plan: list[tuple[float, str]]) -> list[S
 def measure_open_loop(
     stack: Stack, client: Any, cookies: list[str], *, rate: float, duration_s: float, users: int
 ) -> dict[str, Any]:
-    from django.utils import timezone
-
     count = int(rate * duration_s)
     offsets = [i / rate for i in range(count)]
     load_before = os.getloadavg()[0]
@@ -128,7 +126,6 @@ def measure_open_loop(
         run_baseline_scheduled(client, [(o, pii_prompt(i)) for i, o in enumerate(offsets)]),
         expected_text=echo(pii_prompt),
     )
-    level_started = timezone.now()
     plan = [(o, cookies[i % users], pii_prompt(i)) for i, o in enumerate(offsets)]
     with RssSampler(stack.pids()) as rss:
         samples, wall = run_full_scheduled(stack.url, plan)
@@ -142,7 +139,7 @@ def measure_open_loop(
         "added_ttft_ms_p50": _minus(full["ttft_ms_p50"], baseline["ttft_ms_p50"]),
         "added_ttft_ms_p95": _minus(full["ttft_ms_p95"], baseline["ttft_ms_p95"]),
         "peak_rss_mb": {name: round(mb, 1) for name, mb in rss.peak_mb.items()},
-        "stages": stage_breakdown(level_started),
+        "stages": stage_breakdown(samples),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -152,7 +149,6 @@ def measure_fairness(
 ) -> dict[str, Any]:
     """cookies[0] is the heavy user; cookies[1..victims] chat, each a second apart,
     starting while the heavy user's answers are being generated."""
-    from django.utils import timezone
 
     victim_plan = [(0.5 + i, short_prompt(i)) for i in range(victims * 2)]
     load_before = os.getloadavg()[0]
@@ -160,7 +156,6 @@ def measure_fairness(
     heavy_direct = [(0.0, long_prompt(i)) for i in range(heavy)]
     direct = run_baseline_scheduled(client, victim_plan + heavy_direct)
     baseline = summarize(direct[: len(victim_plan)], expected_text=echo(short_prompt))
-    level_started = timezone.now()
     plan = [(o, cookies[1 + i % victims], text) for i, (o, text) in enumerate(victim_plan)]
     plan += [(o, cookies[0], text) for o, text in heavy_direct]
     with RssSampler(stack.pids()) as rss:
@@ -183,6 +178,6 @@ def measure_fairness(
             "other_errors": [s.error for s in heavy_samples if s.error and s not in refused][:3],
         },
         "peak_rss_mb": {name: round(mb, 1) for name, mb in rss.peak_mb.items()},
-        "stages": stage_breakdown(level_started),
+        "stages": stage_breakdown(samples),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
